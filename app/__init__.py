@@ -1,0 +1,1 @@
+"""Inkstone: a local novel-writing studio over the XVERSE-Ent models."""
