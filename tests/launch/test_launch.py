@@ -1,0 +1,70 @@
+"""`python launch.py` as a writer runs it: a real process, a real port, a real signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INKSTONE_")}
+    env.update(INKSTONE_DATA_DIR=str(tmp_path / "data"), GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"launch.py exited early with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"no HTTP answer from {url} within {timeout_s}s")
+
+
+@pytest.mark.slow
+def test_demo_serves_on_loopback_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "launch.py", "--demo", "--port", str(port), "--backup-interval", "0"],
+        cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert _wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout_s=180) == 200
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "stopped cleanly" in output
+    assert (tmp_path / "data" / "inkstone.db").is_file()
+
+
+def test_public_host_without_auth_refuses_to_start(tmp_path: Path):
+    proc = subprocess.run(
+        [sys.executable, "launch.py", "--host", "0.0.0.0", "--port", str(_free_port())],
+        cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--auth" in proc.stderr and "0.0.0.0" in proc.stderr
+    assert not (tmp_path / "data").exists(), "a refused start must not create anything"
