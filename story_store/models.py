@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -116,6 +116,7 @@ class LoreEntry(Base):
 
 class Chapter(Base):
     __tablename__ = "chapters"
+    __table_args__ = (Index("ix_chapters_project_ordinal", "project_id", "ordinal"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -171,7 +172,7 @@ class Passage(Base):
     task: Mapped[str] = mapped_column(String(32), default="")  # draft|continue|branch|polish|...
     model_id: Mapped[str] = mapped_column(String(500), default="")
     sampling: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    seed: Mapped[int | None] = mapped_column(Integer, default=None)
+    seed: Mapped[int | None] = mapped_column(BigInteger, default=None)  # 64-bit on PostgreSQL too
     prompt_hash: Mapped[str] = mapped_column(String(64), default="")
     branch_index: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="done")  # streaming|done|cancelled|error
@@ -214,7 +215,7 @@ class ChatMessage(Base):
     speaker: Mapped[str] = mapped_column(String(500), default="")
     text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="done")  # streaming|done|cancelled|error
-    seed: Mapped[int | None] = mapped_column(Integer, default=None)
+    seed: Mapped[int | None] = mapped_column(BigInteger, default=None)  # 64-bit on PostgreSQL too
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
 
