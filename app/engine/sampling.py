@@ -1,0 +1,70 @@
+"""Next-token selection on logits: repetition penalty, temperature, top-k, top-p, min-p, seeded draws.
+
+All tensors are [rows, vocab] float32 on the model's device; rows are the live branches. One
+`torch.Generator` per request makes draws reproducible (same request + seed -> same tokens) while
+each row gets its own draw, so branches differ. Order follows transformers' logits processors:
+repetition penalty -> temperature -> top-k -> top-p -> min-p. Temperature 0 means greedy.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from app.engine.types import SamplingParams
+
+
+class TokenSampler:
+    def __init__(self, params: SamplingParams, seed: int, device: torch.device) -> None:
+        self._params = params
+        self._generator = torch.Generator(device=device)
+        self._generator.manual_seed(seed)
+
+    def select(self, logits: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+        """logits [rows, V] float32, seen [rows, V] bool (tokens already in prompt/output) -> ids [rows]."""
+        logits = apply_repetition_penalty(logits, seen, self._params.repetition_penalty)
+        if self._params.greedy:
+            return logits.argmax(dim=-1)
+        logits = logits / self._params.temperature
+        logits = keep_top_k(logits, self._params.top_k)
+        logits = keep_top_p(logits, self._params.top_p)
+        logits = keep_min_p(logits, self._params.min_p)
+        probs = torch.softmax(logits, dim=-1)
+        # Exponential race: argmax(p / E), E ~ Exp(1), draws token i with probability p_i (no host sync).
+        race = torch.empty_like(probs).exponential_(1.0, generator=self._generator)
+        return (probs / race).argmax(dim=-1)
+
+
+def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """CTRL-style penalty on every seen token: positive logits divided, negative multiplied."""
+    if penalty == 1.0:
+        return logits
+    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalized, logits)
+
+
+def keep_top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
+    if k <= 0 or k >= logits.shape[-1]:
+        return logits
+    kth_best = torch.topk(logits, k, dim=-1).values[:, -1:]  # [rows, 1]
+    return logits.masked_fill(logits < kth_best, float("-inf"))
+
+
+def keep_top_p(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Smallest set of tokens whose probability mass reaches top_p (the best token always stays)."""
+    if top_p >= 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    sorted_probs = torch.softmax(sorted_logits, dim=-1)
+    mass_before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    drop_sorted = mass_before > top_p
+    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def keep_min_p(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """Drop tokens whose probability is below min_p times the best token's probability."""
+    if min_p <= 0.0:
+        return logits
+    probs = torch.softmax(logits, dim=-1)
+    threshold = min_p * probs.max(dim=-1, keepdim=True).values
+    return logits.masked_fill(probs < threshold, float("-inf"))

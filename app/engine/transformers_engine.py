@@ -1,0 +1,130 @@
+"""The local engine: any transformers causal LM (the native XVERSE model first) behind the Engine protocol.
+
+Owns the model, its tokenizer, the one-generation-at-a-time lock and the prefix KV cache kept
+between calls. The decode loop itself lives in `app.engine.decoding`.
+
+Concurrency: `stream()` returns a generator that holds the engine lock from its first step until
+it finishes or is closed (GeneratorExit releases it); a request queued behind another waits for
+the lock and can be cancelled while waiting. A consumer that stops iterating without closing the
+generator keeps the lock until the generator is garbage-collected.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from app.engine.decoding import BranchDecode
+from app.engine.prefix_cache import PrefixCache
+from app.engine.types import Done, EngineError, EngineInfo, Event, GenerationRequest
+
+LOCK_POLL_S = 0.02  # how often a queued request looks at its cancel event
+
+
+class TransformersEngine:
+    def __init__(self, model: Any, tokenizer: Any, *, model_id: str, context_length: int,
+                 quantization: str = "", notes: str = "", prefill_chunk_tokens: int = 2048) -> None:
+        if context_length < 2:
+            raise ValueError("context_length must be >= 2")
+        if prefill_chunk_tokens < 1:
+            raise ValueError("prefill_chunk_tokens must be >= 1")
+        self._model = model.eval()
+        self._tokenizer = tokenizer
+        self._model_id, self._context_length = model_id, context_length
+        self._quantization, self._notes = quantization, notes
+        self._prefill_chunk_tokens = prefill_chunk_tokens
+        self._eos_ids = _eos_ids(model, tokenizer)
+        self._lock = threading.Lock()
+        self._prefix = PrefixCache()
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, model_id: str | None = None, context_length: int | None = None,
+                  notes: str = "", **load_options: Any) -> TransformersEngine:
+        """Load through `app.engine.loading.load_model` (the one path real and demo checkpoints share)."""
+        from app.engine.loading import load_model
+
+        model, tokenizer = load_model(str(path), **load_options)
+        limit = getattr(model.config, "max_position_embeddings", None) or 4096
+        return cls(model, tokenizer, model_id=model_id or str(path), context_length=context_length or limit,
+                   quantization=str(load_options.get("quantization", "")), notes=notes)
+
+    @property
+    def cached_prefix_tokens(self) -> int:
+        """Tokens of KV cache kept from the last call (0 when none)."""
+        return self._prefix.cached_tokens
+
+    def clear_prefix_cache(self) -> None:
+        with self._lock:
+            self._prefix.clear()
+
+    def info(self) -> EngineInfo:
+        device = _model_device(self._model)
+        memory = ""
+        if device.type == "cuda":
+            memory = f"{torch.cuda.memory_allocated(device) / 2**30:.2f} GiB allocated"
+        return EngineInfo(kind="transformers", model_id=self._model_id, context_length=self._context_length,
+                          quantization=self._quantization, device=str(device), memory=memory, notes=self._notes)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+    def stream(self, request: GenerationRequest, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Validate now (EngineError before any generation), then return the event generator."""
+        prompt_ids = self._prompt_ids(request.prompt)
+        room = self._context_length - len(prompt_ids)
+        return self._run(request, prompt_ids, min(request.max_new_tokens, room), cancel or threading.Event())
+
+    def _run(self, request: GenerationRequest, prompt_ids: list[int], max_new_tokens: int,
+             cancel: threading.Event) -> Iterator[Event]:
+        while not self._lock.acquire(timeout=LOCK_POLL_S):
+            if cancel.is_set():
+                for branch in range(request.n):
+                    yield Done(branch, "cancelled", len(prompt_ids), 0)
+                return
+        try:
+            decode = BranchDecode(self._model, self._tokenizer, prefix=self._prefix, eos_ids=self._eos_ids,
+                                  request=request, prompt_ids=prompt_ids, max_new_tokens=max_new_tokens,
+                                  cancel=cancel, prefill_chunk_tokens=self._prefill_chunk_tokens)
+            yield from decode.events()
+        finally:
+            self._lock.release()
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def _prompt_ids(self, prompt: str) -> list[int]:
+        ids = self._encode(prompt)
+        if not ids:
+            bos = self._tokenizer.bos_token_id
+            if bos is None:
+                raise EngineError("The prompt is empty and the model has no start token to begin from.")
+            ids = [bos]
+        if len(ids) >= self._context_length:
+            raise EngineError(
+                f"The prompt is {len(ids)} tokens but the model's context holds {self._context_length} "
+                "(including at least one new token). Shorten the prompt or raise the context length."
+            )
+        return ids
+
+
+def _model_device(model: Any) -> torch.device:
+    try:
+        return model.device
+    except AttributeError:
+        return next(model.parameters()).device
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    ids: set[int] = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    config_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if isinstance(config_eos, int):
+        ids.add(config_eos)
+    elif config_eos:
+        ids.update(int(i) for i in config_eos)
+    return frozenset(ids)
