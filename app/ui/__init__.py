@@ -1,0 +1,97 @@
+"""The Gradio 6 interface: `build_app(studio)` assembles the header and one tab per module, without
+launching (only launch.py launches). Handlers are thin adapters over the Studio API.
+
+Invariant: the interface language is the writer's choice — the Settings radio, or `?lang=zh|en` in the
+address — and switching relabels every registered component in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from app.studio import Studio
+from app.ui import (
+    branches,
+    characters,
+    context,
+    exports,
+    lore,
+    polish,
+    projects,
+    roleplay,
+    settings,
+    summaries,
+    write,
+)
+from app.ui.common import LiveGenerations, Shell, Translator
+from app.ui.strings import LANGUAGES
+
+CSS = """
+#demo-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
+#editor textarea { font-size: 1.05em; line-height: 1.7; }
+"""
+
+__all__ = ["CSS", "build_app"]
+
+
+def _options(studio: Studio) -> tuple[str, bool]:
+    """(default UI language, demo mode) from the studio's options."""
+    options = getattr(studio, "options", None)
+    language = getattr(options, "ui_language", "en")
+    return (language if language in LANGUAGES else "en"), bool(getattr(options, "demo", False))
+
+
+def _header(shell: Shell, demo: bool) -> None:
+    tr = shell.tr
+    tr.markdown("app_title", elem_id="app-title")
+    if demo:
+        tr.markdown("demo_banner", elem_id="demo-banner")
+    with gr.Row():
+        shell.project = tr.make(gr.Dropdown, "project", choices=projects.project_choices(shell), value=None,
+                                allow_custom_value=True, elem_id="project-picker", scale=2)
+        shell.chapter = tr.make(gr.Dropdown, "chapter", choices=[], allow_custom_value=True,
+                                elem_id="chapter-picker", scale=2)
+    shell.version = gr.State(None)
+
+
+def _wire_language(shell: Shell, blocks: gr.Blocks, language: gr.Radio) -> None:
+    components = shell.tr.components
+
+    def switch(choice: str) -> list[Any]:
+        return shell.tr.relabel(choice if choice in LANGUAGES else "en")
+
+    def from_address(request: gr.Request) -> Any:
+        wanted = (request.query_params.get("lang") or "") if request else ""
+        return wanted if wanted in LANGUAGES else gr.skip()
+
+    language.change(switch, [language], components, api_visibility="private")
+    blocks.load(from_address, None, [language], api_visibility="private")
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    """The whole studio as Gradio Blocks (not launched). Theme/CSS go to launch(css=CSS)."""
+    language, demo = _options(studio)
+    shell = Shell(studio=studio, tr=Translator(language), live=LiveGenerations())
+    with gr.Blocks(title="Inkstone") as blocks:
+        _header(shell, demo)
+        with gr.Tabs():
+            projects.build(shell)
+            characters.build(shell)
+            lore.build(shell)
+            write.build(shell)
+            branches.build(shell)
+            polish.build(shell)
+            summaries.build(shell)
+            context.build(shell)
+            roleplay.build(shell)
+            exports.build(shell)
+            chosen = settings.build(shell)
+        _wire_language(shell, blocks, chosen)
+
+        def page_closed(request: gr.Request) -> None:
+            shell.live.close_session(getattr(request, "session_hash", "") or "")
+
+        blocks.unload(page_closed)
+    return blocks

@@ -1,0 +1,115 @@
+"""The Branches tab: 2–4 continuations streamed side by side (one prefill), accept one into the chapter,
+regenerate any branch, and revisit earlier branch groups (every passage is kept in the tree).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from app.studio import SaveConflict
+from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
+from app.ui.write import saved_outputs
+
+MAX_SHOWN = 4
+
+
+def _passage_label(passage: Any) -> str:
+    mark = "✅ " if passage.accepted else ""
+    snippet = passage.text.replace("\n", " ")[:40]
+    return f"{mark}#{passage.id} · {passage.task} · {passage.status} · {snippet}"
+
+
+def history_choices(shell: Shell, chapter_id: Any) -> list[tuple[str, int]]:
+    ident = as_id(chapter_id)
+    if ident is None:
+        return []
+    return [(_passage_label(p), p.id) for group in shell.studio.list_branches(ident) for p in group]
+
+
+def build(shell: Shell) -> None:
+    tr = shell.tr
+    with tr.tab("tab_branches", id="branches"):
+        with gr.Row():
+            count = tr.make(gr.Slider, "branch_count", minimum=2, maximum=MAX_SHOWN, step=1, value=3,
+                            elem_id="branch-count")
+            seed = tr.make(gr.Number, "seed", precision=0, value=None)
+            run = tr.button("generate_branches", variant="primary", elem_id="generate-branches")
+            stop = tr.button("stop", variant="stop", elem_id="stop-branches")
+        columns = []
+        with gr.Row(equal_height=True):
+            for i in range(MAX_SHOWN):
+                with gr.Column(visible=i < 3, min_width=200) as column:
+                    text = gr.Textbox(label=f"{tr('branch')} {i + 1}", lines=10, interactive=False,
+                                      elem_id=f"branch-{i}")
+                    passage = gr.Number(visible=False, precision=0, elem_id=f"branch-passage-{i}")
+                    accept = tr.button("accept_branch", size="sm", elem_id=f"accept-branch-{i}")
+                    again = tr.button("regenerate_branch", size="sm", elem_id=f"regenerate-branch-{i}")
+                columns.append((column, text, passage, accept, again))
+        with tr.make(gr.Accordion, "branch_history", open=False):
+            history = tr.make(gr.Dropdown, "passage", choices=[], allow_custom_value=True)
+            preview = tr.make(gr.Textbox, "passage_text", lines=6, interactive=False)
+            accept_old = tr.button("accept_passage")
+    _wire(shell, count, seed, run, stop, columns, history, preview, accept_old)
+
+
+def _wire(shell: Shell, count, seed, run, stop, columns, history, preview, accept_old) -> None:
+    studio, tr = shell.studio, shell.tr
+    texts = [c[1] for c in columns]
+    passages = [c[2] for c in columns]
+
+    @guarded
+    def branch(chapter_id: Any, n: Any, seed_value: Any, request: gr.Request):
+        ident, n = require_id(chapter_id, "chapter"), int(n or 3)
+        for update in stream(shell.live, request, studio.branch(ident, n, seed=as_seed(seed_value))):
+            shown = list(update.texts) + [""] * (MAX_SHOWN - len(update.texts))
+            ids = list(update.passage_ids) + [None] * (MAX_SHOWN - len(update.passage_ids))
+            tail = [gr.update(choices=history_choices(shell, ident))] if update.done else [gr.skip()]
+            yield *shown, *ids, *tail
+
+    @guarded
+    def accept(chapter_id: Any, passage_id: Any, base_version: Any):
+        try:
+            chapter = studio.accept_passage(require_id(passage_id, "branch"), base_version)
+        except SaveConflict as conflict:
+            gr.Warning(str(conflict))
+            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip()
+        editor, version, status, _ = saved_outputs(shell, chapter, "accepted_version")
+        return editor, version, status, gr.update(choices=history_choices(shell, chapter_id), value=None)
+
+    def regenerate_column(column: int):
+        @guarded
+        def regenerate(passage_id: Any, seed_value: Any, request: gr.Request):
+            ident = require_id(passage_id, "branch")
+            for update in stream(shell.live, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
+                yield (update.texts[0] if update.texts else ""), (update.passage_ids or (None,))[0]
+        return regenerate
+
+    @guarded
+    def show_passage(chapter_id: Any, passage_id: Any):
+        ident, chapter = as_id(passage_id), as_id(chapter_id)
+        if ident is None or chapter is None:
+            return ""
+        found = [p for group in studio.list_branches(chapter) for p in group if p.id == ident]
+        return found[0].text if found else ""
+
+    @guarded
+    def list_branch_history(chapter_id: Any):
+        return gr.update(choices=history_choices(shell, chapter_id), value=None)
+
+    accepted = [shell.editor, shell.version, shell.status, history]
+    visible = [c[0] for c in columns]
+    count.change(lambda n: [gr.update(visible=i < int(n)) for i in range(MAX_SHOWN)], [count], visible,
+                 api_visibility="private")
+    events = [run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")]
+    for i, (_, text, passage, accept_button, again) in enumerate(columns):
+        suffix = "" if i == 0 else f"_{i + 1}"
+        accept_button.click(accept, [shell.chapter, passage, shell.version], accepted,
+                            api_name=f"accept_branch{suffix}")
+        events.append(again.click(regenerate_column(i), [passage, seed], [text, passage],
+                                  api_name=f"regenerate_branch{suffix}"))
+    shell.chapter.change(list_branch_history, [shell.chapter], [history], api_name="list_branches")
+    history.change(show_passage, [shell.chapter, history], [preview], api_visibility="private")
+    accept_old.click(accept, [shell.chapter, history, shell.version], accepted, api_name="accept_passage")
+    stop.click(lambda: studio.cancel_all(), None, None, cancels=events, api_visibility="private")

@@ -1,0 +1,124 @@
+"""The Characters tab: every character-sheet field, pinning, Character Card import/export, mentions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+
+TEXT_FIELDS = ("description", "personality", "appearance", "background", "speech_style", "greeting",
+               "example_dialogue", "scenario")
+
+
+def character_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
+    ident = as_id(project_id)
+    if ident is None:
+        return []
+    return choices(shell.studio.list_characters(ident), lambda c: ("📌 " if c.pinned else "") + c.name)
+
+
+def _split_aliases(text: str) -> list[str]:
+    return [a.strip() for a in (text or "").replace("，", ",").split(",") if a.strip()]
+
+
+def _sheet(name: str, aliases: str, pinned: bool, values: tuple[str, ...]) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(zip(TEXT_FIELDS, (v or "" for v in values)))
+    fields.update(name=(name or "").strip(), aliases=_split_aliases(aliases), pinned=bool(pinned))
+    return fields
+
+
+def build(shell: Shell) -> None:
+    tr = shell.tr
+    with tr.tab("tab_characters", id="characters"):
+        with gr.Row():
+            picker = tr.make(gr.Dropdown, "character", choices=[], allow_custom_value=True, scale=3,
+                             elem_id="character-picker")
+            new = tr.button("new_character", size="sm", scale=1)
+        with gr.Row():
+            name = tr.make(gr.Textbox, "character_name", elem_id="character-name")
+            aliases = tr.make(gr.Textbox, "character_aliases")
+            pinned = tr.make(gr.Checkbox, "character_pinned")
+        with gr.Row():
+            texts = [tr.make(gr.Textbox, f"character_{f}", lines=3) for f in TEXT_FIELDS[:4]]
+        with gr.Row():
+            texts += [tr.make(gr.Textbox, f"character_{f}", lines=3) for f in TEXT_FIELDS[4:]]
+        with gr.Row():
+            add = tr.button("add_character", variant="primary", elem_id="add-character")
+            save = tr.button("save_character")
+            delete = tr.button("delete_character", variant="stop")
+        mentions = gr.Markdown()
+        with gr.Row():
+            card_in = tr.make(gr.File, "import_card", file_types=[".png", ".json"], type="filepath")
+            card_fmt = tr.make(gr.Radio, "card_format", choices=["png", "json"], value="json")
+            export = tr.button("export_card")
+            card_out = tr.make(gr.File, "card_file", interactive=False)
+    form = [name, aliases, pinned, *texts]
+    _wire(shell, picker, new, form, add, save, delete, mentions, card_in, card_fmt, export, card_out)
+
+
+def _wire(shell: Shell, picker, new, form, add, save, delete, mentions, card_in, card_fmt, export, card_out):
+    studio, tr = shell.studio, shell.tr
+
+    def refreshed(project_id: Any, keep: Any = None):
+        return dropdown_update(character_choices(shell, project_id), keep)
+
+    def mentions_text(character_id: int) -> str:
+        chapters = studio.chapters_mentioning_character(character_id)
+        names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
+        return f"**{tr('mentioned_in')}:** {names}"
+
+    @guarded
+    def load_character(project_id: Any, character_id: Any):
+        ident = as_id(character_id)
+        if ident is None:
+            return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + [""]
+        project = as_id(project_id)
+        known = studio.list_characters(project) if project is not None else []
+        character = next((c for c in known if c.id == ident), None)
+        if character is None:
+            raise gr.Error(tr("not_found"))
+        values = [getattr(character, f) for f in TEXT_FIELDS]
+        return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions_text(ident)]
+
+    @guarded
+    def add_character(project_id: Any, name: str, aliases: str, pinned: bool, *values: str):
+        fields = _sheet(name, aliases, pinned, values)
+        character = studio.create_character(require_id(project_id, "project"), fields.pop("name"), **fields)
+        return refreshed(project_id, character.id)
+
+    @guarded
+    def update_character(project_id: Any, character_id: Any, name: str, aliases: str, pinned: bool, *values: str):
+        character = studio.update_character(require_id(character_id, "character"),
+                                            **_sheet(name, aliases, pinned, values))
+        return refreshed(project_id, character.id)
+
+    @guarded
+    def delete_character(project_id: Any, character_id: Any):
+        studio.delete_character(require_id(character_id, "character"))
+        return refreshed(project_id)
+
+    @guarded
+    def import_card(project_id: Any, path: str | None):
+        if not path:
+            raise gr.Error(tr("choose_file"))
+        data = Path(path).read_bytes()
+        character = studio.import_character_card(require_id(project_id, "project"), Path(path).name, data)
+        return refreshed(project_id, character.id)
+
+    @guarded
+    def export_card(character_id: Any, fmt: str):
+        return str(studio.export_character_card(require_id(character_id, "character"), fmt or "json"))
+
+    shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
+    picker.change(load_character, [shell.project, picker], [*form, mentions], api_name="open_character")
+    new.click(lambda: [None, "", "", False, *[""] * len(TEXT_FIELDS), ""], None, [picker, *form, mentions],
+              api_visibility="private")
+    add.click(add_character, [shell.project, *form], [picker], api_name="add_character")
+    save.click(update_character, [shell.project, picker, *form], [picker], api_name="update_character")
+    delete.click(delete_character, [shell.project, picker], [picker], api_name="delete_character")
+    card_in.upload(import_card, [shell.project, card_in], [picker], api_name="import_card")
+    export.click(export_card, [picker, card_fmt], [card_out], api_name="export_card")
+

@@ -1,0 +1,189 @@
+"""Shared plumbing for the tabs: the Shell every tab builds on, error mapping, streaming adapters.
+
+Invariants:
+- A StudioError never reaches the writer as a traceback: `guarded` turns it into `gr.Error(message)`.
+- Every streamed handler closes the studio generator it drives (Stop, error, or closed page), so the
+  studio cancels the engine and persists what was streamed.
+- Ids travel through dropdowns as ints; `as_id` turns whatever a browser or API client sent into one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from app.studio import GenerationUpdate, Studio, StudioError
+from app.ui.strings import t
+
+
+class Translator:
+    """Creates labelled components and remembers them, so a language switch can relabel them all."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._labelled: list[tuple[Any, str, str]] = []  # (component, string key, attribute)
+
+    def __call__(self, key: str, **fmt: Any) -> str:
+        return t(self.language, key, **fmt)
+
+    def register(self, component: Any, key: str, attr: str = "label") -> Any:
+        self._labelled.append((component, key, attr))
+        return component
+
+    def make(self, cls: Callable[..., Any], key: str, attr: str = "label", **kwargs: Any) -> Any:
+        kwargs[attr] = self(key)
+        return self.register(cls(**kwargs), key, attr)
+
+    def button(self, key: str, **kwargs: Any) -> gr.Button:
+        return self.make(gr.Button, key, attr="value", **kwargs)
+
+    def markdown(self, key: str, **kwargs: Any) -> gr.Markdown:
+        return self.make(gr.Markdown, key, attr="value", **kwargs)
+
+    def tab(self, key: str, **kwargs: Any) -> gr.Tab:
+        return self.make(gr.Tab, key, **kwargs)
+
+    @property
+    def components(self) -> list[Any]:
+        return [component for component, _, _ in self._labelled]
+
+    def relabel(self, language: str) -> list[Any]:
+        """One update per registered component, in registration order (the outputs of a switch)."""
+        return [gr.update(**{attr: t(language, key)}) for _, key, attr in self._labelled]
+
+
+class LiveGenerations:
+    """The studio generators each browser session is streaming, so a closed page can stop them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_session: dict[str, set[Iterator[GenerationUpdate]]] = {}
+
+    def add(self, session: str, gen: Iterator[GenerationUpdate]) -> None:
+        with self._lock:
+            self._by_session.setdefault(session, set()).add(gen)
+
+    def discard(self, session: str, gen: Iterator[GenerationUpdate]) -> None:
+        with self._lock:
+            self._by_session.get(session, set()).discard(gen)
+
+    def close_session(self, session: str) -> None:
+        with self._lock:
+            gens = self._by_session.pop(session, set())
+        for gen in gens:
+            try:
+                gen.close()  # type: ignore[attr-defined]  # GeneratorExit: studio cancels + persists
+            except ValueError:
+                pass  # it is executing right now; the stream ends at its next yield
+
+
+@dataclass
+class Shell:
+    """What every tab shares: the studio, strings, and the header selectors."""
+
+    studio: Studio
+    tr: Translator
+    live: LiveGenerations
+    project: gr.Dropdown = None  # type: ignore[assignment]  # value: project id
+    chapter: gr.Dropdown = None  # type: ignore[assignment]  # value: chapter id
+    version: gr.State = None  # type: ignore[assignment]  # chapter version the editor was loaded at
+    editor: gr.Textbox = None  # type: ignore[assignment]  # set by the write tab
+    status: gr.Markdown = None  # type: ignore[assignment]  # set by the write tab
+    refreshers: list[Callable[[], None]] = field(default_factory=list)
+
+
+def as_id(value: Any) -> int | None:
+    """A dropdown/API value as an int id, or None when nothing is selected."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, (list, tuple)):
+        value = value[-1]
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"Not a valid selection: {value!r}") from None
+
+
+def require_id(value: Any, what: str) -> int:
+    ident = as_id(value)
+    if ident is None:
+        raise gr.Error(f"Choose a {what} first.")
+    return ident
+
+
+def as_seed(value: Any) -> int | None:
+    """Empty or negative seed means 'let the studio pick one'."""
+    if value is None or value == "":
+        return None
+    seed = int(value)
+    return seed if seed >= 0 else None
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Show a StudioError (or bad input) to the writer as a clear message, never a traceback.
+
+    Works for plain handlers and for generator handlers (streamed generation)."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except (StudioError, ValueError) as exc:
+                raise gr.Error(str(exc)) from None
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (StudioError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    return wrapper
+
+
+def stream(
+    live: LiveGenerations, request: gr.Request | None, gen: Iterator[GenerationUpdate]
+) -> Iterator[GenerationUpdate]:
+    """Drive a studio generator, registered for its session, always closing it at the end."""
+    session = getattr(request, "session_hash", None) or ""
+    live.add(session, gen)
+    try:
+        for update in gen:
+            if update.error:
+                gr.Warning(update.error)
+            yield update
+    except StudioError as exc:
+        raise gr.Error(str(exc)) from None
+    finally:
+        live.discard(session, gen)
+        gen.close()  # type: ignore[attr-defined]
+
+
+def choices(records: list[Any], label: Callable[[Any], str]) -> list[tuple[str, int]]:
+    return [(label(r), r.id) for r in records]
+
+
+def dropdown_update(options: list[tuple[str, int]], keep: Any = None) -> Any:
+    """New choices, keeping the current selection when it still exists (else the first)."""
+    ids = [value for _, value in options]
+    current = as_id(keep) if keep not in (None, "") else None
+    value = current if current in ids else (ids[0] if ids else None)
+    return gr.update(choices=options, value=value)
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""The Lore tab: World-Info style entries (every field), lorebook import and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+
+LOGICS = ["and_any", "and_all", "not_any", "not_all"]
+POSITIONS = ["before_char", "after_char", "at_depth"]
+TEXTS = ("title", "content", "keys", "secondary_keys")
+FLAGS = ("constant", "enabled", "case_sensitive", "match_whole_words", "ignore_budget")
+NUMBERS = ("insertion_order", "depth", "probability")
+
+
+def lore_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
+    ident = as_id(project_id)
+    if ident is None:
+        return []
+    return choices(shell.studio.list_lore(ident), lambda e: e.title or ", ".join(e.keys) or f"#{e.id}")
+
+
+def _keys(text: str) -> list[str]:
+    return [k.strip() for k in (text or "").replace("，", ",").split(",") if k.strip()]
+
+
+def _entry_fields(values: tuple[Any, ...]) -> dict[str, Any]:
+    """Form values (TEXTS, logic, position, FLAGS, NUMBERS in that order) as store fields."""
+    title, content, keys, secondary = values[:4]
+    logic, position = values[4:6]
+    flags = values[6:6 + len(FLAGS)]
+    numbers = values[6 + len(FLAGS):]
+    fields: dict[str, Any] = dict(title=title or "", content=content or "", keys=_keys(keys),
+                                  secondary_keys=_keys(secondary), selective_logic=logic or "and_any",
+                                  position=position or "before_char")
+    fields.update({name: bool(v) for name, v in zip(FLAGS, flags)})
+    fields.update({name: int(v or 0) for name, v in zip(NUMBERS, numbers)})
+    return fields
+
+
+def build(shell: Shell) -> None:
+    tr = shell.tr
+    with tr.tab("tab_lore", id="lore"):
+        with gr.Row():
+            picker = tr.make(gr.Dropdown, "lore_entry", choices=[], allow_custom_value=True, scale=3)
+            new = tr.button("new_lore", size="sm", scale=1)
+        with gr.Row():
+            texts = [tr.make(gr.Textbox, f"lore_{TEXTS[0]}"), tr.make(gr.Textbox, f"lore_{TEXTS[2]}"),
+                     tr.make(gr.Textbox, f"lore_{TEXTS[3]}")]
+        content = tr.make(gr.Textbox, "lore_content", lines=4)
+        texts.insert(1, content)
+        with gr.Row():
+            logic = tr.make(gr.Dropdown, "lore_selective_logic", choices=LOGICS, value="and_any")
+            position = tr.make(gr.Dropdown, "lore_position", choices=POSITIONS, value="before_char")
+            flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
+        with gr.Row():
+            defaults = {"insertion_order": 100, "depth": 4, "probability": 100}
+            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=0) for n in NUMBERS]
+        with gr.Row():
+            add = tr.button("add_lore", variant="primary")
+            save = tr.button("save_lore")
+            delete = tr.button("delete_lore", variant="stop")
+        with gr.Row():
+            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json"], type="filepath")
+            export = tr.button("export_lorebook")
+            book_out = tr.make(gr.File, "lorebook_file", interactive=False)
+    form = [*texts, logic, position, *flags, *numbers]
+    _wire(shell, picker, new, form, add, save, delete, book_in, export, book_out)
+
+
+def _wire(shell: Shell, picker, new, form, add, save, delete, book_in, export, book_out) -> None:
+    studio = shell.studio
+
+    def refreshed(project_id: Any, keep: Any = None):
+        return dropdown_update(lore_choices(shell, project_id), keep)
+
+    @guarded
+    def load_entry(project_id: Any, entry_id: Any):
+        ident, project = as_id(entry_id), as_id(project_id)
+        entry = next((e for e in (studio.list_lore(project) if project else []) if e.id == ident), None)
+        if entry is None:
+            return [gr.skip()] * len(form)
+        return [entry.title, entry.content, ", ".join(entry.keys), ", ".join(entry.secondary_keys),
+                entry.selective_logic, entry.position, *[getattr(entry, f) for f in FLAGS],
+                *[getattr(entry, n) for n in NUMBERS]]
+
+    @guarded
+    def add_lore(project_id: Any, *values: Any):
+        entry = studio.create_lore_entry(require_id(project_id, "project"), **_entry_fields(values))
+        return refreshed(project_id, entry.id)
+
+    @guarded
+    def update_lore(project_id: Any, entry_id: Any, *values: Any):
+        entry = studio.update_lore_entry(require_id(entry_id, "lore entry"), **_entry_fields(values))
+        return refreshed(project_id, entry.id)
+
+    @guarded
+    def delete_lore(project_id: Any, entry_id: Any):
+        studio.delete_lore_entry(require_id(entry_id, "lore entry"))
+        return refreshed(project_id)
+
+    @guarded
+    def import_lorebook(project_id: Any, path: str | None):
+        if not path:
+            raise gr.Error(shell.tr("choose_file"))
+        entries = studio.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
+        return refreshed(project_id, entries[0].id if entries else None)
+
+    @guarded
+    def export_lorebook(project_id: Any):
+        return str(studio.export_lorebook(require_id(project_id, "project")))
+
+    blank = ["", "", "", "", "and_any", "before_char", False, True, False, False, False, 100, 4, 100]
+    shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
+    picker.change(load_entry, [shell.project, picker], form, api_visibility="private")
+    new.click(lambda: [None, *blank], None, [picker, *form], api_visibility="private")
+    add.click(add_lore, [shell.project, *form], [picker], api_name="add_lore")
+    save.click(update_lore, [shell.project, picker, *form], [picker], api_name="update_lore")
+    delete.click(delete_lore, [shell.project, picker], [picker], api_name="delete_lore")
+    book_in.upload(import_lorebook, [shell.project, book_in], [picker], api_name="import_lorebook")
+    export.click(export_lorebook, [shell.project], [book_out], api_name="export_lorebook")

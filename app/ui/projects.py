@@ -1,0 +1,108 @@
+"""The Projects tab: create, open, rename, delete to trash and restore projects and other trashed items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id
+
+
+def project_choices(shell: Shell) -> list[tuple[str, int]]:
+    return choices(shell.studio.list_projects(), lambda p: f"{p.title} ({p.language})")
+
+
+def _projects_table(shell: Shell) -> str:
+    tr = shell.tr
+    rows = [[p.id, p.title, p.language, p.genre, p.updated_at.strftime("%Y-%m-%d %H:%M")]
+            for p in shell.studio.list_projects()]
+    if not rows:
+        return tr("projects_none")
+    return markdown_table(["#", tr("project_title"), tr("project_language"), tr("project_genre"),
+                           tr("updated")], rows)
+
+
+def _trash_choices(shell: Shell, project_id: Any) -> list[tuple[str, str]]:
+    items = shell.studio.list_trash(as_id(project_id))
+    return [(f"{item.kind}: {item.label}", f"{item.kind}:{item.id}") for item in items]
+
+
+def build(shell: Shell) -> None:
+    tr = shell.tr
+    with tr.tab("tab_projects", id="projects"):
+        table = gr.Markdown(_projects_table(shell), elem_id="projects-table")
+        with gr.Row():
+            with gr.Column():
+                tr.markdown("projects_new_heading")
+                title = tr.make(gr.Textbox, "project_title", elem_id="new-project-title")
+                language = tr.make(gr.Radio, "project_language", choices=[("中文", "zh"), ("English", "en")],
+                                   value="zh", elem_id="new-project-language")
+                genre = tr.make(gr.Textbox, "project_genre")
+                synopsis = tr.make(gr.Textbox, "project_synopsis", lines=3)
+                style_guide = tr.make(gr.Textbox, "project_style_guide", lines=3)
+                create = tr.button("create_project", variant="primary", elem_id="create-project")
+            with gr.Column():
+                tr.markdown("projects_manage_heading")
+                new_title = tr.make(gr.Textbox, "project_new_title")
+                rename = tr.button("rename_project")
+                delete = tr.button("delete_project", variant="stop")
+                trash = tr.make(gr.Dropdown, "trash", choices=_trash_choices(shell, None), allow_custom_value=True)
+                refresh_trash = tr.button("refresh_trash", size="sm")
+                restore = tr.button("restore_item")
+        _wire(shell, table, (title, language, genre, synopsis, style_guide), create, new_title, rename, delete,
+              trash, refresh_trash, restore)
+
+
+def _wire(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, new_title: gr.Textbox,
+          rename: gr.Button, delete: gr.Button, trash: gr.Dropdown, refresh_trash: gr.Button,
+          restore: gr.Button) -> None:
+    studio = shell.studio
+
+    @guarded
+    def create_project(title: str, language: str, genre: str, synopsis: str, style_guide: str):
+        project = studio.create_project(title, language=language or "zh", genre=genre or "",
+                                        synopsis=synopsis or "", style_guide=style_guide or "")
+        return gr.update(choices=project_choices(shell), value=project.id), _projects_table(shell)
+
+    @guarded
+    def list_projects():
+        return _projects_table(shell), [[p.id, p.title, p.language] for p in studio.list_projects()]
+
+    @guarded
+    def rename_project(project_id: Any, title: str):
+        studio.update_project(require_id(project_id, "project"), title=title)
+        return dropdown_update(project_choices(shell), project_id), _projects_table(shell)
+
+    @guarded
+    def delete_project(project_id: Any):
+        studio.delete_project(require_id(project_id, "project"))
+        return dropdown_update(project_choices(shell)), _projects_table(shell), \
+            gr.update(choices=_trash_choices(shell, None), value=None)
+
+    @guarded
+    def list_trash(project_id: Any):
+        return gr.update(choices=_trash_choices(shell, None), value=None)
+
+    @guarded
+    def restore_item(value: Any, current_project: Any):
+        if not value or ":" not in str(value):
+            raise gr.Error(shell.tr("choose_trash_item"))
+        kind, item_id = str(value).split(":", 1)
+        if kind == "project":
+            studio.restore_project(int(item_id))
+        else:
+            studio.restore_item(kind, int(item_id))
+        keep = int(item_id) if kind == "project" else current_project
+        return (dropdown_update(project_choices(shell), keep),
+                _projects_table(shell), gr.update(choices=_trash_choices(shell, None), value=None))
+
+    hidden_list = gr.JSON(visible=False)
+    create.click(create_project, list(fields), [shell.project, table], api_name="create_project")
+    refresh = gr.Button(visible=False)
+    refresh.click(list_projects, None, [table, hidden_list], api_name="list_projects")
+    rename.click(rename_project, [shell.project, new_title], [shell.project, table], api_name="rename_project")
+    delete.click(delete_project, [shell.project], [shell.project, table, trash], api_name="delete_project")
+    refresh_trash.click(list_trash, [shell.project], [trash], api_name="list_trash")
+    restore.click(restore_item, [trash, shell.project], [shell.project, table, trash], api_name="restore_item")
+

@@ -1,0 +1,212 @@
+"""The Write tab: chapter list (add, reorder, rename, delete), outline, the editor with revision history,
+and streamed draft / continue / brainstorm with a Stop button.
+
+Invariant: `shell.version` holds the chapter version the editor was loaded at; every save or accept
+passes it as `base_version`, so a stale tab's save is refused with the studio's conflict message and
+the editor keeps the writer's text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from app.studio import SaveConflict
+from app.ui.common import Shell, as_id, as_seed, choices, dropdown_update, guarded, markdown_table, require_id, stream
+
+
+def chapter_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
+    ident = as_id(project_id)
+    if ident is None:
+        return []
+    return choices(shell.studio.list_chapters(ident), lambda c: f"{c.ordinal}. {c.title or '—'}")
+
+
+def chapters_table(shell: Shell, project_id: Any) -> str:
+    ident = as_id(project_id)
+    chapters = shell.studio.list_chapters(ident) if ident is not None else []
+    tr = shell.tr
+    rows = [[c.ordinal, c.title, c.status, len(c.text), c.version] for c in chapters]
+    return markdown_table(["#", tr("chapter_title"), tr("chapter_status"), tr("characters_count"),
+                           tr("version")], rows) if rows else tr("chapters_none")
+
+
+def revision_choices(shell: Shell, chapter_id: int) -> list[tuple[str, int]]:
+    revisions = shell.studio.list_revisions(chapter_id)
+    return [(f"v{r.version} · {r.source} · {r.created_at:%Y-%m-%d %H:%M:%S} · {len(r.text)}", r.id)
+            for r in reversed(revisions)]
+
+
+def build(shell: Shell) -> None:
+    tr = shell.tr
+    with tr.tab("tab_write", id="write"):
+        with gr.Row():
+            with gr.Column(scale=1, min_width=260):
+                chapters = gr.Markdown(elem_id="chapters-table")
+                title = tr.make(gr.Textbox, "chapter_title", elem_id="chapter-title")
+                with gr.Row():
+                    add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
+                    rename = tr.button("rename_chapter", size="sm")
+                with gr.Row():
+                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=0, minimum=1)
+                    move = tr.button("move_chapter", size="sm")
+                delete = tr.button("delete_chapter", size="sm", variant="stop")
+                outline = tr.make(gr.Textbox, "chapter_outline", lines=6, elem_id="chapter-outline")
+                save_outline = tr.button("save_outline", size="sm", elem_id="save-outline")
+            with gr.Column(scale=3):
+                shell.editor = tr.make(gr.Textbox, "editor", lines=18, max_lines=40, elem_id="editor")
+                with gr.Row():
+                    save = tr.button("save_chapter", variant="primary", elem_id="save-chapter")
+                    seed = tr.make(gr.Number, "seed", precision=0, value=None, min_width=90)
+                    draft = tr.button("draft", elem_id="draft")
+                    cont = tr.button("continue", elem_id="continue")
+                    brainstorm = tr.button("brainstorm", elem_id="brainstorm")
+                    stop = tr.button("stop", variant="stop", elem_id="stop-write")
+                shell.status = gr.Markdown(elem_id="write-status")
+                ideas = tr.make(gr.Textbox, "brainstorm_output", lines=5, interactive=False, elem_id="ideas")
+                with tr.make(gr.Accordion, "revisions", open=False):
+                    revisions = tr.make(gr.Dropdown, "revision", choices=[], allow_custom_value=True)
+                    preview = tr.make(gr.Textbox, "revision_text", lines=6, interactive=False)
+                    restore = tr.button("restore_revision")
+    _wire_chapters(shell, chapters, title, ordinal, outline, revisions, add, rename, move, delete, save_outline)
+    _wire_editor(shell, revisions, preview, save, restore)
+    _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop)
+
+
+def _wire_chapters(shell: Shell, chapters, title, ordinal, outline, revisions, add, rename, move, delete,
+                   save_outline) -> None:
+    studio, tr = shell.studio, shell.tr
+
+    def listing(project_id: Any, keep: Any = None):
+        return dropdown_update(chapter_choices(shell, project_id), keep), chapters_table(shell, project_id)
+
+    @guarded
+    def open_chapter(chapter_id: Any):
+        ident = as_id(chapter_id)
+        if ident is None:
+            return "", None, "", "", None, "", gr.update(choices=[], value=None)
+        chapter = studio.get_chapter(ident)
+        return (chapter.title, chapter.ordinal, chapter.outline, chapter.text, chapter.version,
+                tr("opened_version", version=chapter.version),
+                gr.update(choices=revision_choices(shell, ident), value=None))
+
+    @guarded
+    def add_chapter(project_id: Any, title_text: str, outline_text: str):
+        chapter = studio.add_chapter(require_id(project_id, "project"), title=title_text or "",
+                                     outline=outline_text or "")
+        return listing(project_id, chapter.id)
+
+    @guarded
+    def rename_chapter(project_id: Any, chapter_id: Any, title_text: str):
+        studio.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "")
+        return listing(project_id, chapter_id)
+
+    @guarded
+    def move_chapter(project_id: Any, chapter_id: Any, new_ordinal: Any):
+        studio.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
+        return listing(project_id, chapter_id)
+
+    @guarded
+    def delete_chapter(project_id: Any, chapter_id: Any):
+        studio.delete_chapter(require_id(chapter_id, "chapter"))
+        return listing(project_id)
+
+    @guarded
+    def save_chapter_outline(chapter_id: Any, outline_text: str):
+        chapter = studio.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
+        return tr("outline_saved", title=chapter.title)
+
+    header = [shell.chapter, chapters]
+    opened = [title, ordinal, outline, shell.editor, shell.version, shell.status, revisions]
+    shell.project.change(listing, [shell.project], header, api_name="list_chapters")
+    shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
+    add.click(add_chapter, [shell.project, title, outline], header, api_name="add_chapter")
+    rename.click(rename_chapter, [shell.project, shell.chapter, title], header, api_name="rename_chapter")
+    move.click(move_chapter, [shell.project, shell.chapter, ordinal], header, api_name="move_chapter")
+    delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
+    save_outline.click(save_chapter_outline, [shell.chapter, outline], [shell.status], api_name="save_outline")
+
+
+def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ...]:
+    """(editor, version, status, revisions) after the chapter text changed."""
+    return (chapter.text, chapter.version, shell.tr(message_key, version=chapter.version),
+            gr.update(choices=revision_choices(shell, chapter.id), value=None))
+
+
+def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
+    studio, tr = shell.studio, shell.tr
+
+    @guarded
+    def save_chapter(chapter_id: Any, text: str, base_version: Any):
+        try:
+            chapter = studio.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
+        except SaveConflict as conflict:
+            gr.Warning(str(conflict))
+            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip()
+        return saved_outputs(shell, chapter, "saved_version")
+
+    @guarded
+    def show_revision(chapter_id: Any, revision_id: Any):
+        ident, chapter = as_id(revision_id), as_id(chapter_id)
+        if ident is None or chapter is None:
+            return ""
+        return next((r.text for r in studio.list_revisions(chapter) if r.id == ident), "")
+
+    @guarded
+    def restore_revision(revision_id: Any, base_version: Any):
+        try:
+            chapter = studio.restore_revision(require_id(revision_id, "revision"), base_version)
+        except SaveConflict as conflict:
+            gr.Warning(str(conflict))
+            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip()
+        return saved_outputs(shell, chapter, "restored_version")
+
+    changed = [shell.editor, shell.version, shell.status, revisions]
+    save.click(save_chapter, [shell.chapter, shell.editor, shell.version], changed, api_name="save_chapter")
+    revisions.change(show_revision, [shell.chapter, revisions], [preview], api_visibility="private")
+    restore.click(restore_revision, [revisions, shell.version], changed, api_name="restore_revision")
+
+
+def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop) -> None:
+    studio, tr = shell.studio, shell.tr
+
+    def chapter_stream(start, chapter_id: Any, seed_value: Any, request: gr.Request):
+        ident = require_id(chapter_id, "chapter")
+        base = studio.get_chapter(ident).text
+        updates = stream(shell.live, request, start(ident, seed=as_seed(seed_value)))
+        for update in updates:
+            streamed = update.texts[0] if update.texts else ""
+            if update.done:
+                chapter = update.chapter or studio.get_chapter(ident)
+                reason = update.finish_reasons[0] if update.finish_reasons else ""
+                yield chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version)
+            else:
+                yield (base + "\n\n" + streamed if base else streamed), gr.skip(), tr("generating")
+
+    @guarded
+    def draft_chapter(chapter_id: Any, seed_value: Any, request: gr.Request):
+        yield from chapter_stream(studio.draft_chapter, chapter_id, seed_value, request)
+
+    @guarded
+    def continue_chapter(chapter_id: Any, seed_value: Any, request: gr.Request):
+        yield from chapter_stream(studio.continue_chapter, chapter_id, seed_value, request)
+
+    @guarded
+    def brainstorm_ideas(chapter_id: Any, seed_value: Any, request: gr.Request):
+        ident = require_id(chapter_id, "chapter")
+        for update in stream(shell.live, request, studio.brainstorm(ident, seed=as_seed(seed_value))):
+            yield update.texts[0] if update.texts else ""
+
+    def stop_all(request: gr.Request):
+        shell.live.close_session(getattr(request, "session_hash", "") or "")
+        studio.cancel_all()
+        return tr("stopped")
+
+    out = [shell.editor, shell.version, shell.status]
+    events = [
+        draft.click(draft_chapter, [shell.chapter, seed], out, api_name="draft"),
+        cont.click(continue_chapter, [shell.chapter, seed], out, api_name="continue"),
+        brainstorm.click(brainstorm_ideas, [shell.chapter, seed], [ideas], api_name="brainstorm"),
+    ]
+    stop.click(stop_all, None, [shell.status], cancels=events, api_name="stop_writing")
