@@ -15,6 +15,7 @@ from story_store.content import ContentMixin
 from story_store.models import Chapter, Character, ChatSession, LoreEntry, Project
 from story_store.passages import PassageMixin
 from story_store.records import TrashItem
+from story_store.search import SearchMixin
 
 # kind -> (model, column used as the label)
 TRASHABLE = {
@@ -26,7 +27,7 @@ TRASHABLE = {
 }
 
 
-class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin):
+class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:
