@@ -1,0 +1,337 @@
+"""Story memory → ContextPlan under an exact token budget (DESIGN §5).
+
+Owns which memory goes into a prompt, in what order, and why. Pure: receives records and callables
+(`count_tokens`, `search`), never the Store or the engine.
+
+Layout, stable → volatile (consecutive calls share a long token prefix): the template's frame,
+style guide, synopsis, lore before characters, characters, lore after characters, summaries of
+earlier chapters, retrieved passages, then the recent text with the author's note and at-depth lore
+inserted near its end.
+
+Budget: R = budget − frame − section headings. The recent text is promised up to half of R (rounded
+up to eighths of R so memory does not shift with every added sentence); memory fills the rest in
+priority order — style guide, synopsis, focus/POV/pinned characters, constant lore, budget-ignoring
+lore, author's note, triggered lore, detected characters, summaries (newest first, stopping at the
+first that does not fit: cost does not grow with the book), retrieved passages — each kind under its
+share of R. The recent text then takes everything left. Finally the prompt is rendered and measured;
+while it is over budget the recent text loses a block, then the lowest-priority item goes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prompts import render_item, render_with_stop, template_variables
+from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord, SearchHit
+
+from .characters import choose_characters
+from .lore import LoreSettings, ScanText, activate_lore
+from .plan import (INCLUDED, LEFT_OUT, TRIMMED, ContextBudgetError, ContextPlan, ContextTask, PlanItem,
+                   PlanSection, TokenCache)
+from .recent import RecentCut, cut_recent, insert_at_depth, paragraphs
+
+LIST_SECTIONS = ("lore_before", "characters", "lore_after", "summaries", "retrieved")
+SECTION_ORDER = ("frame", "style_guide", "synopsis", *LIST_SECTIONS, "at_depth", "recent")
+RECENT_SHARE = 0.5
+SHARES = {"characters": 0.35, "lore": 0.25, "summaries": 0.2, "retrieved": 0.1}
+ITEM_SLACK = 1  # joining items may cost a token more than the items alone
+TASK_TEXT_KEYS = ("chapter_outline", "passage", "instruction", "notes", "premise", "topic", "character_notes")
+RETRIEVAL_TERMS, HITS_PER_TERM = 4, 2
+
+
+@dataclass
+class Candidate:
+    section: str
+    label: str
+    text: str
+    tokens: int
+    priority: int
+    reason: str
+    share: str | None = None  # which SHARES entry caps it
+    order: tuple = ()  # render order inside its section
+    depth: int = 0  # for at-depth inserts
+
+
+@dataclass
+class Build:
+    """Working state of one build_context call."""
+
+    task: ContextTask
+    project: ProjectRecord
+    count: TokenCache
+    wanted: set[str]
+    base: dict[str, Any]
+    recent_source: str
+    budget: int
+    kept: list[Candidate] = field(default_factory=list)
+    notes: list[tuple[str, PlanItem]] = field(default_factory=list)  # (section, left-out item)
+    used: int = 0
+    share_used: dict[str, int] = field(default_factory=dict)
+
+
+def build_context(
+    task: ContextTask,
+    *,
+    project: ProjectRecord,
+    characters: Sequence[CharacterRecord],
+    lore_entries: Sequence[LoreEntryRecord],
+    chapters: Sequence[ChapterRecord],
+    current_chapter_id: int | None,
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    search: Callable[[str], list[SearchHit]] | None = None,
+    seed: int = 0,
+) -> ContextPlan:
+    """Build the prompt for `task` from the story's memory; its token count never exceeds the budget."""
+    if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int) or budget_tokens < 1:
+        raise ValueError(f"budget_tokens must be a positive whole number, got {budget_tokens!r}")
+    chapter = _current_chapter(chapters, current_chapter_id)
+    build = _start(task, project, chapter, budget_tokens, TokenCache.wrap(count_tokens))
+    frame_text, frame_tokens, headings = _frame(build)
+    room = budget_tokens - frame_tokens - headings
+    if room < 0:
+        raise ContextBudgetError(
+            f"the {task.template!r} task's own text needs {frame_tokens + headings} tokens, more than "
+            f"the budget of {budget_tokens}; shorten the passage or instructions, or raise the budget")
+    recent_room = _recent_reserve(build, room)
+    scan = _scan(build)
+    _fill(build, _fixed_candidates(build, characters, lore_entries, chapter, scan, seed, room),
+          room - recent_room, room)
+    _fill_summaries(build, chapters, chapter, room - recent_room, room)
+    if search is not None and "retrieved" in build.wanted:
+        _fill(build, _retrieved_candidates(build, search, chapter), room - recent_room, room)
+    cut = cut_recent(build.recent_source, room - build.used, build.count)
+    prompt, stop, used, cut = _fit(build, cut)
+    sections = _sections(build, frame_text, frame_tokens, cut)
+    return ContextPlan(task.template, project.language, sections, budget_tokens, used, stop, prompt)
+
+
+def _current_chapter(chapters: Sequence[ChapterRecord], chapter_id: int | None) -> ChapterRecord | None:
+    if chapter_id is None:
+        return None
+    for chapter in chapters:
+        if chapter.id == chapter_id:
+            return chapter
+    raise ValueError(f"chapter {chapter_id} is not among the project's chapters")
+
+
+def _start(task, project, chapter, budget, count) -> Build:
+    wanted = template_variables(project.language, task.template)
+    if "chapter_number" in wanted and chapter is None:
+        raise ValueError(f"the {task.template!r} task needs a current chapter")
+    base: dict[str, Any] = {"title": project.title, "genre": project.genre, "style_guide": "", "synopsis": ""}
+    if chapter is not None:
+        base.update(chapter_number=chapter.ordinal, chapter_title=chapter.title,
+                    chapter_outline=chapter.outline)
+    base.update(task.values)
+    base.update({name: [] for name in LIST_SECTIONS}, recent="")
+    if task.transcript or task.template == "roleplay":
+        source = "".join(render_item(project.language, "chat_line", speaker=line.speaker, text=line.text)
+                         for line in task.transcript)
+    else:
+        source = task.recent_text if task.recent_text is not None else (chapter.text if chapter else "")
+    source = source if "recent" in wanted else ""
+    return Build(task, project, count, wanted, base, source, budget)
+
+
+def _frame(build: Build) -> tuple[str, int, int]:
+    """The template with no memory, its tokens, and the tokens section headings may add."""
+    frame = render_with_stop(build.project.language, build.task.template, **build.base)[0]
+    frame_tokens = build.count(frame)
+    headed = dict(build.base, style_guide=" ", synopsis=" ", **{n: [""] for n in LIST_SECTIONS})
+    with_headings = build.count(render_with_stop(build.project.language, build.task.template, **headed)[0])
+    return frame, frame_tokens, max(0, with_headings - frame_tokens)
+
+
+def _recent_reserve(build: Build, room: int) -> int:
+    """Tokens promised to the recent text, rounded up to eighths of the room (stable memory)."""
+    if not build.recent_source:
+        return 0
+    need = cut_recent(build.recent_source, room, build.count).tokens
+    step = max(1, room // 8)
+    return min(math.ceil(need / step) * step, int(room * RECENT_SHARE), room)
+
+
+def _scan(build: Build) -> ScanText:
+    task_texts = tuple(str(build.base[k]) for k in TASK_TEXT_KEYS
+                       if k in build.wanted and isinstance(build.base.get(k), str) and build.base[k])
+    return ScanText(tuple(paragraphs(build.recent_source)), task_texts)
+
+
+def _fixed_candidates(build, characters, lore_entries, chapter, scan, seed, room) -> list[Candidate]:
+    lang, count, out = build.project.language, build.count, []
+    for name, priority in (("style_guide", 1), ("synopsis", 2)):
+        text = getattr(build.project, name)
+        if name in build.wanted and text.strip():
+            out.append(Candidate(name, name.replace("_", " "), text, count(text), priority, "project " + name))
+    if "characters" in build.wanted:
+        out += _character_candidates(build, characters, chapter, scan)
+    if "lore_before" in build.wanted:
+        out += _lore_candidates(build, lore_entries, scan, seed, room)
+    note = build.project.authors_note.strip()
+    if note and "recent" in build.wanted:
+        text = render_item(lang, "note", text=note)
+        depth = int(build.project.settings.get("authors_note_depth", 4))
+        out.append(Candidate("at_depth", "author's note", text, count(text), 5, f"author's note at depth {depth}",
+                             depth=depth))
+    return sorted(out, key=lambda c: c.priority)
+
+
+def _character_candidates(build, characters, chapter, scan) -> list[Candidate]:
+    depth = LoreSettings.from_project(build.project.settings).scan_depth
+    pov = chapter.pov_character_id if chapter is not None else None
+    out = []
+    choices = choose_characters(characters, scan.window(depth), pov_character_id=pov,
+                                focus_ids=build.task.focus_character_ids)
+    for choice in choices:
+        c = choice.character
+        if not choice.included:
+            build.notes.append(("characters", PlanItem(c.name, "", 0, LEFT_OUT, choice.reason)))
+            continue
+        text = render_item(build.project.language, "character", name=c.name, aliases=c.aliases,
+                           description=c.description, personality=c.personality, appearance=c.appearance,
+                           background=c.background, speech_style=c.speech_style, scenario=c.scenario,
+                           example_dialogue=c.example_dialogue if build.task.focus_character_ids else "")
+        priority = 3 if choice.rank < 3 else 7
+        out.append(Candidate("characters", c.name, text, build.count(text), priority, choice.reason,
+                             "characters", (choice.rank, c.id)))
+    return out
+
+
+def _lore_candidates(build, lore_entries, scan, seed, room) -> list[Candidate]:
+    settings = LoreSettings.from_project(build.project.settings)
+    if settings.budget_tokens is None:
+        settings = LoreSettings(settings.scan_depth, int(room * SHARES["lore"]), settings.recursion_depth)
+    out = []
+    for d in activate_lore(lore_entries, scan, settings=settings, seed=seed, count_tokens=build.count):
+        e = d.entry
+        label = e.title or (e.keys[0] if e.keys else f"lore #{e.id}")
+        section = {"after_char": "lore_after", "at_depth": "at_depth"}.get(e.position, "lore_before")
+        if not d.active:
+            build.notes.append((section, PlanItem(label, "", d.tokens, LEFT_OUT, d.reason)))
+            continue
+        if section == "at_depth" and "recent" not in build.wanted:
+            section = "lore_after"
+        text = render_item(build.project.language, "lore", title=e.title, content=e.content)
+        priority = 4 if e.constant else (5 if e.ignore_budget else 6)
+        out.append(Candidate(section, label, text, build.count(text), priority, d.reason,
+                             None if e.ignore_budget else "lore", (not e.constant, e.insertion_order, e.id),
+                             e.depth))
+    return out
+
+
+def _fill(build: Build, candidates: Sequence[Candidate], memory_room: int, room: int) -> None:
+    for c in candidates:
+        reason = _refusal(build, c, memory_room, room)
+        if reason:
+            build.notes.append((c.section, PlanItem(c.label, c.text, c.tokens, LEFT_OUT, reason)))
+            continue
+        build.kept.append(c)
+        build.used += c.tokens + ITEM_SLACK
+        if c.share:
+            build.share_used[c.share] = build.share_used.get(c.share, 0) + c.tokens + ITEM_SLACK
+
+
+def _refusal(build: Build, c: Candidate, memory_room: int, room: int) -> str:
+    cost = c.tokens + ITEM_SLACK
+    if build.used + cost > memory_room:
+        return f"needs {cost} tokens; only {max(0, memory_room - build.used)} left for memory"
+    cap = int(room * SHARES[c.share]) if c.share else None
+    if cap is not None and build.share_used.get(c.share, 0) + cost > cap:
+        return f"the {c.share} share of the budget ({cap} tokens) is full"
+    return ""
+
+
+def _fill_summaries(build, chapters, chapter, memory_room: int, room: int) -> None:
+    """Newest earlier chapter first; stop at the first that does not fit (cost bounded by the room)."""
+    if "summaries" not in build.wanted:
+        return
+    earlier = [c for c in chapters if c.deleted_at is None and (chapter is None or c.ordinal < chapter.ordinal)]
+    for index in range(len(earlier) - 1, -1, -1):
+        c = earlier[index]
+        text, kind = (c.summary, "summary") if c.summary.strip() else (c.outline, "outline")
+        if not text.strip():
+            continue
+        item = render_item(build.project.language, "summary", number=c.ordinal, title=c.title, text=text, kind=kind)
+        candidate = Candidate("summaries", f"chapter {c.ordinal} {kind}", item, build.count(item), 9,
+                              f"{kind} of an earlier chapter", "summaries", (c.ordinal,))
+        kept_before = len(build.kept)
+        _fill(build, [candidate], memory_room, room)
+        if len(build.kept) == kept_before:
+            if index > 0:
+                label = f"chapters {earlier[0].ordinal}–{earlier[index - 1].ordinal}"
+                build.notes.append(("summaries", PlanItem(label, "", 0, LEFT_OUT, "older than the last summary that fit")))
+            return
+
+
+def _retrieved_candidates(build, search, chapter) -> list[Candidate]:
+    names = [c.label for c in build.kept if c.section == "characters"]
+    lore = [c.label for c in build.kept if c.section.startswith("lore") and c.priority == 6]
+    seen, out = set(), []
+    for term in (names + lore)[:RETRIEVAL_TERMS]:
+        hits = [h for h in search(term) if chapter is None or h.chapter_id != chapter.id]
+        for hit in hits[:HITS_PER_TERM]:
+            if (hit.kind, hit.id) in seen or not hit.snippet.strip():
+                continue
+            seen.add((hit.kind, hit.id))
+            text = render_item(build.project.language, "retrieved", title=hit.title, snippet=hit.snippet)
+            out.append(Candidate("retrieved", f"{hit.kind} {hit.id}: {hit.title}", text, build.count(text), 10,
+                                 f"search for {term!r}", "retrieved", (len(out),)))
+    return out
+
+
+def _render(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...]]:
+    values = dict(build.base)
+    for c in sorted(build.kept, key=lambda c: c.order):
+        if c.section in LIST_SECTIONS:
+            values[c.section] = [*values[c.section], c.text]
+        elif c.section in ("style_guide", "synopsis"):
+            values[c.section] = c.text
+    # the author's note (empty order key) goes first, then at-depth lore in insertion order
+    inserts = [(c.depth, c.text) for c in sorted(build.kept, key=lambda c: c.order) if c.section == "at_depth"]
+    values["recent"] = insert_at_depth(cut.text, inserts)
+    return render_with_stop(build.project.language, build.task.template, **values)
+
+
+def _fit(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...], int, RecentCut]:
+    """Render and measure; shrink until the prompt fits the budget."""
+    while True:
+        prompt, stop = _render(build, cut)
+        used = build.count(prompt)
+        if used <= build.budget:
+            return prompt, stop, used, cut
+        if cut.text:
+            cut = cut_recent(build.recent_source[cut.start:], cut.tokens - max(1, used - build.budget), build.count)
+            continue
+        droppable = [c for c in build.kept if c.priority > 2] or build.kept
+        if not droppable:
+            raise ContextBudgetError(f"the prompt needs {used} tokens, more than the budget of {build.budget}")
+        victim = droppable[-1]
+        build.kept.remove(victim)
+        build.notes.append((victim.section, PlanItem(victim.label, victim.text, victim.tokens, LEFT_OUT,
+                                                     "dropped: the assembled prompt was over budget")))
+
+
+def _sections(build: Build, frame_text: str, frame_tokens: int, cut: RecentCut) -> tuple[PlanSection, ...]:
+    items: dict[str, list[PlanItem]] = {name: [] for name in SECTION_ORDER}
+    items["frame"].append(PlanItem(build.task.template, frame_text, frame_tokens, INCLUDED, "the task's template"))
+    for c in sorted(build.kept, key=lambda c: c.order):
+        items[c.section].append(PlanItem(c.label, c.text, c.tokens, INCLUDED, c.reason))
+    for section, item in build.notes:
+        items[section].append(item)
+    if build.recent_source:
+        items["recent"].append(_recent_item(build.recent_source, cut))
+    return tuple(PlanSection(name, tuple(items[name])) for name in SECTION_ORDER)
+
+
+def _recent_item(source: str, cut: RecentCut) -> PlanItem:
+    if cut.text == source:
+        return PlanItem("recent text", cut.text, cut.tokens, INCLUDED, "the whole text before the cursor fits")
+    where = "at a sentence boundary" if cut.at_sentence else "inside a sentence (no boundary in the block)"
+    if not cut.text:
+        return PlanItem("recent text", "", 0, LEFT_OUT, "no room left for the text before the cursor")
+    reason = f"kept the last {len(cut.text)} of {len(source)} characters, cut {where}"
+    return PlanItem("recent text", cut.text, cut.tokens, TRIMMED, reason)

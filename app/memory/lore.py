@@ -1,0 +1,243 @@
+"""Lore activation with SillyTavern World Info semantics (DESIGN §5).
+
+Owns: which lore entries a scene activates and why. Pure: receives records and a token counter.
+Semantics:
+- keys are plain text (case-insensitive unless `case_sensitive`; `match_whole_words` uses ASCII word
+  boundaries like SillyTavern's JavaScript `\\W`, so CJK keys still match inside CJK text) or
+  `/pattern/flags` regexes (flags i, m, s honoured; g, u, y, d, v ignored);
+- secondary keys, when present, refine a primary match: and_any (any must match), and_all (all),
+  not_any (none may match), not_all (not all may match);
+- `constant` entries activate without keys; disabled entries never activate;
+- `probability` (percent) is rolled after a match with an RNG seeded by (seed, entry id), so the
+  same seed always activates the same entries, whatever order entries come in;
+- each entry scans the last `scan_depth` paragraphs (its own, else the project's) plus the task's
+  own texts (outline, passage, ...);
+- recursion: the content of activated entries (unless `prevent_recursion`) is scanned again, up to
+  `recursion_depth` steps; `exclude_recursion` entries are only activated by the story text;
+- budget: constant entries first, then higher `insertion_order` first (ties by id); entries with
+  `ignore_budget` are kept even when the budget is full.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from story_store.records import LoreEntryRecord
+
+SELECTIVE_LOGICS = ("and_any", "and_all", "not_any", "not_all")
+REGEX_KEY = re.compile(r"^/(.+)/([a-z]*)$", re.DOTALL)
+JS_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+ASCII_WORD = "A-Za-z0-9_"
+
+
+@dataclass(frozen=True)
+class LoreSettings:
+    """Project-level World Info settings (project.settings keys `lore_*`)."""
+
+    scan_depth: int = 4
+    budget_tokens: int | None = None  # None: only the prompt's own caps apply
+    recursion_depth: int = 2
+
+    @classmethod
+    def from_project(cls, settings: Mapping[str, Any]) -> LoreSettings:
+        values = {
+            "scan_depth": settings.get("lore_scan_depth", cls.scan_depth),
+            "budget_tokens": settings.get("lore_budget_tokens", cls.budget_tokens),
+            "recursion_depth": settings.get("lore_recursion_depth", cls.recursion_depth),
+        }
+        for name, value in values.items():
+            if value is None and name == "budget_tokens":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"project setting lore_{name} must be a whole number >= 0, got {value!r}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ScanText:
+    """What lore and characters are matched against: story paragraphs (oldest first) + task texts."""
+
+    paragraphs: tuple[str, ...]
+    task_texts: tuple[str, ...] = ()
+    _windows: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def window(self, depth: int) -> str:
+        """The last `depth` paragraphs plus the task texts, joined by newlines."""
+        if depth not in self._windows:
+            recent = self.paragraphs[-depth:] if depth > 0 else ()
+            self._windows[depth] = "\n".join((*recent, *self.task_texts))
+        return self._windows[depth]
+
+
+@dataclass(frozen=True)
+class LoreDecision:
+    entry: LoreEntryRecord
+    active: bool
+    reason: str
+    step: int = 0  # 0: matched the story text; n: matched through recursion step n
+    tokens: int = 0
+
+
+class LoreKeyError(ValueError):
+    """A `/regex/` key does not compile."""
+
+
+@lru_cache(maxsize=4096)
+def compile_key(key: str, case_sensitive: bool, whole_words: bool) -> re.Pattern[str]:
+    """The pattern one key stands for (see the module docstring for the rules)."""
+    regex = REGEX_KEY.match(key)
+    if regex:
+        flags = 0
+        for letter in regex.group(2):
+            flags |= JS_FLAGS.get(letter, 0)
+        try:
+            return re.compile(regex.group(1), flags)
+        except re.error as exc:
+            raise LoreKeyError(f"key {key!r} is not a valid regular expression: {exc}") from exc
+    body = re.escape(key.strip())
+    if whole_words and not re.search(r"\s", key.strip()):
+        body = rf"(?<![{ASCII_WORD}]){body}(?![{ASCII_WORD}])"
+    return re.compile(body, 0 if case_sensitive else re.IGNORECASE)
+
+
+def first_matching_key(keys: Sequence[str], text: str, entry: LoreEntryRecord) -> str | None:
+    for key in keys:
+        if key.strip() and compile_key(key, entry.case_sensitive, entry.match_whole_words).search(text):
+            return key
+    return None
+
+
+def secondary_satisfied(entry: LoreEntryRecord, text: str) -> bool:
+    keys = [k for k in entry.secondary_keys if k.strip()]
+    if not keys:
+        return True
+    hits = [bool(compile_key(k, entry.case_sensitive, entry.match_whole_words).search(text)) for k in keys]
+    logic = entry.selective_logic
+    if logic == "and_any":
+        return any(hits)
+    if logic == "and_all":
+        return all(hits)
+    if logic == "not_any":
+        return not any(hits)
+    if logic == "not_all":
+        return not all(hits)
+    raise LoreKeyError(f"unknown secondary-key logic {logic!r}; expected one of {SELECTIVE_LOGICS}")
+
+
+def probability_passes(entry: LoreEntryRecord, seed: int) -> bool:
+    if entry.probability >= 100:
+        return True
+    roll = random.Random(f"{seed}:{entry.id}").randrange(100)  # 0..99, stable for (seed, entry)
+    return roll < entry.probability
+
+
+def _match(entry: LoreEntryRecord, text: str) -> tuple[bool, str]:
+    """(matched, reason) for one entry against one scan text; never raises."""
+    try:
+        key = first_matching_key(entry.keys, text, entry)
+        if key is None:
+            return False, "no key found in the scanned text"
+        if not secondary_satisfied(entry, text):
+            return False, f"key {key!r} found but secondary keys ({entry.selective_logic}) not satisfied"
+    except LoreKeyError as exc:
+        return False, str(exc)
+    return True, f"key {key!r} found"
+
+
+def _first_pass(entry: LoreEntryRecord, scan: ScanText, settings: LoreSettings) -> tuple[bool, str]:
+    if not entry.enabled:
+        return False, "disabled"
+    if entry.constant:
+        return True, "constant"
+    depth = entry.scan_depth if entry.scan_depth is not None else settings.scan_depth
+    return _match(entry, scan.window(depth))
+
+
+def activate_lore(
+    entries: Sequence[LoreEntryRecord],
+    scan: ScanText,
+    *,
+    settings: LoreSettings,
+    seed: int,
+    count_tokens: Callable[[str], int],
+) -> list[LoreDecision]:
+    """One decision per live entry, active ones first in budget-priority order."""
+    live = [e for e in entries if e.deleted_at is None]
+    decided: dict[int, LoreDecision] = {}  # entries that matched (active or lost their roll)
+    unmatched: dict[int, LoreDecision] = {}  # entries recursion may still activate
+    pending: list[tuple[LoreEntryRecord, str]] = []
+    for entry in live:
+        matched, reason = _first_pass(entry, scan, settings)
+        if matched:
+            pending.append((entry, reason))
+        else:
+            unmatched[entry.id] = LoreDecision(entry, False, reason)
+    step = 0
+    while pending:
+        newly = _roll(pending, decided, seed, step)
+        step += 1
+        if step > settings.recursion_depth:
+            break
+        pending = _recurse(live, newly, unmatched, scan, settings, step)
+    decisions = [decided.get(e.id) or unmatched[e.id] for e in live]
+    return _apply_budget(decisions, settings, count_tokens)
+
+
+def _roll(pending, decided, seed: int, step: int) -> list[LoreEntryRecord]:
+    newly = []
+    for entry, reason in pending:
+        if probability_passes(entry, seed):
+            decided[entry.id] = LoreDecision(entry, True, reason, step)
+            newly.append(entry)
+        else:
+            decided[entry.id] = LoreDecision(entry, False, f"{reason}; lost its {entry.probability}% roll", step)
+    return newly
+
+
+def _recurse(live, newly, unmatched, scan: ScanText, settings: LoreSettings, step: int):
+    """Unmatched entries that the content of the newly activated entries triggers (removed from
+    `unmatched`); `exclude_recursion` entries are never activated by lore content."""
+    sources = [e for e in newly if not e.prevent_recursion and e.content]
+    if not sources:
+        return []
+    lore_text = "\n".join(e.content for e in sources)
+    names = ", ".join(repr(e.title or f"#{e.id}") for e in sources[:3])
+    pending = []
+    for entry in live:
+        if entry.id not in unmatched or entry.exclude_recursion or not entry.enabled:
+            continue
+        depth = entry.scan_depth if entry.scan_depth is not None else settings.scan_depth
+        matched, reason = _match(entry, scan.window(depth) + "\n" + lore_text)
+        if matched:
+            del unmatched[entry.id]
+            pending.append((entry, f"{reason} (recursion step {step}, via {names})"))
+    return pending
+
+
+def budget_order(decision: LoreDecision) -> tuple:
+    """Constant first, then higher insertion_order first, ties by id."""
+    entry = decision.entry
+    return (not entry.constant, -entry.insertion_order, entry.id)
+
+
+def _apply_budget(decisions, settings: LoreSettings, count_tokens) -> list[LoreDecision]:
+    active = sorted((d for d in decisions if d.active), key=budget_order)
+    inactive = [d for d in decisions if not d.active]
+    kept, used = [], 0
+    for d in active:
+        tokens = count_tokens(d.entry.content)
+        within = settings.budget_tokens is None or used + tokens <= settings.budget_tokens
+        if within or d.entry.ignore_budget:
+            if not d.entry.ignore_budget:
+                used += tokens
+            reason = d.reason if within else f"{d.reason}; ignores the lore budget"
+            kept.append(LoreDecision(d.entry, True, reason, d.step, tokens))
+        else:
+            reason = f"{d.reason}; lore budget of {settings.budget_tokens} tokens is full"
+            kept.append(LoreDecision(d.entry, False, reason, d.step, tokens))
+    return kept + inactive

@@ -1,0 +1,111 @@
+"""The recent text: cut from the front at a sentence boundary, in stable steps, under a token allowance.
+
+Owns where the story text before the cursor starts in a prompt. Invariants:
+- a cut lands right after a sentence end (。！？.!?… possibly followed by closing quotes/brackets) or
+  a line break; only when a whole block has no boundary does it fall back to the block's anchor
+  (still a whole character: Python strings never split one);
+- candidate cuts sit on anchors at fixed multiples of `block_chars` from the start of the text, so
+  appending text leaves the cut (and the prompt prefix before the text end) unchanged until the
+  allowance overflows, and then it jumps a whole block forward;
+- the kept text's token count never exceeds the allowance.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SENTENCE_END = re.compile(r"(?:[。！？!?.…]+[”’」』\"')）)\]]*|\n)")
+MAX_CHARS_PER_TOKEN = 8  # generous: no tokenizer we meet averages more characters per token
+BLOCKS_PER_ALLOWANCE = 3  # a jump drops about a third of the allowance
+
+
+@dataclass(frozen=True)
+class RecentCut:
+    start: int  # index in the full text where the kept text begins
+    text: str
+    tokens: int
+    at_sentence: bool  # False only when the fallback cut inside a sentence
+
+
+def sentence_start_after(text: str, anchor: int, limit: int) -> tuple[int, bool]:
+    """First index in [anchor, limit) right after a sentence end, else (anchor, False)."""
+    if anchor <= 0:
+        return 0, True
+    match = SENTENCE_END.search(text, anchor - 1, limit)
+    if match is None or match.end() > limit:
+        return anchor, False
+    start = match.end()
+    while start < len(text) and text[start] in " \t\n\u3000":  # the kept text starts with a word
+        start += 1
+    return start, True
+
+
+def block_size(text: str, allowance: int, count_tokens: Callable[[str], int]) -> int:
+    """Anchor spacing in characters: a third of the allowance, measured on this text's density.
+
+    The density (chars per token) is rounded to a power of two so that it stays the same while the
+    text grows, keeping the anchors where they were."""
+    sample = text[-4000:]
+    sample_tokens = max(1, count_tokens(sample))
+    density = 2.0 ** round(math.log2(max(len(sample) / sample_tokens, 1 / 8)))
+    return max(16, int(allowance * density / BLOCKS_PER_ALLOWANCE))
+
+
+def cut_recent(text: str, allowance: int, count_tokens: Callable[[str], int]) -> RecentCut:
+    """Keep the longest tail of `text` that fits `allowance` tokens, starting on a stable anchor."""
+    if allowance <= 0 or not text:
+        return RecentCut(len(text), "", 0, True)
+    whole = len(text) <= allowance * MAX_CHARS_PER_TOKEN and count_tokens(text) <= allowance
+    if whole:
+        return RecentCut(0, text, count_tokens(text), True)
+    block = block_size(text, allowance, count_tokens)
+    last_block = math.ceil(len(text) / block)
+    low = max(1, (len(text) - allowance * MAX_CHARS_PER_TOKEN) // block)
+    high = last_block  # cutting at (or past) the end keeps nothing: always fits
+    while low < high:  # smallest block index whose cut fits (token counts shrink as k grows)
+        middle = (low + high) // 2
+        if _fits(text, middle, block, allowance, count_tokens):
+            high = middle
+        else:
+            low = middle + 1
+    return _cut(text, low, block, count_tokens)
+
+
+def _cut(text: str, k: int, block: int, count_tokens: Callable[[str], int]) -> RecentCut:
+    anchor = min(k * block, len(text))
+    start, at_sentence = sentence_start_after(text, anchor, min(anchor + block, len(text)))
+    kept = text[start:]
+    return RecentCut(start, kept, count_tokens(kept) if kept else 0, at_sentence)
+
+
+def _fits(text: str, k: int, block: int, allowance: int, count_tokens) -> bool:
+    return _cut(text, k, block, count_tokens).tokens <= allowance
+
+
+def paragraphs(text: str) -> list[str]:
+    """Non-empty lines, oldest first (the unit of scan depth and insertion depth)."""
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def insert_at_depth(text: str, inserts: list[tuple[int, str]]) -> str:
+    """Insert each (depth, block) before the depth-th non-empty line from the end (depth >= 1).
+
+    Blocks with equal depth keep their given order; a depth beyond the text puts the block first."""
+    if not inserts:
+        return text
+    lines = text.split("\n")
+    content_rows = [i for i, line in enumerate(lines) if line.strip()]
+    by_row: dict[int, list[str]] = {}
+    for depth, block in inserts:
+        depth = max(1, depth)
+        row = content_rows[-depth] if len(content_rows) >= depth else 0
+        by_row.setdefault(row, []).append(block)
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        for block in by_row.get(i, ()):
+            out.append(block.rstrip("\n"))
+        out.append(line)
+    return "\n".join(out)
