@@ -76,16 +76,16 @@ def safe_file_stem(title: str, fallback: str = "untitled") -> str:
     return name
 
 
-def export_path(export_dir: Path, title: str, fmt: str) -> Path:
-    """A fresh path `export_dir/<safe title>.<fmt>` that does not exist yet and lies inside export_dir."""
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+def export_path(export_dir: Path, title: str, extension: str) -> Path:
+    """A fresh path `export_dir/<safe title>.<extension>` that does not exist yet, inside export_dir."""
+    if not re.fullmatch(r"[a-z0-9]{1,8}", extension):
+        raise ExportError(f"Refusing the file extension {extension!r}.")
     root = Path(export_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     stem = safe_file_stem(title)
     for attempt in range(1, 10_000):
         suffix = "" if attempt == 1 else f" ({attempt})"
-        candidate = (root / f"{stem}{suffix}.{fmt}").resolve()
+        candidate = (root / f"{stem}{suffix}.{extension}").resolve()
         if candidate.parent != root:  # defence in depth: sanitising must already prevent this
             raise ExportError(f"Refusing to write outside the export folder: {title!r}")
         if not candidate.exists():
@@ -94,9 +94,14 @@ def export_path(export_dir: Path, title: str, fmt: str) -> Path:
 
 
 def write_book(book: Book, fmt: str, export_dir: Path, *, include_toc: bool = True,
-               include_synopsis: bool = True) -> Path:
-    """Write `book` as Markdown, EPUB or plain text; returns the new file's path."""
-    path = export_path(export_dir, book.title, fmt)
+               include_synopsis: bool = True, file_title: str | None = None) -> Path:
+    """Write `book` as Markdown, EPUB or plain text; returns the new file's path.
+
+    The file is named from `file_title` (default: the book's title), made safe by `safe_file_stem`.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    path = export_path(export_dir, book.title if file_title is None else file_title, fmt)
     if fmt == "md":
         data = render_markdown(book, include_toc=include_toc, include_synopsis=include_synopsis).encode()
         _write_atomically(path, lambda tmp: tmp.write_bytes(data))
@@ -105,6 +110,13 @@ def write_book(book: Book, fmt: str, export_dir: Path, *, include_toc: bool = Tr
         _write_atomically(path, lambda tmp: tmp.write_bytes(data))
     else:
         _write_atomically(path, lambda tmp: _write_epub(book, tmp, include_synopsis=include_synopsis))
+    return path
+
+
+def write_file(export_dir: Path, title: str, extension: str, data: bytes) -> Path:
+    """Write ready-made bytes (a character card, a lorebook) under a safe name; returns the path."""
+    path = export_path(export_dir, title, extension)
+    _write_atomically(path, lambda tmp: tmp.write_bytes(data))
     return path
 
 

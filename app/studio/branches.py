@@ -1,0 +1,94 @@
+"""Branches: 2–4 alternative continuations from one prefill, accepted into the chapter one at a time.
+
+Passage tree: a branch request's passages are siblings whose parent is the passage the story
+currently continues from (the latest accepted story passage, or none). Regenerating adds a sibling.
+Accepting appends the passage to the chapter (new revision, source "ai"), marks it accepted and
+records one Preference (chosen = it, rejected = each sibling not accepted); nothing is deleted, so
+any sibling can be revisited and accepted later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from app.studio.context import prepare_prompt
+from app.studio.core import GenerationUpdate, StudioCore
+from app.studio.errors import InvalidInput
+from app.studio.writing import STORY_TASKS, join_passage, latest_accepted
+from story_store.records import ChapterRecord, PassageRecord
+
+MIN_BRANCHES, MAX_BRANCHES = 2, 4
+
+
+def group_key(passage: PassageRecord) -> tuple[int | None, str]:
+    """Siblings share a parent and a task (a draft is never an alternative of a continuation)."""
+    return passage.parent_id, "draft" if passage.task == "draft" else "continue"
+
+
+class BranchesMixin:
+    _core: StudioCore
+
+    def branch(self, chapter_id: int, n: int, seed: int | None = None) -> Iterator[GenerationUpdate]:
+        """Stream `n` (2–4) continuations side by side; each is persisted as a sibling passage."""
+        if isinstance(n, bool) or not isinstance(n, int) or not MIN_BRANCHES <= n <= MAX_BRANCHES:
+            raise InvalidInput(f"Ask for between {MIN_BRANCHES} and {MAX_BRANCHES} branches, not {n!r}.")
+        chapter, project = self._chapter_and_project(chapter_id)  # type: ignore[attr-defined]
+        self._core.require_model()
+        max_new = self._core.max_new_tokens(project, "branch")
+        prepared = prepare_prompt(self._core, project, "continue", chapter=chapter, max_new_tokens=max_new)
+        seed = self._core.new_seed(seed)
+        parent = latest_accepted(self._core.store.list_passages(project.id, chapter.id))
+        return self._stream_passages(project, chapter, prepared, task="branch", n=n, seed=seed,  # type: ignore[attr-defined]
+                                     parent_id=parent.id if parent else None, max_new_tokens=max_new)
+
+    def regenerate_branch(self, passage_id: int, seed: int | None = None) -> Iterator[GenerationUpdate]:
+        """A new sibling of `passage_id`, written from the chapter as it is now."""
+        passage = self._core.store.get_passage(passage_id)
+        if passage.chapter_id is None or passage.task not in STORY_TASKS:
+            raise InvalidInput("Only chapter branches, drafts and continuations can be regenerated.")
+        chapter, project = self._chapter_and_project(passage.chapter_id)  # type: ignore[attr-defined]
+        self._core.require_model()
+        task = "branch" if passage.task == "branch" else passage.task
+        template = "draft" if task == "draft" else "continue"
+        max_new = self._core.max_new_tokens(project, task)
+        prepared = prepare_prompt(self._core, project, template, chapter=chapter, max_new_tokens=max_new)
+        seed = self._core.new_seed(seed)
+        siblings = self._siblings(passage)
+        next_index = max(p.branch_index for p in siblings) + 1
+        return self._stream_passages(project, chapter, prepared, task=task, n=1, seed=seed,  # type: ignore[attr-defined]
+                                     parent_id=passage.parent_id, max_new_tokens=max_new,
+                                     first_branch_index=next_index)
+
+    def accept_passage(self, passage_id: int, base_version: int) -> ChapterRecord:
+        """Append the passage to its chapter (SaveConflict if the chapter moved past base_version)."""
+        passage = self._core.store.get_passage(passage_id)
+        if passage.chapter_id is None or passage.task not in STORY_TASKS:
+            raise InvalidInput("Only chapter branches, drafts and continuations can be accepted into a chapter.")
+        if passage.accepted:
+            raise InvalidInput("This passage is already part of the chapter.")
+        if not passage.text.strip():
+            raise InvalidInput("This passage is empty; there is nothing to accept.")
+        chapter = self._core.store.get_chapter(passage.chapter_id)
+        saved = self._core.store.save_chapter_text(chapter.id, join_passage(chapter.text, passage.text, passage.task),
+                                                  base_version, source="ai")
+        self._core.store.set_passage_accepted(passage.id)
+        prompt = self._core.prompt_text(passage.prompt_hash)
+        for sibling in self._siblings(passage):
+            if sibling.id != passage.id and not sibling.accepted:
+                self._core.store.record_preference(passage.project_id, prompt, passage.id, sibling.id)
+        return saved
+
+    def list_branches(self, chapter_id: int) -> list[list[PassageRecord]]:
+        """Groups of sibling story passages of the chapter, newest group first, each oldest first."""
+        chapter = self._core.store.get_chapter(chapter_id)
+        groups: dict[tuple[int | None, str], list[PassageRecord]] = {}
+        for passage in self._core.store.list_passages(chapter.project_id, chapter.id):
+            if passage.task in STORY_TASKS:
+                groups.setdefault(group_key(passage), []).append(passage)
+        ordered = [sorted(g, key=lambda p: p.id) for g in groups.values()]
+        return sorted(ordered, key=lambda g: max(p.id for p in g), reverse=True)
+
+    def _siblings(self, passage: PassageRecord) -> list[PassageRecord]:
+        """The passage's group, itself included."""
+        candidates = self._core.store.list_passages(passage.project_id, passage.chapter_id)
+        return [p for p in candidates if p.task in STORY_TASKS and group_key(p) == group_key(passage)]

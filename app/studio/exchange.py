@@ -1,0 +1,130 @@
+"""Files in and out: book/chapter exports, manuscript import, character cards and lorebooks.
+
+Invariants: every file is written inside `options.export_dir` under a name made safe from a title
+(app.exports); every import is parsed and checked completely before anything is stored, and a bad
+file raises InvalidInput naming the problem, with nothing imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app import exports
+from app.manuscript import ManuscriptError, parse_manuscript
+from app.studio.core import StudioCore
+from app.studio.errors import InvalidInput, StudioError
+from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
+
+
+def _book_chapter(project: ProjectRecord, chapter: ChapterRecord) -> exports.ChapterText:
+    return exports.ChapterText(exports.chapter_heading(project.language, chapter.ordinal, chapter.title),
+                               chapter.text)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in exports.FORMATS:
+        raise InvalidInput(f"Unknown export format {fmt!r}; choose one of {', '.join(exports.FORMATS)}.")
+    return fmt
+
+
+class ExchangeMixin:
+    _core: StudioCore
+
+    # --- exports ---------------------------------------------------------------------------------
+    def export_book(self, project_id: int, fmt: str, include_toc: bool = True,
+                    include_synopsis: bool = True) -> Path:
+        """The whole book (live chapters in order) as md/epub/txt; returns the new file's path."""
+        _check_format(fmt)
+        project = self._core.store.get_project(project_id)
+        chapters = self._core.store.list_chapters(project_id)
+        book = exports.Book(title=project.title, language=project.language, synopsis=project.synopsis,
+                            chapters=tuple(_book_chapter(project, c) for c in chapters),
+                            identifier=f"urn:inkstone:project:{project.id}")
+        return self._write(book, fmt, include_toc=include_toc, include_synopsis=include_synopsis)
+
+    def export_chapter(self, chapter_id: int, fmt: str) -> Path:
+        _check_format(fmt)
+        chapter = self._core.store.get_chapter(chapter_id)
+        project = self._core.store.get_project(chapter.project_id)
+        heading = _book_chapter(project, chapter)
+        book = exports.Book(title=project.title, language=project.language, synopsis="", chapters=(heading,),
+                            identifier=f"urn:inkstone:chapter:{chapter.id}")
+        return self._write(book, fmt, include_toc=False, include_synopsis=False,
+                           file_title=f"{project.title} {heading.heading}")
+
+    def _write(self, book: exports.Book, fmt: str, **options: object) -> Path:
+        try:
+            return exports.write_book(book, fmt, self._core.options.export_dir, **options)  # type: ignore[arg-type]
+        except exports.ExportError as exc:
+            raise InvalidInput(str(exc)) from exc
+        except OSError as exc:
+            raise StudioError(f"The export could not be written to the export folder: {exc.strerror or exc}") from exc
+
+    # --- manuscript import -----------------------------------------------------------------------
+    def import_manuscript(self, project_id: int, filename: str, data: bytes) -> list[ChapterRecord]:
+        """Split a .md/.txt manuscript at its chapter headings and append the chapters (source "import")."""
+        self._core.store.get_project(project_id)
+        try:
+            parsed = parse_manuscript(filename, bytes(data))
+        except ManuscriptError as exc:
+            raise InvalidInput(str(exc)) from exc
+        created: list[ChapterRecord] = []
+        try:
+            for chapter in parsed:
+                created.append(self._core.store.create_chapter(project_id, title=chapter.title[:500],
+                                                               text=chapter.text, source="import"))
+        except StudioError:
+            for record in created:  # all or nothing: take back what this import added
+                self._core.store.delete_chapter(record.id)
+            raise
+        return created
+
+    # --- character cards and lorebooks -----------------------------------------------------------
+    def import_character_card(self, project_id: int, filename: str, data: bytes) -> CharacterRecord:
+        """A SillyTavern card (PNG or JSON, V2/V3) → one character plus its embedded lore entries."""
+        from story_store import cards
+
+        self._core.store.get_project(project_id)
+        try:
+            character, lore = cards.parse_card(filename, bytes(data))
+        except cards.InterchangeError as exc:
+            raise InvalidInput(str(exc)) from exc
+        characters, _ = self._core.store.import_bundle(project_id, [character], list(lore))
+        return characters[0]
+
+    def export_character_card(self, character_id: int, fmt: str) -> Path:
+        from story_store import cards
+
+        if fmt not in ("png", "json"):
+            raise InvalidInput(f"Character cards export as png or json, not {fmt!r}.")
+        character = self._core.store.get_character(character_id)
+        lore = self._core.store.list_lore_entries(character.project_id)
+        data = cards.serialize_card(character, lore, fmt)
+        return self._write_bytes(character.name, fmt, data)
+
+    def import_lorebook(self, project_id: int, filename: str, data: bytes) -> list[LoreEntryRecord]:
+        """A SillyTavern World Info or NovelAI .lorebook file → lore entries of the project."""
+        from story_store import lorebooks
+
+        self._core.store.get_project(project_id)
+        try:
+            entries = lorebooks.parse_lorebook(filename, bytes(data))
+        except lorebooks.InterchangeError as exc:
+            raise InvalidInput(str(exc)) from exc
+        _, records = self._core.store.import_bundle(project_id, [], list(entries))
+        return records
+
+    def export_lorebook(self, project_id: int) -> Path:
+        from story_store import lorebooks
+
+        project = self._core.store.get_project(project_id)
+        data = lorebooks.serialize_world_info(self._core.store.list_lore_entries(project_id), name=project.title)
+        return self._write_bytes(f"{project.title} lorebook", "json", data)
+
+    def _write_bytes(self, title: str, extension: str, data: bytes) -> Path:
+        try:
+            return exports.write_file(self._core.options.export_dir, title, extension, data)
+        except exports.ExportError as exc:
+            raise InvalidInput(str(exc)) from exc
+        except OSError as exc:
+            raise StudioError(f"The file could not be written to the export folder: {exc.strerror or exc}") from exc

@@ -1,0 +1,108 @@
+"""Polish a passage with a preset or an instruction, show the diff, accept it into the chapter.
+
+The polished text streams into a passage (origin "polish") when a chapter is named, so nothing the
+model wrote is lost; a pasted passage without a chapter streams without being stored. Accepting
+replaces the original passage in the chapter text as a new revision (source "ai").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import prompts
+from app.studio.context import prepare_prompt, scratch_project
+from app.studio.core import GenerationUpdate, StudioCore
+from app.studio.diffing import DiffOp, diff_texts
+from app.studio.errors import InvalidInput, SaveConflict
+from app.studio.sinks import PassageSink
+from story_store.records import ChapterRecord
+
+MAX_POLISH_CHARS = 20_000
+MAX_DIFF_CHARS = 200_000
+
+
+class _DiscardSink:
+    """For a pasted passage that belongs to no project: streamed, shown, not stored."""
+
+    def save_partial(self, texts: tuple[str, ...]) -> None:
+        return None
+
+    def save_final(self, texts: tuple[str, ...], reasons: tuple[str, ...]) -> None:
+        return None
+
+
+def polish_presets(language: str) -> dict[str, str]:
+    """Preset name → what it asks for, as the polish template of `language` defines them."""
+    presets = prompts.constant_list(language, "polish", "presets")
+    return dict(presets or {})
+
+
+class PolishMixin:
+    _core: StudioCore
+
+    def polish(self, text: str, preset: str | None, instruction: str = "", chapter_id: int | None = None,
+               seed: int | None = None) -> Iterator[GenerationUpdate]:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("Select or paste the passage to polish first.")
+        if len(text) > MAX_POLISH_CHARS:
+            raise InvalidInput(f"The passage has {len(text):,} characters; polish at most {MAX_POLISH_CHARS:,} at a time.")
+        chapter = None
+        if chapter_id is not None:
+            chapter, project = self._chapter_and_project(chapter_id)  # type: ignore[attr-defined]
+        else:
+            project = scratch_project(text)
+        preset, instruction = (preset or "").strip(), (instruction or "").strip()
+        presets = polish_presets(project.language)
+        if preset and preset not in presets:
+            raise InvalidInput(f"Unknown polish preset {preset!r}; choose one of {', '.join(presets)}.")
+        if not preset and not instruction:
+            raise InvalidInput("Choose a preset or write an instruction for the polish.")
+        self._core.require_model()
+        wanted = 2 * self._core.engine.count_tokens(text) + 32
+        max_new = min(self._core.max_new_tokens(project, "polish"), wanted)
+        values = {"passage": text, "preset": preset, "instruction": instruction}
+        prepared = prepare_prompt(self._core, project, "polish", chapter=chapter, values=values, max_new_tokens=max_new)
+        seed = self._core.new_seed(seed)
+        return self._stream_polish(project, chapter, prepared, seed, max_new)
+
+    def _stream_polish(self, project, chapter: ChapterRecord | None, prepared, seed: int,
+                       max_new: int) -> Iterator[GenerationUpdate]:
+        core = self._core
+        sampling = core.sampling_for(project)
+        request = core.make_request(prepared.prompt, prepared.stop, n=1, max_new_tokens=max_new,
+                                    sampling=sampling, seed=seed)
+        ids: tuple[int, ...] = ()
+        sink = _DiscardSink()
+        if chapter is not None:
+            recorded = {**dataclasses.asdict(sampling), "max_new_tokens": max_new, "n": 1}
+            passage = core.store.create_passage(
+                project.id, chapter_id=chapter.id, origin="polish", task="polish",
+                model_id=core.engine.info().model_id, sampling=recorded, seed=seed,
+                prompt_hash=prepared.prompt_hash, status="streaming",
+            )
+            ids, sink = (passage.id,), PassageSink(core.store, (passage.id,))
+        yield from core.stream(request, sink, ids, lambda final: (None, ""))
+
+    def diff(self, original: str, revised: str) -> list[DiffOp]:
+        """Word-level (Latin) / character-level (CJK) edit script from original to revised."""
+        if len(original) + len(revised) > MAX_DIFF_CHARS:
+            raise InvalidInput(f"These texts are too long to compare here (over {MAX_DIFF_CHARS:,} characters).")
+        return diff_texts(original, revised)
+
+    def accept_polish(self, chapter_id: int, original: str, polished: str, base_version: int) -> ChapterRecord:
+        """Replace the first occurrence of `original` in the chapter with `polished` (a new revision)."""
+        if not original:
+            raise InvalidInput("The original passage is empty; select the text that was polished.")
+        chapter = self._core.store.get_chapter(chapter_id)
+        if chapter.version != base_version:
+            raise SaveConflict(
+                f"The chapter was saved elsewhere (it is now version {chapter.version}, you had version "
+                f"{base_version}); the polish was not applied. Reload the chapter and accept it again.",
+                chapter_id=chapter_id, current_version=chapter.version)
+        position = chapter.text.find(original)
+        if position < 0:
+            raise InvalidInput("The original passage is no longer in the chapter (it was edited); "
+                               "select it again and polish once more. Nothing was changed.")
+        text = chapter.text[:position] + polished + chapter.text[position + len(original):]
+        return self._core.store.save_chapter_text(chapter_id, text, base_version, source="ai")

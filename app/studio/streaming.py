@@ -1,0 +1,159 @@
+"""One generation in flight: pump the engine stream on a worker thread, persist it, coalesce updates.
+
+Owns the lifecycle promise of every streamed use case:
+- the worker thread reads `engine.stream` to its end and persists the texts through a `StreamSink`
+  at least every `persist_interval_s` while it streams, and once more, with final status, at the end;
+- the consumer (`GenerationRun.snapshots`) sees at most one snapshot per `stream_interval_s`
+  (≈20/s), each carrying every branch;
+- closing the consumer (UI Stop, closed tab, garbage collection) or `cancel()` sets the cancel event;
+  `close()` then waits for the worker, which drains/closes the engine stream and persists what was
+  streamed with status "cancelled". The engine itself never runs two generations at once (it queues).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.engine import Chunk, Engine, EngineUnavailable, GenerationRequest
+
+STATUS_FOR_REASON = {"stop": "done", "length": "done", "cancelled": "cancelled", "error": "error"}
+_JOIN_TIMEOUT_S = 30.0
+
+
+class StreamSink(Protocol):
+    """Where streamed text goes: passages, a chat message, ..."""
+
+    def save_partial(self, texts: tuple[str, ...]) -> None: ...
+
+    def save_final(self, texts: tuple[str, ...], reasons: tuple[str, ...]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    texts: tuple[str, ...]  # full text so far, one per branch
+    reasons: tuple[str, ...]  # "" while a branch runs, then stop|length|cancelled|error
+    error: str  # first error message ("" when none)
+    finished: bool
+    unavailable: bool = False  # the engine had no model: nothing was generated
+
+
+class GenerationRun:
+    """A single engine request pumped on a daemon thread; see the module docstring for the promises."""
+
+    def __init__(self, engine: Engine, request: GenerationRequest, sink: StreamSink, *,
+                 persist_interval_s: float) -> None:
+        self._engine = engine
+        self._request = request
+        self._sink = sink
+        self._persist_interval_s = persist_interval_s
+        self._cancel = threading.Event()
+        self._finished = threading.Event()
+        self._lock = threading.Lock()
+        self._texts: list[list[str]] = [[] for _ in range(request.n)]
+        self._reasons = [""] * request.n
+        self._error = ""
+        self._unavailable = False
+        self._revision = 0  # bumps on every change; the consumer yields only on change
+        self._thread = threading.Thread(target=self._pump, name="inkstone-generation", daemon=True)
+
+    # --- consumer side -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def snapshots(self, stream_interval_s: float) -> Iterator[Snapshot]:
+        """Coalesced snapshots while the run streams; returns once the worker has persisted the end."""
+        seen = 0
+        while not self._finished.wait(timeout=stream_interval_s):
+            with self._lock:
+                if self._revision == seen:
+                    continue
+                seen = self._revision
+            yield self.snapshot()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return Snapshot(
+                texts=tuple("".join(parts) for parts in self._texts),
+                reasons=tuple(self._reasons),
+                error=self._error,
+                finished=self._finished.is_set(),
+                unavailable=self._unavailable,
+            )
+
+    def close(self) -> Snapshot:
+        """Cancel if still running, wait for the worker's final persist, return the final snapshot."""
+        if not self._finished.is_set():
+            self._cancel.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=_JOIN_TIMEOUT_S)
+        return self.snapshot()
+
+    # --- worker side ---------------------------------------------------------------------------
+    def _pump(self) -> None:
+        stream = None
+        try:
+            stream = self._engine.stream(self._request, self._cancel)
+            self._drain(stream)
+        except EngineUnavailable as exc:
+            self._fail(str(exc), unavailable=True)
+        except Exception as exc:  # the engine promises Done(error); this guards the ones that don't
+            self._fail(str(exc) or type(exc).__name__)
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+            self._persist_final()
+
+    def _drain(self, stream: Iterator[object]) -> None:
+        last_persist = time.monotonic()
+        persisted_revision = 0
+        for event in stream:
+            with self._lock:
+                if isinstance(event, Chunk):
+                    self._texts[event.branch].append(event.text)
+                else:
+                    self._reasons[event.branch] = event.finish_reason
+                    if event.error and not self._error:
+                        self._error = event.error
+                self._revision += 1
+                revision = self._revision
+            now = time.monotonic()
+            if now - last_persist >= self._persist_interval_s and revision != persisted_revision:
+                self._sink.save_partial(self.snapshot().texts)
+                last_persist, persisted_revision = now, revision
+
+    def _fail(self, message: str, *, unavailable: bool = False) -> None:
+        with self._lock:
+            self._error = self._error or message
+            self._unavailable = unavailable and not any(self._texts_joined())
+            self._reasons = [r or "error" for r in self._reasons]
+            self._revision += 1
+
+    def _texts_joined(self) -> list[str]:
+        return ["".join(parts) for parts in self._texts]
+
+    def _persist_final(self) -> None:
+        with self._lock:
+            fallback = "cancelled" if self._cancel.is_set() else "error"
+            if fallback == "error" and not self._error and not all(self._reasons):
+                self._error = "the generation ended without finishing every branch"
+            self._reasons = [r or fallback for r in self._reasons]
+            self._revision += 1
+        try:
+            final = self.snapshot()
+            self._sink.save_final(final.texts, final.reasons)
+        except Exception as exc:  # report, never lose the in-memory text the consumer still holds
+            with self._lock:
+                self._error = self._error or f"the generated text could not be saved: {exc}"
+        finally:
+            self._finished.set()
