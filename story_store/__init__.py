@@ -3,6 +3,7 @@
 Public API: `Store` (one transaction per method, plain records out), the records, and the errors.
 """
 
+from story_store.backup import BackupScheduler
 from story_store.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from story_store.records import (
     BackupInfo,
@@ -21,7 +22,7 @@ from story_store.records import (
 from story_store.store import Store
 
 __all__ = [
-    "BackupInfo", "ChapterRecord", "CharacterRecord", "ChatMessageRecord", "ChatSessionRecord",
+    "BackupInfo", "BackupScheduler", "ChapterRecord", "CharacterRecord", "ChatMessageRecord", "ChatSessionRecord",
     "ConflictError", "LoreEntryRecord", "NotFoundError", "PassageRecord", "PreferenceRecord",
     "ProjectRecord", "RevisionRecord", "SearchHit", "Store", "StoreError", "TrashItem",
     "ValidationError",

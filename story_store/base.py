@@ -48,6 +48,10 @@ class StoreBase:
         self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
         self.dialect = self._engine.dialect.name
+        self._refresh_features()
+
+    def _refresh_features(self) -> None:
+        """Note what the schema offers (FTS5 tables exist only on SQLite after migration 0002)."""
         self.has_fts = self.dialect == "sqlite" and sa_inspect(self._engine).has_table("chapters_fts")
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from story_store.backup import BackupMixin
 from story_store.chapters import ChapterMixin
 from story_store.chat import ChatMixin
 from story_store.content import ContentMixin
@@ -27,7 +28,7 @@ TRASHABLE = {
 }
 
 
-class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin):
+class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:
