@@ -11,10 +11,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers.cache_utils import Cache, DynamicCache
+from transformers.cache_utils import Cache
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 from transformers.modeling_utils import slice_logits_to_keep
 
+from app.engine.kv_cache import new_cache
 from app.engine.xverse.attention import XverseAttention, XverseRMSNorm, XverseRotary, build_attention_mask
 from app.engine.xverse.configuration import XverseConfig
 from app.engine.xverse.moe import XverseMLP, XverseMoE
@@ -101,7 +102,7 @@ class XverseModel(XversePreTrainedModel):
         hidden_states = inputs_embeds.to(self.norm.weight.device)  # [B, T, H]
         use_cache = self.config.use_cache if use_cache is None else use_cache
         if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=self.config)
+            past_key_values = new_cache(self.config)
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
         length, device = hidden_states.shape[1], hidden_states.device
         if attention_mask is not None:
@@ -166,6 +167,12 @@ class XverseForCausalLM(XversePreTrainedModel, GenerationMixin):
         if labels is not None:
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values)
+
+    def generate(self, *args, **kwargs):
+        """GenerationMixin.generate, starting from an int8 KV cache when config.kv_cache_bits == 8."""
+        if kwargs.get("past_key_values") is None and getattr(self.config, "kv_cache_bits", 16) == 8:
+            kwargs["past_key_values"] = new_cache(self.config)
+        return super().generate(*args, **kwargs)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens
