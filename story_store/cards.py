@@ -1,0 +1,216 @@
+"""Character Card V2/V3 interchange (SillyTavern), as JSON or PNG. Pure: bytes ↔ dicts.
+
+Owns the mapping between a card and our Character columns (+ the embedded `character_book` ↔ lore
+entry dicts, via story_store.lorebooks). Invariants:
+- size is checked before parsing; any malformed input raises `InterchangeError` naming the file and
+  the problem, and nothing is returned (so nothing is imported);
+- a PNG card is read from its `ccv3` text chunk (V3) when present, else from `chara` (V2); both hold
+  base64 JSON; an export writes both;
+- `extensions` are kept verbatim (Character.extensions) except our own `extensions.inkstone`, which
+  carries the columns a card has no field for (aliases, appearance, background, speech style,
+  pinned); every other card field, the book's own fields and the card's top-level fields go to
+  Character.card_data and are written back on export;
+- `creator_notes` is kept in card_data only: the memory builder never reads card_data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import io
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, PngImagePlugin
+
+from .lorebooks import (CARD_BOOK, InterchangeError, read_bool, read_dict, read_str, read_strings, check_size, entry_to_lore,
+                        load_json, lore_to_entry)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PIXELS = 64_000_000
+V2, V3 = "chara_card_v2", "chara_card_v3"
+COLUMN_BY_FIELD = {"name": "name", "description": "description", "personality": "personality",
+                   "scenario": "scenario", "first_mes": "greeting", "mes_example": "example_dialogue"}
+TEXT_FIELDS = ("creator_notes", "system_prompt", "post_history_instructions", "creator", "character_version",
+               "nickname")
+LIST_FIELDS = ("alternate_greetings", "tags", "group_only_greetings")
+OWN_EXTENSION = "inkstone"
+OWN_COLUMNS = {"aliases": [], "appearance": "", "background": "", "speech_style": "", "pinned": False}
+CARD_META = "_card"  # card_data key holding spec, spec_version and the card's top-level fields
+
+
+@dataclass(frozen=True)
+class ParsedCard:
+    character: dict[str, Any]  # Character column values
+    lore_entries: list[dict[str, Any]]  # LoreEntry column values from the character_book
+    spec: str  # chara_card_v1 | chara_card_v2 | chara_card_v3
+
+
+def parse_card(filename: str, data: bytes) -> ParsedCard:
+    """A card file (PNG or JSON, V2 or V3; a bare V1 object is accepted too) → column dicts."""
+    check_size(filename, data)
+    if bytes(data[:8]) == PNG_SIGNATURE:
+        card = _card_from_png(filename, bytes(data))
+    else:
+        card = load_json(filename, data)
+    return parse_card_object(filename, card)
+
+
+def _card_from_png(filename: str, data: bytes) -> Any:
+    chunks = _png_text_chunks(filename, data)
+    for key in ("ccv3", "chara"):
+        if key in chunks:
+            break
+    else:
+        raise InterchangeError(f"{filename}: PNG holds no character card (no 'ccv3' or 'chara' text chunk)")
+    try:
+        raw = base64.b64decode(chunks[key].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise InterchangeError(f"{filename}: the PNG's {key!r} chunk is not valid base64") from None
+    return load_json(f"{filename} ({key!r} chunk)", raw)
+
+
+def _png_text_chunks(filename: str, data: bytes) -> dict[str, str]:
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise InterchangeError(f"{filename}: image is {width}×{height}; too large for a card")
+            image.load()  # text chunks after the image data are read only now
+            return {k: v for k, v in image.text.items() if isinstance(v, str)}
+    except InterchangeError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError,
+            MemoryError) as exc:
+        raise InterchangeError(f"{filename}: not a readable PNG image ({exc or type(exc).__name__})") from None
+
+
+def parse_card_object(filename: str, card: Any) -> ParsedCard:
+    """An already-decoded card object → column dicts (see parse_card)."""
+    if not isinstance(card, dict):
+        raise InterchangeError(f"{filename}: a character card must be a JSON object")
+    spec = card.get("spec")
+    if spec in (V2, V3):
+        data = card.get("data")
+        if not isinstance(data, dict):
+            raise InterchangeError(f"{filename}: {spec} card has no 'data' object")
+        top = {k: copy.deepcopy(v) for k, v in card.items() if k not in ("spec", "spec_version", "data")}
+    elif spec is None and "name" in card:
+        spec, data, top = "chara_card_v1", card, {}
+    else:
+        raise InterchangeError(f"{filename}: unknown card spec {spec!r}; expected {V2!r} or {V3!r}")
+    where = f"{filename}: card"
+    character = _columns(data, where)
+    lore = _book_entries(data, where)
+    card_data = _card_data(data, where)
+    card_data[CARD_META] = {"spec": spec, "spec_version": card.get("spec_version"), "top_level": top}
+    character["card_data"] = card_data
+    return ParsedCard(character, lore, spec)
+
+
+def _columns(data: dict, where: str) -> dict[str, Any]:
+    name = read_str(data, "name", where, default=None).strip()
+    if not name:
+        raise InterchangeError(f"{where}: 'name' is empty")
+    columns: dict[str, Any] = {column: read_str(data, field, where) for field, column in COLUMN_BY_FIELD.items()}
+    columns["name"] = name
+    extensions = copy.deepcopy(read_dict(data, "extensions", where))
+    own = extensions.pop(OWN_EXTENSION, None) or {}
+    if not isinstance(own, dict):
+        raise InterchangeError(f"{where}: extensions.{OWN_EXTENSION} must be an object")
+    columns.update(
+        aliases=read_strings(own, "aliases", where), appearance=read_str(own, "appearance", where),
+        background=read_str(own, "background", where), speech_style=read_str(own, "speech_style", where),
+        pinned=read_bool(own, "pinned", where, False), extensions=extensions)
+    return columns
+
+
+def _book_entries(data: dict, where: str) -> list[dict[str, Any]]:
+    book = data.get("character_book")
+    if book is None:
+        return []
+    if not isinstance(book, dict) or not isinstance(book.get("entries", []), list):
+        raise InterchangeError(f"{where}: 'character_book' must be an object with an 'entries' list")
+    return [entry_to_lore(CARD_BOOK, e, f"{where} book entry {i + 1}") for i, e in enumerate(book.get("entries", []))]
+
+
+def _card_data(data: dict, where: str) -> dict[str, Any]:
+    for field in TEXT_FIELDS:
+        read_str(data, field, where)
+    for field in LIST_FIELDS:
+        read_strings(data, field, where)
+    skip = {*COLUMN_BY_FIELD, "extensions", "character_book"}
+    card_data = {k: copy.deepcopy(v) for k, v in data.items() if k not in skip}
+    if isinstance(data.get("character_book"), dict):
+        card_data["character_book"] = {k: copy.deepcopy(v) for k, v in data["character_book"].items()
+                                       if k != "entries"}
+    return card_data
+
+
+# ---- export -----------------------------------------------------------------------------------
+
+def card_object(character: Any, lore_entries: list[Any], spec: str | None = None) -> dict[str, Any]:
+    """Character (record or column dict) + its lore → a card object (default: the card's own spec, else V3)."""
+    get = (lambda k: character[k]) if isinstance(character, dict) else (lambda k: getattr(character, k))
+    card_data = copy.deepcopy(get("card_data") or {})
+    meta = card_data.pop(CARD_META, {}) or {}
+    book_meta = card_data.pop("character_book", None)
+    spec = spec or (meta.get("spec") if meta.get("spec") in (V2, V3) else V3)
+    data = {**card_data, **{field: get(column) for field, column in COLUMN_BY_FIELD.items()}}
+    for field in ("creator_notes", "system_prompt", "post_history_instructions", "creator", "character_version"):
+        data.setdefault(field, "")
+    data.setdefault("alternate_greetings", [])
+    data.setdefault("tags", [])
+    data["extensions"] = _extensions(get)
+    if lore_entries or book_meta is not None:
+        book = dict(book_meta or {"extensions": {}})
+        book["entries"] = [lore_to_entry(CARD_BOOK, lore) for lore in lore_entries]
+        data["character_book"] = book
+    top = copy.deepcopy(meta.get("top_level") or {})
+    for field in COLUMN_BY_FIELD:  # V1 mirror fields some tools keep at the top level
+        if field in top:
+            top[field] = data[field]
+    version = meta.get("spec_version") if meta.get("spec") == spec and meta.get("spec_version") else (
+        "3.0" if spec == V3 else "2.0")
+    return {**top, "spec": spec, "spec_version": version, "data": data}
+
+
+def _extensions(get) -> dict[str, Any]:
+    extensions = copy.deepcopy(get("extensions") or {})
+    own = {column: copy.deepcopy(get(column)) for column, default in OWN_COLUMNS.items() if get(column) != default}
+    if own:
+        extensions[OWN_EXTENSION] = own
+    return extensions
+
+
+def card_json(character: Any, lore_entries: list[Any], spec: str | None = None) -> bytes:
+    return json.dumps(card_object(character, lore_entries, spec), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def card_png(character: Any, lore_entries: list[Any], image: bytes | None = None) -> bytes:
+    """A PNG card with both a `chara` (V2) and a `ccv3` (V3) chunk; `image` is the avatar (PNG/JPEG bytes)."""
+    info = PngImagePlugin.PngInfo()
+    for chunk, spec in (("chara", V2), ("ccv3", V3)):
+        payload = json.dumps(card_object(character, lore_entries, spec), ensure_ascii=False).encode("utf-8")
+        info.add_text(chunk, base64.b64encode(payload).decode("ascii"))
+    avatar = _avatar(character, image)
+    out = io.BytesIO()
+    avatar.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def _avatar(character: Any, image: bytes | None) -> Image.Image:
+    if image is not None:
+        try:
+            with Image.open(io.BytesIO(image)) as opened:
+                return opened.convert("RGBA")
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise InterchangeError(f"avatar image cannot be read ({exc})") from None
+    name = character["name"] if isinstance(character, dict) else character.name
+    shade = hashlib.sha256(name.encode("utf-8")).digest()[:3]  # a stable colour per name
+    return Image.new("RGB", (256, 384), tuple(shade))
