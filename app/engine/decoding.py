@@ -86,7 +86,7 @@ class BranchDecode:
 
     def _decode(self, logits: torch.Tensor) -> Iterator[Event]:
         n, vocab = self._request.n, logits.shape[-1]
-        sampler = TokenSampler(self._request.sampling, self._request.seed, logits.device)
+        sampler = TokenSampler(self._request.sampling, self._request.seed, logits.device, branches=n)
         prompt = torch.tensor(self._prompt_ids, dtype=torch.long, device=logits.device)
         seen = torch.zeros(1, vocab, dtype=torch.bool, device=logits.device)
         seen[0, prompt[prompt < vocab]] = True
@@ -94,7 +94,7 @@ class BranchDecode:
         rows = list(range(n))  # row -> branch index
         while True:
             with torch.no_grad():
-                tokens = sampler.select(logits, seen)  # [rows]
+                tokens = sampler.select(logits, seen, rows)  # [rows]
                 seen[torch.arange(len(rows), device=seen.device), tokens] = True
             token_list = tokens.tolist()  # the one host sync per step: text must be streamed
             events, live = self._advance(rows, token_list)

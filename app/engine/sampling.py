@@ -1,8 +1,9 @@
 """Next-token selection on logits: repetition penalty, temperature, top-k, top-p, min-p, seeded draws.
 
-All tensors are [rows, vocab] float32 on the model's device; rows are the live branches. One
-`torch.Generator` per request makes draws reproducible (same request + seed -> same tokens) while
-each row gets its own draw, so branches differ. Order follows transformers' logits processors:
+All tensors are [rows, vocab] float32 on the model's device; rows are the live branches. Each
+branch owns a `torch.Generator` seeded from (request seed, branch index): the same request and
+seed reproduce the same tokens, branches draw differently, and a branch's draws do not depend on
+which other branches are still alive (rows leave the batch as branches finish). Order follows transformers' logits processors:
 repetition penalty -> temperature -> top-k -> top-p -> min-p. Temperature 0 means greedy.
 """
 
@@ -14,13 +15,13 @@ from app.engine.types import SamplingParams
 
 
 class TokenSampler:
-    def __init__(self, params: SamplingParams, seed: int, device: torch.device) -> None:
+    def __init__(self, params: SamplingParams, seed: int, device: torch.device, branches: int = 1) -> None:
         self._params = params
-        self._generator = torch.Generator(device=device)
-        self._generator.manual_seed(seed)
+        self._generators = [torch.Generator(device=device).manual_seed(branch_seed(seed, b)) for b in range(branches)]
 
-    def select(self, logits: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
-        """logits [rows, V] float32, seen [rows, V] bool (tokens already in prompt/output) -> ids [rows]."""
+    def select(self, logits: torch.Tensor, seen: torch.Tensor, branches: list[int] | None = None) -> torch.Tensor:
+        """logits [rows, V] float32, seen [rows, V] bool (tokens already in prompt/output),
+        branches[row] = the branch each row belongs to (default: row i is branch i) -> ids [rows]."""
         logits = apply_repetition_penalty(logits, seen, self._params.repetition_penalty)
         if self._params.greedy:
             return logits.argmax(dim=-1)
@@ -30,8 +31,15 @@ class TokenSampler:
         logits = keep_min_p(logits, self._params.min_p)
         probs = torch.softmax(logits, dim=-1)
         # Exponential race: argmax(p / E), E ~ Exp(1), draws token i with probability p_i (no host sync).
-        race = torch.empty_like(probs).exponential_(1.0, generator=self._generator)
+        race = torch.empty_like(probs)  # [rows, V]
+        for row, branch in enumerate(branches if branches is not None else range(probs.shape[0])):
+            race[row].exponential_(1.0, generator=self._generators[branch])
         return (probs / race).argmax(dim=-1)
+
+
+def branch_seed(seed: int, branch: int) -> int:
+    """Distinct generator seeds per (request seed, branch); branch < MAX_BRANCHES <= 16."""
+    return seed * 16 + branch
 
 
 def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
