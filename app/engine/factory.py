@@ -1,0 +1,86 @@
+"""Choosing and building the engine from an EngineSpec (launch.py turns Settings into the spec).
+
+Order: `--demo` → the tiny random XVERSE-MoE (built into demo_dir once, then loaded through the
+same `load_model` path as real checkpoints, fp32 on CPU); `--openai-base-url` → OpenAIEngine;
+otherwise the real local model. When the local model cannot run here (no CUDA for a quantization
+that needs it, not enough GPU memory, missing files) the result is an `UnavailableEngine` whose
+reason says so plainly and names the ways out, so the studio still opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from app.engine.types import Engine, EngineError
+
+DEMO_NOTES = "demo model: random weights, text is random"
+CUDA_QUANTIZATIONS = ("auto", "nf4", "int8")  # "auto" means nf4 for a real model
+WAYS_OUT = (
+    "Ways out: start with --demo to try the studio on a tiny random model; use a smaller --context; "
+    "let part of the model live in CPU RAM with --gpu-memory GIB; or point --openai-base-url at an "
+    "OpenAI-compatible server (SGLang runs XVERSE MoE)."
+)
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    model: str
+    quantization: str
+    context_length: int
+    demo: bool
+    demo_dir: Path
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: str | None = None
+    tokenizer_path: str | None = None
+    gpu_memory_gib: float | None = None
+    kv_cache_bits: int = 8
+    embed_on_cpu: bool = True
+
+
+def build_engine(spec: EngineSpec) -> Engine:
+    if spec.demo:
+        return build_demo_engine(spec)
+    if spec.openai_base_url:
+        from app.engine.openai_engine import OpenAIEngine
+
+        return OpenAIEngine(spec.openai_base_url, spec.openai_model or spec.model, spec.openai_api_key or "none",
+                            tokenizer_path=spec.tokenizer_path, context_length=spec.context_length)
+    return build_local_engine(spec)
+
+
+def build_demo_engine(spec: EngineSpec) -> Engine:
+    """The tiny random checkpoint, loaded exactly like a real one (fp32, on CPU)."""
+    from app.engine.tiny import build_tiny_checkpoint
+    from app.engine.transformers_engine import TransformersEngine
+
+    demo_dir = Path(spec.demo_dir)
+    if not (demo_dir / "config.json").is_file():
+        build_tiny_checkpoint(demo_dir)
+    return TransformersEngine.from_path(demo_dir, model_id="tiny-xverse-demo", context_length=spec.context_length,
+                                        notes=DEMO_NOTES, quantization="fp32", device_map={"": "cpu"},
+                                        context_tokens=spec.context_length)
+
+
+def build_local_engine(spec: EngineSpec) -> Engine:
+    from app.engine.unavailable import UnavailableEngine
+
+    if not torch.cuda.is_available() and spec.quantization in CUDA_QUANTIZATIONS:
+        return UnavailableEngine(
+            f"No CUDA GPU is available, and {spec.model} is set to load as {spec.quantization}, which needs "
+            f"one (loading it in full precision on the CPU would take tens of GiB of RAM and be very slow). "
+            f"{WAYS_OUT}", model_id=spec.model, context_length=spec.context_length)
+    from app.engine.transformers_engine import TransformersEngine
+
+    try:
+        return TransformersEngine.from_path(
+            spec.model, model_id=spec.model, context_length=spec.context_length,
+            quantization=spec.quantization, max_gpu_memory_gib=spec.gpu_memory_gib,
+            embed_on_cpu=spec.embed_on_cpu, kv_cache_bits=spec.kv_cache_bits, context_tokens=spec.context_length,
+        )
+    except EngineError as error:  # every ModelLoadError: not found, missing shards, memory, bitsandbytes
+        return UnavailableEngine(f"{spec.model} could not be loaded: {error} {WAYS_OUT}",
+                                 model_id=spec.model, context_length=spec.context_length)
