@@ -3,6 +3,8 @@
 Owns the lifecycle promise of every streamed use case:
 - the worker thread reads `engine.stream` to its end and persists the texts through a `StreamSink`
   at least every `persist_interval_s` while it streams, and once more, with final status, at the end;
+- control characters other than tab and newlines are dropped from the model's text before anyone
+  sees or stores it;
 - the consumer (`GenerationRun.snapshots`) sees at most one snapshot per `stream_interval_s`
   (≈20/s), each carrying every branch;
 - closing the consumer (UI Stop, closed tab, garbage collection) or `cancel()` sets the cancel event;
@@ -12,6 +14,7 @@ Owns the lifecycle promise of every streamed use case:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +23,8 @@ from typing import Protocol
 
 from app.engine import Chunk, Engine, EngineUnavailable, GenerationRequest
 
+# Control characters a model may emit that no writer wants (and the store refuses NUL); \t \n \r stay.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 STATUS_FOR_REASON = {"stop": "done", "length": "done", "cancelled": "cancelled", "error": "error"}
 _JOIN_TIMEOUT_S = 30.0
 
@@ -120,7 +125,7 @@ class GenerationRun:
         for event in stream:
             with self._lock:
                 if isinstance(event, Chunk):
-                    self._texts[event.branch].append(event.text)
+                    self._texts[event.branch].append(_CONTROL_CHARS.sub("", event.text))
                 else:
                     self._reasons[event.branch] = event.finish_reason
                     if event.error and not self._error:

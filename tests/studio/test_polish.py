@@ -1,0 +1,79 @@
+"""Polish: presets/instructions streamed into a passage, the diff, accepting into the chapter."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.studio import DiffOp, InvalidInput, SaveConflict, Studio
+from app.studio.diffing import diff_texts
+from studio_helpers import drain, new_project
+
+ORIGINAL = "夜雨敲窗，他独坐灯下。"
+
+
+def _rebuild(ops: list[DiffOp]) -> tuple[str, str]:
+    before = "".join(op.text for op in ops if op.kind != "insert")
+    after = "".join(op.text for op in ops if op.kind != "delete")
+    return before, after
+
+
+def test_polish_streams_into_a_passage_and_accept_replaces_the_selection(studio: Studio, store):
+    project = new_project(studio)
+    chapter = studio.add_chapter(project.id, title="夜雨")
+    chapter = studio.save_chapter(chapter.id, f"开头。{ORIGINAL}结尾。", base_version=0)
+    _, final = drain(studio.polish(ORIGINAL, "vivid", chapter_id=chapter.id, seed=3))
+    passage = store.get_passage(final.passage_ids[0])
+    assert (passage.origin, passage.task, passage.text, passage.chapter_id) == ("polish", "polish", final.texts[0], chapter.id)
+    assert final.chapter is None and studio.get_chapter(chapter.id).version == chapter.version
+
+    polished = "夜雨轻敲窗棂，他独自坐在灯下。"
+    ops = studio.diff(ORIGINAL, polished)
+    assert _rebuild(ops) == (ORIGINAL, polished)
+    assert {op.kind for op in ops} == {"equal", "insert"}  # CJK: character-level, nothing deleted here
+    saved = studio.accept_polish(chapter.id, ORIGINAL, polished, base_version=chapter.version)
+    assert saved.text == f"开头。{polished}结尾。" and saved.version == chapter.version + 1
+    assert studio.list_revisions(chapter.id)[0].source == "ai"
+
+
+def test_accept_polish_refuses_stale_versions_and_vanished_passages(studio: Studio):
+    project = new_project(studio)
+    chapter = studio.add_chapter(project.id)
+    chapter = studio.save_chapter(chapter.id, ORIGINAL, base_version=0)
+    newer = studio.save_chapter(chapter.id, ORIGINAL + "又一句。", base_version=chapter.version)
+    with pytest.raises(SaveConflict) as caught:
+        studio.accept_polish(chapter.id, ORIGINAL, "改过的。", base_version=chapter.version)
+    assert caught.value.current_version == newer.version
+    with pytest.raises(InvalidInput, match="no longer in the chapter"):
+        studio.accept_polish(chapter.id, "不存在的句子", "改过的。", base_version=newer.version)
+    assert studio.get_chapter(chapter.id).text == newer.text and studio.get_chapter(chapter.id).version == newer.version
+
+
+def test_pasted_passage_polishes_without_storing_and_inputs_are_checked(studio: Studio, store):
+    project = new_project(studio, language="en")
+    _, final = drain(studio.polish("The rain fell. He sat alone.", None, instruction="Make it tense", seed=1))
+    assert final.passage_ids == () and final.done
+    assert store.list_passages(project.id) == []
+    with pytest.raises(InvalidInput, match="preset"):
+        studio.polish("text", "no-such-preset")
+    with pytest.raises(InvalidInput):
+        studio.polish("text", None, instruction="")
+    with pytest.raises(InvalidInput):
+        studio.polish("   ", "polish")
+
+
+def test_diff_is_word_level_for_latin_text():
+    ops = diff_texts("The quick brown fox.", "The slow brown foxes.")
+    assert ops == [DiffOp("equal", "The "), DiffOp("delete", "quick"), DiffOp("insert", "slow"),
+                   DiffOp("equal", " brown "), DiffOp("delete", "fox"), DiffOp("insert", "foxes"),
+                   DiffOp("equal", ".")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="ab 夜雨，。\nxyz’'", max_size=40), st.text(alphabet="ab 夜雨，。\nxyz’'", max_size=40))
+def test_diff_ops_rebuild_both_texts(original: str, revised: str):
+    ops = diff_texts(original, revised)
+    assert _rebuild(ops) == (original, revised)
+    assert all(op.text for op in ops)
+    assert all(a.kind != b.kind for a, b in zip(ops, ops[1:]))

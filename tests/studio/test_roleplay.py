@@ -1,0 +1,73 @@
+"""Role-play: greeting, turns, regenerated alternatives, switching, editing and branching."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.studio import InvalidInput, Studio
+from studio_helpers import drain, new_project
+
+
+def _chat(studio: Studio):
+    project = new_project(studio)
+    character = studio.create_character(project.id, "沈砚秋", greeting="你终于来了。", personality="冷静")
+    return project, character, studio.start_chat(project.id, character.id, persona_name="林凡")
+
+
+def test_greeting_turn_regenerate_switch_edit_and_branch(studio: Studio, store):
+    project, character, chat = _chat(studio)
+    (greeting,) = studio.chat_transcript(chat.id)
+    assert (greeting.role, greeting.speaker, greeting.text) == ("character", "沈砚秋", "你终于来了。")
+    assert [c.id for c in studio.list_chats(project.id)] == [chat.id]
+
+    updates, final = drain(studio.chat_turn(chat.id, "我来了。", seed=1))
+    assert final.message_id is not None and all(u.message_id == final.message_id for u in updates)
+    path = studio.chat_transcript(chat.id)
+    assert [(m.role, m.speaker) for m in path] == [("character", "沈砚秋"), ("user", "林凡"), ("character", "沈砚秋")]
+    first_reply = path[-1]
+    assert first_reply.id == final.message_id and first_reply.status == "done" and first_reply.seed == 1
+    assert first_reply.text == final.texts[0].strip()
+
+    _, again = drain(studio.regenerate_reply(first_reply.id, seed=2))
+    assert studio.chat_transcript(chat.id)[-1].id == again.message_id
+    assert studio.alternative_position(again.message_id) == (2, 2)
+    back = studio.switch_alternative(again.message_id, -1)
+    assert back[-1].id == first_reply.id and studio.alternative_position(first_reply.id) == (1, 2)
+    assert studio.switch_alternative(first_reply.id, -1)[-1].id == first_reply.id  # stays at the first
+
+    edited = studio.edit_message(first_reply.id, "改写后的回答。")
+    assert edited.text == "改写后的回答。" and studio.chat_transcript(chat.id)[-1].text == "改写后的回答。"
+
+    assert [m.id for m in studio.branch_chat_from(greeting.id)] == [greeting.id]
+    drain(studio.chat_turn(chat.id, "换个说法。", seed=3))
+    branched = studio.chat_transcript(chat.id)
+    assert branched[0].id == greeting.id and branched[1].text == "换个说法。" and len(branched) == 3
+    assert studio.alternative_position(branched[1].id) == (2, 2)  # two user turns answer the greeting
+    assert len(store.list_chat_messages(chat.id)) == 6  # nothing was lost on the way
+
+
+def test_closing_a_reply_keeps_what_streamed(studio: Studio, store):
+    project, character, chat = _chat(studio)
+    studio.update_project(project.id, settings={"max_new_tokens": {"roleplay": 400}})
+    stream = studio.chat_turn(chat.id, "说说你的过去。", seed=4)
+    seen = next(u for u in stream if u.texts[0].strip())
+    stream.close()
+    reply = store.get_chat_message(seen.message_id)
+    assert reply.status == "cancelled" and reply.text.startswith(seen.texts[0].strip()[:1])
+    assert len(reply.text) >= len(seen.texts[0].strip())
+
+
+def test_bad_chat_requests(studio: Studio):
+    project, character, chat = _chat(studio)
+    other = new_project(studio, title="别的书")
+    with pytest.raises(InvalidInput):
+        studio.start_chat(other.id, character.id)
+    with pytest.raises(InvalidInput):
+        studio.chat_turn(chat.id, "   ")
+    (greeting,) = studio.chat_transcript(chat.id)
+    drain(studio.chat_turn(chat.id, "你好", seed=1))
+    user_message = studio.chat_transcript(chat.id)[1]
+    with pytest.raises(InvalidInput):
+        studio.regenerate_reply(user_message.id)
+    with pytest.raises(InvalidInput):
+        studio.edit_message(greeting.id, "")
