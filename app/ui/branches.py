@@ -16,7 +16,7 @@ MAX_SHOWN = 4
 
 
 def _passage_label(passage: Any) -> str:
-    mark = "✅ " if passage.accepted else ""
+    mark = "✓ " if passage.accepted else ""
     snippet = passage.text.replace("\n", " ")[:40]
     return f"{mark}#{passage.id} · {passage.task} · {passage.status} · {snippet}"
 
@@ -34,7 +34,7 @@ def build(shell: Shell) -> None:
         with gr.Row():
             count = tr.make(gr.Slider, "branch_count", minimum=2, maximum=MAX_SHOWN, step=1, value=3,
                             elem_id="branch-count")
-            seed = tr.make(gr.Number, "seed", precision=0, value=None)
+            seed = tr.make(gr.Number, "seed", precision=0, value=-1)
             run = tr.button("generate_branches", variant="primary", elem_id="generate-branches")
             stop = tr.button("stop", variant="stop", elem_id="stop-branches")
         columns = []
@@ -74,7 +74,7 @@ def _wire(shell: Shell, count, seed, run, stop, columns, history, preview, accep
             chapter = studio.accept_passage(require_id(passage_id, "branch"), base_version)
         except SaveConflict as conflict:
             gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip()
+            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
         editor, version, status, _ = saved_outputs(shell, chapter, "accepted_version")
         return editor, version, status, gr.update(choices=history_choices(shell, chapter_id), value=None)
 

@@ -17,7 +17,7 @@ def character_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
     ident = as_id(project_id)
     if ident is None:
         return []
-    return choices(shell.studio.list_characters(ident), lambda c: ("📌 " if c.pinned else "") + c.name)
+    return choices(shell.studio.list_characters(ident), lambda c: ("★ " if c.pinned else "") + c.name)
 
 
 def _split_aliases(text: str) -> list[str]:
@@ -71,15 +71,11 @@ def _wire(shell: Shell, picker, new, form, add, save, delete, mentions, card_in,
         return f"**{tr('mentioned_in')}:** {names}"
 
     @guarded
-    def load_character(project_id: Any, character_id: Any):
+    def load_character(character_id: Any):
         ident = as_id(character_id)
         if ident is None:
             return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + [""]
-        project = as_id(project_id)
-        known = studio.list_characters(project) if project is not None else []
-        character = next((c for c in known if c.id == ident), None)
-        if character is None:
-            raise gr.Error(tr("not_found"))
+        character = studio.get_character(ident)
         values = [getattr(character, f) for f in TEXT_FIELDS]
         return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions_text(ident)]
 
@@ -113,7 +109,7 @@ def _wire(shell: Shell, picker, new, form, add, save, delete, mentions, card_in,
         return str(studio.export_character_card(require_id(character_id, "character"), fmt or "json"))
 
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
-    picker.change(load_character, [shell.project, picker], [*form, mentions], api_name="open_character")
+    picker.change(load_character, [picker], [*form, mentions], api_name="open_character")
     new.click(lambda: [None, "", "", False, *[""] * len(TEXT_FIELDS), ""], None, [picker, *form, mentions],
               api_visibility="private")
     add.click(add_character, [shell.project, *form], [picker], api_name="add_character")

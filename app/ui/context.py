@@ -5,7 +5,6 @@ bar of the token budget used.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from typing import Any
 
@@ -13,22 +12,7 @@ import gradio as gr
 
 from app.ui.common import Shell, guarded, require_id
 
-TASKS = ["draft", "continue", "branch", "brainstorm", "polish", "summary", "roleplay"]
-
-
-def _plain(value: Any) -> Any:
-    """A ContextPlan (dataclasses, enums, tuples) as plain dicts/lists for rendering."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _first(mapping: dict[str, Any], *names: str, default: Any = "") -> Any:
-    return next((mapping[n] for n in names if n in mapping and mapping[n] is not None), default)
+TASKS = ["draft", "continue", "branch", "brainstorm", "summary"]
 
 
 def _budget_bar(used: int, budget: int, label: str) -> str:
@@ -39,37 +23,27 @@ def _budget_bar(used: int, budget: int, label: str) -> str:
             f'<div style="width:{share:.1f}%;background:{colour};height:14px;border-radius:7px"></div></div></div>')
 
 
-def _item_rows(items: list[Any]) -> str:
-    rows = []
-    for item in items:
-        item = item if isinstance(item, dict) else {"label": str(item)}
-        label = _first(item, "label", "title", "name", "kind")
-        rows.append(f"<tr><td>{html.escape(str(label))}</td><td>{_first(item, 'tokens', 'token_count', default=0)}"
-                    f"</td><td>{html.escape(str(_first(item, 'status', 'decision', 'included')))}</td>"
-                    f"<td>{html.escape(str(_first(item, 'reason', 'why')))}</td></tr>")
-    return "".join(rows)
+def _section_html(shell: Shell, section: Any) -> str:
+    tr = shell.tr
+    head = (f"<tr><th>{tr('context_item')}</th><th>{tr('tokens')}</th><th>{tr('context_status')}</th>"
+            f"<th>{tr('context_reason')}</th></tr>")
+    rows = "".join(
+        f"<tr><td>{html.escape(item.label)}</td><td>{item.tokens}</td><td>{html.escape(item.status)}</td>"
+        f"<td>{html.escape(item.reason)}</td></tr>" for item in section.items)
+    return (f"<h4>{html.escape(section.name)} · {section.tokens} {tr('tokens')}</h4>"
+            f"<table class='context-items'>{head}{rows}</table>")
 
 
 def render_plan(shell: Shell, plan: Any) -> str:
-    """HTML: a budget bar, then one table per section (items with tokens and reasons)."""
+    """HTML: a budget bar, one table per section (items with tokens, decision and reason), the prompt."""
     tr = shell.tr
     if plan is None:
         return f"<p>{html.escape(tr('context_none'))}</p>"
-    data = _plain(plan)
-    sections = _first(data, "sections", default=[])
-    used = int(_first(data, "used_tokens", "total_tokens", "tokens", default=0) or 0)
-    if not used:
-        used = sum(int(_first(s, "tokens", default=0) or 0) for s in sections if isinstance(s, dict))
-    budget = int(_first(data, "budget", "budget_tokens", "max_tokens", "context_budget", default=0) or 0)
-    parts = [_budget_bar(used, budget, tr("context_budget"))]
-    head = (f"<tr><th>{tr('context_item')}</th><th>{tr('tokens')}</th><th>{tr('context_status')}</th>"
-            f"<th>{tr('context_reason')}</th></tr>")
-    for section in sections:
-        section = section if isinstance(section, dict) else {"name": str(section)}
-        name = _first(section, "title", "name", "kind")
-        tokens = _first(section, "tokens", default=0)
-        parts.append(f"<h4>{html.escape(str(name))} · {tokens} {tr('tokens')}</h4>"
-                     f"<table class='context-items'>{head}{_item_rows(_first(section, 'items', default=[]))}</table>")
+    parts = [f"<p><b>{html.escape(plan.task)}</b> · {html.escape(plan.language)}</p>",
+             _budget_bar(plan.used_tokens, plan.budget, tr("context_budget"))]
+    parts += [_section_html(shell, section) for section in plan.sections]
+    parts.append(f"<details><summary>{html.escape(tr('context_prompt'))}</summary>"
+                 f"<pre style='white-space:pre-wrap'>{html.escape(plan.prompt)}</pre></details>")
     return "\n".join(parts)
 
 

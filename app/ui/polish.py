@@ -33,7 +33,7 @@ def build(shell: Shell) -> None:
                                  value="tighten", allow_custom_value=True)
                 instruction = tr.make(gr.Textbox, "polish_instruction", lines=2)
                 with gr.Row():
-                    seed = tr.make(gr.Number, "seed", precision=0, value=None)
+                    seed = tr.make(gr.Number, "seed", precision=0, value=-1)
                     run = tr.button("polish", variant="primary", elem_id="polish")
                     stop = tr.button("stop", variant="stop")
             with gr.Column():
@@ -73,7 +73,7 @@ def _wire(shell: Shell, original, use_chapter, preset, instruction, seed, run, s
                                            base_version)
         except SaveConflict as conflict:
             gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip(), gr.skip()
         return (*saved_outputs(shell, chapter, "polish_accepted")[:3], "", [])
 
     use_chapter.click(chapter_text, [shell.chapter], [original], api_name="chapter_text")

@@ -39,7 +39,7 @@ def build(shell: Shell) -> None:
         chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot")
         with gr.Row():
             message = tr.make(gr.Textbox, "chat_input", scale=4, elem_id="chat-input")
-            seed = tr.make(gr.Number, "seed", precision=0, value=None, scale=1)
+            seed = tr.make(gr.Number, "seed", precision=0, value=-1, scale=1)
             send = tr.button("chat_send", variant="primary", scale=1, elem_id="chat-send")
             stop = tr.button("stop", variant="stop", scale=1)
         with gr.Row():
@@ -74,7 +74,7 @@ def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
 
 def _position(shell: Shell, message_id: int) -> str:
     current, count = shell.studio.alternative_position(message_id)
-    return f"{current + 1}/{count}"
+    return f"{current}/{count}"  # the studio counts from 1
 
 
 def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ def build(shell: Shell) -> None:
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
                 with gr.Row():
-                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=0, minimum=1)
+                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=0, minimum=1, value=1)
                     move = tr.button("move_chapter", size="sm")
                 delete = tr.button("delete_chapter", size="sm", variant="stop")
                 outline = tr.make(gr.Textbox, "chapter_outline", lines=6, elem_id="chapter-outline")
@@ -58,7 +58,7 @@ def build(shell: Shell) -> None:
                 shell.editor = tr.make(gr.Textbox, "editor", lines=18, max_lines=40, elem_id="editor")
                 with gr.Row():
                     save = tr.button("save_chapter", variant="primary", elem_id="save-chapter")
-                    seed = tr.make(gr.Number, "seed", precision=0, value=None, min_width=90)
+                    seed = tr.make(gr.Number, "seed", precision=0, value=-1, min_width=90)
                     draft = tr.button("draft", elem_id="draft")
                     cont = tr.button("continue", elem_id="continue")
                     brainstorm = tr.button("brainstorm", elem_id="brainstorm")
@@ -143,7 +143,7 @@ def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
             chapter = studio.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
         except SaveConflict as conflict:
             gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip()
+            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
         return saved_outputs(shell, chapter, "saved_version")
 
     @guarded
@@ -159,7 +159,7 @@ def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
             chapter = studio.restore_revision(require_id(revision_id, "revision"), base_version)
         except SaveConflict as conflict:
             gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠️ {conflict}", gr.skip()
+            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
         return saved_outputs(shell, chapter, "restored_version")
 
     changed = [shell.editor, shell.version, shell.status, revisions]

@@ -1,0 +1,82 @@
+"""UI fixtures: one real launched Gradio app per module over a real Studio (tmp SQLite store, the tiny
+random XVERSE-MoE in a TransformersEngine), driven through gradio_client."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Short generations keep the suite fast on 2 CPU cores (project settings the studio honours).
+FAST_TOKENS = {"draft": 24, "continue": 16, "branch": 12, "brainstorm": 16, "summary": 12, "polish": 16,
+               "roleplay": 12}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningStudio:
+    studio: object
+    store: object
+    url: str
+    export_dir: Path
+
+
+@pytest.fixture(scope="session")
+def tiny_engine_parts(tiny_model_dir: Path):
+    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def running(tiny_engine_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+    from app.engine.transformers_engine import TransformersEngine
+    from app.studio import Studio, StudioOptions
+    from app.ui import CSS, build_app
+    from story_store import Store
+
+    data = tmp_path_factory.mktemp("ui-data")
+    store = Store(f"sqlite:///{data / 'inkstone.db'}")
+    model, tokenizer = tiny_engine_parts
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
+                                notes="demo model: text is random")
+    options = StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.2)
+    studio = Studio(store, engine, options)
+    app = build_app(studio)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    try:
+        yield RunningStudio(studio, store, f"http://127.0.0.1:{port}/", data / "exports")
+    finally:
+        studio.cancel_all()
+        app.close()
+        store.close()
+
+
+@pytest.fixture()
+def client(running: RunningStudio):
+    from gradio_client import Client
+
+    c = Client(running.url, verbose=False)
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def make_fast(running: RunningStudio):
+    """Give a project short generations (its settings), so tests stay fast on 2 CPU cores."""
+
+    def make_fast(project_id: int):
+        return running.studio.update_project(project_id, settings={"max_new_tokens": FAST_TOKENS})
+
+    return make_fast

@@ -1,0 +1,257 @@
+"""Each main endpoint driven through gradio_client against the real launched app; persistence is
+checked through the studio (counts, versions, files), never the random model's text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+
+def value(output):
+    """The value of a component output (updates arrive as {"__type__": "update", "value": ...})."""
+    if isinstance(output, dict) and output.get("__type__") == "update":
+        return output.get("value")
+    return output
+
+
+def message_text(message: dict) -> str:
+    """A Chatbot message's text (Gradio 6 sends content as a list of {"type": "text"} parts)."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+def new_project(client, make_fast, title="青云志", language="zh") -> int:
+    project_id = value(client.predict(title, language, "仙侠", "少年入山门。", "简洁", api_name="/create_project")[0])
+    make_fast(project_id)
+    return project_id
+
+
+def new_chapter(client, project_id: int, title="第一章", outline="主角拜师") -> int:
+    return value(client.predict(project_id, title, outline, api_name="/add_chapter")[0])
+
+
+def run_stream(client, *args, api_name: str):
+    """Submit a streamed endpoint; returns (every update seen, final outputs)."""
+    job = client.submit(*args, api_name=api_name)
+    final = job.result(timeout=120)
+    return job.outputs(), final
+
+
+def test_projects_create_rename_trash_restore(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast, title="Trash test", language="en")
+    assert studio.get_project(project_id).language == "en"
+    table, listing = client.predict(api_name="/list_projects")
+    assert [project_id, "Trash test", "en"] in listing and "Trash test" in table
+
+    client.predict(project_id, "Renamed", api_name="/rename_project")
+    assert studio.get_project(project_id).title == "Renamed"
+
+    _, _, trash = client.predict(project_id, api_name="/delete_project")
+    assert project_id not in [p.id for p in studio.list_projects()]
+    assert f"project:{project_id}" in [c[1] for c in trash["choices"]]
+
+    client.predict(f"project:{project_id}", None, api_name="/restore_item")
+    assert project_id in [p.id for p in studio.list_projects()]
+
+
+def test_bad_input_is_a_clear_message_and_changes_nothing(running, client, make_fast):
+    before = len(running.studio.list_projects())
+    with pytest.raises(AppError, match=r"(?i)title"):
+        client.predict("", "zh", "", "", "", api_name="/create_project")
+    with pytest.raises(AppError, match="Choose a chapter"):
+        client.predict(None, "text", api_name="/save_chapter")
+    assert len(running.studio.list_projects()) == before
+
+
+def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_path: Path):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    sheet = ["林远", "小林, 远哥", True, "青衫少年", "沉静", "清瘦", "孤儿", "寡言", "在下林远。", "", "山门"]
+    character_id = value(client.predict(project_id, *sheet, api_name="/add_character"))
+    (character,) = studio.list_characters(project_id)
+    assert (character.id, character.name, character.aliases, character.pinned) == (
+        character_id, "林远", ["小林", "远哥"], True)
+    assert character.greeting == "在下林远。"
+    loaded = client.predict(character_id, api_name="/open_character")
+    assert loaded[0] == "林远" and loaded[2] is True
+
+    client.predict(project_id, character_id, "林远", "", False, *sheet[3:], api_name="/update_character")
+    assert studio.get_character(character_id).pinned is False
+
+    card = client.predict(character_id, "json", api_name="/export_card")
+    assert json.loads(Path(card).read_text("utf-8"))["data"]["name"] == "林远"
+    imported = value(client.predict(project_id, handle_file(card), api_name="/import_card"))
+    assert len(studio.list_characters(project_id)) == 2 and imported != character_id
+
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json", "utf-8")
+    with pytest.raises(AppError):
+        client.predict(project_id, handle_file(str(bad)), api_name="/import_card")
+    assert len(studio.list_characters(project_id)) == 2
+
+    lore = ["青云山", "九峰环抱。", "青云, 山门", "", "and_any", "before_char", False, True, False, False, False,
+            100, 4, 100]
+    entry_id = value(client.predict(project_id, *lore, api_name="/add_lore"))
+    (entry,) = studio.list_lore(project_id)
+    assert (entry.id, entry.keys, entry.content) == (entry_id, ["青云", "山门"], "九峰环抱。")
+    book = client.predict(project_id, api_name="/export_lorebook")
+    client.predict(project_id, handle_file(book), api_name="/import_lorebook")
+    assert len(studio.list_lore(project_id)) == 2
+
+
+def test_second_client_save_is_refused_and_first_text_survives(running, client, make_fast):
+    from gradio_client import Client
+
+    studio = running.studio
+    chapter_id = new_chapter(client, new_project(client, make_fast))
+    other = Client(running.url, verbose=False)
+    try:
+        client.predict(chapter_id, api_name="/open_chapter")
+        other.predict(chapter_id, api_name="/open_chapter")
+        _, status, _ = client.predict(chapter_id, "first tab text", api_name="/save_chapter")
+        assert "1" in status
+        text, status, _ = other.predict(chapter_id, "stale tab text", api_name="/save_chapter")
+        assert "saved elsewhere" in status and "⚠" in status  # the conflict message, not a success
+        chapter = studio.get_chapter(chapter_id)
+        assert (chapter.text, chapter.version) == ("first tab text", 1)
+        assert [r.version for r in studio.list_revisions(chapter_id)] == [1]
+    finally:
+        other.close()
+
+
+def test_draft_streams_and_persists_then_continue_appends(running, client, make_fast):
+    studio = running.studio
+    chapter_id = new_chapter(client, new_project(client, make_fast))
+    client.predict(chapter_id, api_name="/open_chapter")
+    updates, (editor, status) = run_stream(client, chapter_id, 7, api_name="/draft")
+    assert len(updates) >= 2  # text streamed in before the final update
+    chapter = studio.get_chapter(chapter_id)
+    assert chapter.text and editor == chapter.text and chapter.version == 1
+    _, (editor, _) = run_stream(client, chapter_id, 8, api_name="/continue")
+    after = studio.get_chapter(chapter_id)
+    assert after.version == 2 and after.text.startswith(chapter.text) and editor == after.text
+    # the editor's base version followed the generation, so a save now succeeds
+    _, status, _ = client.predict(chapter_id, after.text + "。", api_name="/save_chapter")
+    assert studio.get_chapter(chapter_id).version == 3 and "⚠" not in status
+
+
+def test_same_seed_same_draft_text(running, client, make_fast):
+    first = new_chapter(client, new_project(client, make_fast, title="同种子"))
+    second = new_chapter(client, new_project(client, make_fast, title="同种子"))
+    run_stream(client, first, 42, api_name="/draft")
+    run_stream(client, second, 42, api_name="/draft")
+    studio = running.studio
+    assert studio.get_chapter(first).text == studio.get_chapter(second).text != ""
+
+
+def test_three_branches_accept_one_records_preferences(running, client, make_fast):
+    studio, store = running.studio, running.store
+    project_id = new_project(client, make_fast)
+    chapter_id = new_chapter(client, project_id)
+    client.predict(chapter_id, api_name="/open_chapter")
+    client.predict(chapter_id, "开篇。", api_name="/save_chapter")
+    _, final = run_stream(client, chapter_id, 3, 11, api_name="/branch")
+    texts, ids = final[:4], final[4:8]
+    assert [i is not None for i in ids] == [True, True, True, False] and texts[3] == ""
+    (group,) = studio.list_branches(chapter_id)
+    assert sorted(p.id for p in group) == sorted(ids[:3])
+
+    editor, status, _ = client.predict(chapter_id, ids[1], api_name="/accept_branch_2")
+    chapter = studio.get_chapter(chapter_id)
+    assert chapter.version == 2 and editor == chapter.text
+    assert chapter.text == "开篇。" + texts[1] or chapter.text.endswith(texts[1])
+    assert len(store.list_preferences(project_id)) == 2
+
+    _, (new_text, new_id) = run_stream(client, ids[0], 5, api_name="/regenerate_branch")
+    assert new_id not in ids and sum(len(g) for g in studio.list_branches(chapter_id)) == 4
+
+
+def test_polish_diff_accept_replaces_the_passage(running, client, make_fast):
+    studio = running.studio
+    chapter_id = new_chapter(client, new_project(client, make_fast))
+    client.predict(chapter_id, api_name="/open_chapter")
+    client.predict(chapter_id, "山门前，少年独立。风起云涌。", api_name="/save_chapter")
+    original = client.predict(chapter_id, api_name="/chapter_text")
+    _, (revised, diff) = run_stream(client, original, "tighten", "", chapter_id, 3, api_name="/polish")
+    assert diff is not None
+    spans = diff if isinstance(diff, list) else diff.get("value", diff)
+    assert "".join(s["token"] for s in spans if s.get("class_or_confidence") != "-") == revised
+    client.predict(chapter_id, original, revised, api_name="/accept_polish")
+    chapter = studio.get_chapter(chapter_id)
+    assert chapter.version == 2 and chapter.text == revised
+
+    empty_result, empty_diff = client.predict(api_name="/reject_polish")
+    assert empty_result == ""
+
+
+def test_summary_context_and_sampling(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    chapter_id = new_chapter(client, project_id)
+    client.predict(chapter_id, api_name="/open_chapter")
+    client.predict(chapter_id, "少年拜入青云门下，第一日便遇见了师姐。", api_name="/save_chapter")
+    _, (summary, _, table) = run_stream(client, project_id, chapter_id, 9, api_name="/summarize")
+    assert summary.strip() and studio.get_chapter(chapter_id).summary == summary.strip()
+    client.predict(project_id, chapter_id, "编辑过的摘要", api_name="/save_summary")
+    assert studio.get_chapter(chapter_id).summary == "编辑过的摘要"
+
+    plan = client.predict(chapter_id, "continue", api_name="/preview_context")
+    assert 'id="budget-bar"' in plan and "<table" in plan
+    assert "<table" in client.predict(api_name="/last_context")
+
+    client.predict(project_id, 0.5, 0.8, 30, 0.05, 1.1, api_name="/set_sampling")
+    params = studio.sampling_defaults(project_id)
+    assert (params.temperature, params.top_k, params.repetition_penalty) == (0.5, 30, 1.1)
+    assert client.predict(project_id, api_name="/sampling_defaults")[2] == 30
+    assert "tiny-xverse" in client.predict(api_name="/engine_info")
+
+
+def test_roleplay_turn_regenerate_switch_edit(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    sheet = ["沈砚秋", "", False, "书铺掌柜", "温和", "", "", "", "客官请进。", "", "旧书铺"]
+    character_id = value(client.predict(project_id, *sheet, api_name="/add_character"))
+    session, history, _ = client.predict(project_id, character_id, "旅人", "远道而来", api_name="/chat_start")
+    session_id = value(session)
+    assert [message_text(m) for m in history] == ["客官请进。"]
+
+    _, (history, cleared, position) = run_stream(client, session_id, "有什么书？", 3, api_name="/chat_turn")
+    assert len(history) == 3 and cleared == "" and position == "1/1"
+    assert len(studio.chat_transcript(session_id)) == 3
+    first_reply = studio.chat_transcript(session_id)[-1]
+
+    _, (history, position) = run_stream(client, session_id, -1, 4, api_name="/chat_regenerate")
+    assert position == "2/2" and studio.chat_transcript(session_id)[-1].id != first_reply.id
+    history, position = client.predict(session_id, -1, -1, api_name="/chat_previous")
+    assert position == "1/2" and studio.chat_transcript(session_id)[-1].id == first_reply.id
+
+    client.predict(session_id, 1, "改过的问题", api_name="/chat_edit")
+    assert studio.chat_transcript(session_id)[1].text == "改过的问题"
+    assert [s.id for s in studio.list_chats(project_id)] == [session_id]
+
+
+def test_export_markdown_and_import_manuscript(running, client, make_fast, tmp_path: Path):
+    studio = running.studio
+    project_id = new_project(client, make_fast, title="导出之书")
+    for title, text in (("第一章 入山", "山门在云中。"), ("第二章 拜师", "师父不语。")):
+        chapter_id = new_chapter(client, project_id, title)
+        client.predict(chapter_id, api_name="/open_chapter")
+        client.predict(chapter_id, text, api_name="/save_chapter")
+    path = Path(client.predict(project_id, None, "book", "md", True, True, api_name="/export_book"))
+    exported = path.read_text("utf-8")
+    assert exported.index("## 第一章 入山") < exported.index("山门在云中。") < exported.index("## 第二章 拜师")
+    assert list(running.export_dir.glob("*.md"))
+
+    manuscript = tmp_path / "manuscript.md"
+    manuscript.write_text("第一章 起\n\n甲。\n\n第二章 承\n\n乙。\n\n第三章 转\n\n丙。\n", "utf-8")
+    target = new_project(client, make_fast, title="导入之书")
+    status, chapters = client.predict(target, handle_file(str(manuscript)), api_name="/import_manuscript")
+    assert "3" in status and len(studio.list_chapters(target)) == 3
+    assert value(chapters) == studio.list_chapters(target)[0].id
