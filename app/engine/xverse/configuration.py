@@ -61,8 +61,10 @@ class XverseConfig(PreTrainedConfig):
         # `moe_renormalize` is accepted as an alias; the official code renormalizes the top-k weights.
         self.norm_topk_prob = bool(kwargs.pop("moe_renormalize", norm_topk_prob))
         _validate_shape(self)
-        if rope_scaling is not None:
-            kwargs["rope_scaling"] = rope_scaling
+        ntk_factor = _dynamic_ntk_factor(rope_scaling)  # validates before anything else reads it
+        if ntk_factor is not None:
+            # transformers 5 spelling of the same thing (`rope_scaling` is deprecated there)
+            kwargs["rope_parameters"] = {"rope_type": "dynamic", "factor": ntk_factor, "rope_theta": self.rope_theta}
         super().__init__(
             pad_token_id=pad_token_id,
             bos_token_id=bos_token_id,
@@ -71,7 +73,7 @@ class XverseConfig(PreTrainedConfig):
             **kwargs,
         )
         # transformers 5 folds `rope_scaling` into `rope_parameters`; a reloaded config has only the latter.
-        self.ntk_factor = _dynamic_ntk_factor(rope_scaling or getattr(self, "rope_parameters", None))
+        self.ntk_factor = ntk_factor or _dynamic_ntk_factor(getattr(self, "rope_parameters", None))
 
     @property
     def is_moe(self) -> bool:
