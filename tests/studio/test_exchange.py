@@ -1,0 +1,151 @@
+"""Exports (md/txt/epub, safe names inside the export folder) and manuscript import through the Studio."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.studio import InvalidInput, Studio
+from studio_helpers import new_project
+
+CHAPTERS = [("夜雨", "雨夜，林凡站在山门前。\n\n老人抬头看他。"), ("", "第二天，山上起了雾。"), ("问剑", "剑光如水。")]
+
+
+def _book(studio: Studio):
+    project = new_project(studio, title="青云志")
+    for title, text in CHAPTERS:
+        chapter = studio.add_chapter(project.id, title=title)
+        studio.save_chapter(chapter.id, text, base_version=0)
+    return project
+
+
+def test_markdown_export_has_title_synopsis_toc_and_every_chapter(studio: Studio, options):
+    project = _book(studio)
+    path = studio.export_book(project.id, "md")
+    assert path.parent == options.export_dir.resolve() and path.name == "青云志.md"
+    text = path.read_text("utf-8")
+    assert text.startswith("# 青云志\n")
+    assert "## 简介\n\n少年入山门，修仙问道。" in text and "## 目录" in text
+    headings = re.findall(r"(?m)^## (第.*)$", text)
+    assert headings == ["第1章 夜雨", "第2章", "第3章 问剑"]
+    for _, body in CHAPTERS:
+        assert body in text
+    bare = studio.export_book(project.id, "md", include_toc=False, include_synopsis=False)
+    assert bare != path and "## 目录" not in bare.read_text("utf-8") and "简介" not in bare.read_text("utf-8")
+
+
+def test_text_and_epub_exports_carry_every_chapter(studio: Studio):
+    from ebooklib import ITEM_DOCUMENT, epub
+
+    project = _book(studio)
+    plain = studio.export_book(project.id, "txt").read_text("utf-8")
+    assert all(body in plain for _, body in CHAPTERS) and plain.index("第1章") < plain.index("第3章")
+    book = epub.read_epub(str(studio.export_book(project.id, "epub")))
+    assert book.get_metadata("DC", "title")[0][0] == "青云志"
+    pages = [item for item in book.get_items_of_type(ITEM_DOCUMENT) if item.file_name.startswith("chapter_")]
+    assert len(pages) == len(CHAPTERS)
+    for page, (_, body) in zip(sorted(pages, key=lambda p: p.file_name), CHAPTERS):
+        html = page.get_content().decode("utf-8")
+        assert all(paragraph in html for paragraph in body.split("\n\n"))
+
+
+def test_chapter_export(studio: Studio):
+    project = _book(studio)
+    chapter = studio.list_chapters(project.id)[2]
+    path = studio.export_chapter(chapter.id, "md")
+    assert path.name == "青云志 第3章 问剑.md"
+    text = path.read_text("utf-8")
+    assert "## 第3章 问剑" in text and "剑光如水。" in text and "夜雨" not in text
+
+
+HOSTILE = ["../../etc/passwd", "CON", "", "   ", "x" * 300, "龙🐉之书", "a/b\\c:d*e?f\"g<h>i|j", "..", "nul.txt",
+           "line\nbreak\x00nul", "\u202eevil", "/abs/path", "C:\\Windows\\system32"]
+
+
+def _assert_safe(path: Path, root: Path) -> None:
+    stem = path.stem
+    assert path.parent == root and stem and stem == stem.strip()
+    assert "/" not in stem and "\\" not in stem and ".." not in stem
+    assert not re.search(r"[\x00-\x1f<>:\"|?*\u202e]", stem)
+    assert stem.split(".")[0].strip().upper() not in {"CON", "PRN", "AUX", "NUL"}
+    assert len(path.name.encode("utf-8")) <= 130
+
+
+@pytest.mark.parametrize("title", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_titles_give_safe_names_inside_the_export_folder(tmp_path: Path, title):
+    from app.exports import export_path
+
+    root = (tmp_path / "exports").resolve()
+    path = export_path(root, title, "md")
+    _assert_safe(path, root)
+    if title == "龙🐉之书":
+        assert path.stem == "龙🐉之书"  # CJK and emoji are kept
+    if not title.strip():
+        assert path.stem == "untitled"
+
+
+@pytest.mark.parametrize("title", [t for t in HOSTILE if t.strip() and "\x00" not in t], ids=lambda t: str(len(t)))
+def test_studio_exports_of_hostile_titles_stay_in_the_export_folder(studio: Studio, options, title):
+    project = studio.create_project(title, language="en")
+    studio.add_chapter(project.id, title=title)
+    book = studio.export_book(project.id, "epub")
+    chapter = studio.export_chapter(studio.list_chapters(project.id)[0].id, "txt")
+    root = options.export_dir.resolve()
+    for path in (book, chapter):
+        _assert_safe(path, root)
+        assert path.is_file()
+    assert sorted(p.name for p in root.iterdir()) == sorted([book.name, chapter.name])  # nothing else written
+
+
+def test_unknown_format_is_refused(studio: Studio):
+    project = _book(studio)
+    with pytest.raises(InvalidInput):
+        studio.export_book(project.id, "pdf")
+
+
+ZH_MANUSCRIPT = "序\n\n这是前言。\n\n第一章 夜雨\n雨夜，林凡站在山门前。\n\n第2章 问剑\n剑光如水。\n第三章里，他说这一句不是标题。\n"
+EN_MANUSCRIPT = "# The Book\n\n## Chapter 1: Rain\nIt rained.\n\n## Chapter 2\nThe fog rose.\n### A scene break\nStill chapter two.\n"
+
+
+def test_manuscript_import_splits_chinese_and_english_headings(studio: Studio, store):
+    project = new_project(studio)
+    created = studio.import_manuscript(project.id, "book.txt", ZH_MANUSCRIPT.encode("utf-8"))
+    assert [(c.title, c.text) for c in created] == [
+        ("", "序\n\n这是前言。"),
+        ("第一章 夜雨", "雨夜，林凡站在山门前。"),
+        ("第2章 问剑", "剑光如水。\n第三章里，他说这一句不是标题。"),
+    ]
+    assert [c.ordinal for c in studio.list_chapters(project.id)] == [1, 2, 3]
+    assert all(studio.list_revisions(c.id)[0].source == "import" for c in created)
+    english = studio.create_project("English", language="en")
+    created = studio.import_manuscript(english.id, "book.md", EN_MANUSCRIPT.encode("utf-8"))
+    assert [(c.title, c.text) for c in created] == [
+        ("Chapter 1: Rain", "It rained."),
+        ("Chapter 2", "The fog rose.\n### A scene break\nStill chapter two."),
+    ]
+
+
+def test_export_then_import_round_trips_the_chapters(studio: Studio):
+    project = _book(studio)
+    exported = studio.export_book(project.id, "md")
+    copy = new_project(studio, title="副本")
+    created = studio.import_manuscript(copy.id, exported.name, exported.read_bytes())
+    bodies = [c.text for c in created if c.title.startswith("第")]
+    assert bodies == [body for _, body in CHAPTERS]
+
+
+@pytest.mark.parametrize("name, data, problem", [
+    ("bad.txt", "第一章\n好".encode("utf-8") + b"\xff\xfe\xfa", "not valid UTF-8"),
+    ("huge.txt", b"a" * (20 * 1024 * 1024 + 1), "import limit"),
+    ("empty.md", b"  \n\n", "empty"),
+    ("novel.docx", b"PK\x03\x04", "only Markdown"),
+    ("nul.txt", b"abc\x00def", "NUL"),
+], ids=["invalid-utf8", "huge", "empty", "docx", "nul"])
+def test_bad_manuscripts_import_nothing(studio: Studio, name, data, problem):
+    project = new_project(studio)
+    studio.add_chapter(project.id, title="已有")
+    with pytest.raises(InvalidInput, match=problem):
+        studio.import_manuscript(project.id, name, data)
+    assert [c.title for c in studio.list_chapters(project.id)] == ["已有"]
