@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from story_store.base import StoreBase
 from story_store.errors import ConflictError, ValidationError
 from story_store.fields import MAX_INT32, check_choice, check_fields, check_int, check_text
-from story_store.models import Chapter, ChapterRevision, Character, utc_now
+from story_store.models import Chapter, ChapterRevision, Character, Project, utc_now
 from story_store.records import ChapterRecord, RevisionRecord, to_record
 
 CHAPTER_META_FIELDS = ("title", "outline", "summary", "status", "pov_character_id")
@@ -43,7 +43,7 @@ class ChapterMixin(StoreBase):
         if ordinal is not None:
             check_int("chapter ordinal", ordinal, 1, MAX_INT32)
         with self._write() as session:
-            self._project(session, project_id)
+            self._lock_order(session, project_id)
             order = self._live_order(session, project_id)
             position = len(order) + 1 if ordinal is None else min(ordinal, len(order) + 1)
             row = Chapter(project_id=project_id, ordinal=position, version=1 if text else 0, **values)
@@ -91,6 +91,7 @@ class ChapterMixin(StoreBase):
             row = self._row(session, Chapter, chapter_id)
             if row.deleted_at is not None:
                 raise ValidationError(f"chapter {chapter_id} is in the trash; restore it before moving it")
+            self._lock_order(session, row.project_id)
             order = [i for i in self._live_order(session, row.project_id) if i != chapter_id]
             order.insert(min(new_ordinal, len(order) + 1) - 1, chapter_id)
             self._renumber(session, order)
@@ -101,6 +102,7 @@ class ChapterMixin(StoreBase):
         with self._write() as session:
             row = self._row(session, Chapter, chapter_id)
             if row.deleted_at is None:
+                self._lock_order(session, row.project_id)
                 row.deleted_at = utc_now()
                 session.flush()
                 self._renumber(session, self._live_order(session, row.project_id))
@@ -111,6 +113,7 @@ class ChapterMixin(StoreBase):
         with self._write() as session:
             row = self._row(session, Chapter, chapter_id)
             if row.deleted_at is not None:
+                self._lock_order(session, row.project_id)
                 order = self._live_order(session, row.project_id)
                 order.insert(min(row.ordinal, len(order) + 1) - 1, row.id)
                 row.deleted_at = None
@@ -194,6 +197,11 @@ class ChapterMixin(StoreBase):
         pov = values.get("pov_character_id")
         if pov is not None and self._row(session, Character, pov).project_id != row.project_id:
             raise ValidationError(f"character {pov} belongs to another project; it cannot be the POV")
+
+    def _lock_order(self, session: Session, project_id: int) -> None:
+        """Serialize changes to one project's chapter order (FOR UPDATE on the project row;
+        on SQLite the write transaction already excludes other writers)."""
+        self._row(session, Project, project_id, lock=True)
 
     @staticmethod
     def _live_order(session: Session, project_id: int) -> list[int]:

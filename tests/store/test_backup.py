@@ -20,7 +20,8 @@ def _snapshot(store: Store) -> dict:
             characters=store.list_characters(project.id, include_deleted=True),
             lore=store.list_lore_entries(project.id, include_deleted=True),
             chapters=chapters, revisions=[store.list_revisions(c.id) for c in chapters],
-            passages=store.list_passages(project.id), preferences=store.list_preferences(project.id),
+            passages=store.list_passages(project.id),
+            preferences=store.list_preferences(project.id),
             chats=[(s, store.list_chat_messages(s.id))
                    for s in store.list_chat_sessions(project.id, include_deleted=True)])
     return snap
@@ -40,29 +41,29 @@ def _fill(store: Store) -> int:
     return project.id
 
 
-def test_backup_then_restore_yields_identical_content(store: Store, tmp_path: Path) -> None:
-    project_id = _fill(store)
-    before = _snapshot(store)
-    info = store.backup_now(tmp_path / "backups")
+def test_backup_then_restore_yields_identical_content(sqlite_store: Store, tmp_path: Path) -> None:
+    project_id = _fill(sqlite_store)
+    before = _snapshot(sqlite_store)
+    info = sqlite_store.backup_now(tmp_path / "backups")
     assert Path(info.path).is_file() and info.size_bytes > 0
     # change everything in some way after the backup
-    chapter = store.list_chapters(project_id)[0]
-    store.save_chapter_text(chapter.id, "第三稿", chapter.version)
-    store.create_project("after the backup")
-    store.purge_project(project_id)
-    restored = store.restore_backup(info.path)
-    assert _snapshot(store) == before
-    assert [h.kind for h in store.search(project_id, "第二稿")] == ["chapter"]  # FTS came back too
+    chapter = sqlite_store.list_chapters(project_id)[0]
+    sqlite_store.save_chapter_text(chapter.id, "第三稿", chapter.version)
+    sqlite_store.create_project("after the backup")
+    sqlite_store.purge_project(project_id)
+    restored = sqlite_store.restore_backup(info.path)
+    assert _snapshot(sqlite_store) == before
+    assert [h.kind for h in sqlite_store.search(project_id, "第二稿")] == ["chapter"]  # FTS is back
     safety = Path(restored.extra["safety_backup"])
     with Store(f"sqlite:///{safety}") as copy:  # the pre-restore content was kept
         assert [p.title for p in copy.list_projects()] == ["after the backup"]
-    new = store.create_project("still writable")
-    assert store.get_project(new.id).title == "still writable"
+    new = sqlite_store.create_project("still writable")
+    assert sqlite_store.get_project(new.id).title == "still writable"
 
 
-def test_backup_file_is_self_contained(store: Store, tmp_path: Path) -> None:
-    _fill(store)
-    info = store.backup_now(tmp_path)
+def test_backup_file_is_self_contained(sqlite_store: Store, tmp_path: Path) -> None:
+    _fill(sqlite_store)
+    info = sqlite_store.backup_now(tmp_path)
     raw = sqlite3.connect(info.path)
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     assert raw.execute("SELECT count(*) FROM chapter_revisions").fetchone()[0] == 2
@@ -70,20 +71,20 @@ def test_backup_file_is_self_contained(store: Store, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_rotation_keeps_newest(store: Store, tmp_path: Path) -> None:
-    _fill(store)
+def test_rotation_keeps_newest(sqlite_store: Store, tmp_path: Path) -> None:
+    _fill(sqlite_store)
     (tmp_path / "notes.txt").write_text("not a backup")
-    made = [store.backup_now(tmp_path, keep=3).path for _ in range(5)]
-    listed = store.list_backups(tmp_path)
+    made = [sqlite_store.backup_now(tmp_path, keep=3).path for _ in range(5)]
+    listed = sqlite_store.list_backups(tmp_path)
     assert [b.path for b in listed] == made[:-4:-1]  # newest first, oldest two deleted
     assert (tmp_path / "notes.txt").exists()
     with pytest.raises(ValidationError):
-        store.backup_now(tmp_path, keep=0)
+        sqlite_store.backup_now(tmp_path, keep=0)
 
 
-def test_restore_refuses_bad_files_and_changes_nothing(store: Store, tmp_path: Path) -> None:
-    _fill(store)
-    before = _snapshot(store)
+def test_restore_refuses_bad_files_and_changes_nothing(sqlite_store: Store, tmp_path: Path) -> None:
+    _fill(sqlite_store)
+    before = _snapshot(sqlite_store)
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     foreign = tmp_path / "foreign.db"
@@ -91,9 +92,9 @@ def test_restore_refuses_bad_files_and_changes_nothing(store: Store, tmp_path: P
     for path, message in [(tmp_path / "missing.db", "no backup file"),
                           (junk, "not a readable SQLite"), (foreign, "not an Inkstone")]:
         with pytest.raises(StoreError, match=message):
-            store.restore_backup(path)
-    assert _snapshot(store) == before
-    assert store.list_backups(tmp_path) == []  # no safety copy for a refused restore
+            sqlite_store.restore_backup(path)
+    assert _snapshot(sqlite_store) == before
+    assert sqlite_store.list_backups(tmp_path) == []  # no safety copy for a refused restore
 
 
 def test_memory_store_cannot_be_restored_into(tmp_path: Path) -> None:
@@ -103,18 +104,18 @@ def test_memory_store_cannot_be_restored_into(tmp_path: Path) -> None:
             memory.restore_backup(info.path)
 
 
-def test_scheduler_backs_up_and_stops_promptly(store: Store, tmp_path: Path) -> None:
-    _fill(store)
-    scheduler = BackupScheduler(store, tmp_path / "auto", interval_s=0.05, keep=2).start()
+def test_scheduler_backs_up_and_stops_promptly(sqlite_store: Store, tmp_path: Path) -> None:
+    _fill(sqlite_store)
+    scheduler = BackupScheduler(sqlite_store, tmp_path / "auto", interval_s=0.05, keep=2).start()
     deadline = time.monotonic() + 20
-    while len(store.list_backups(tmp_path / "auto")) < 2 and time.monotonic() < deadline:
+    while len(sqlite_store.list_backups(tmp_path / "auto")) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     scheduler.stop()
     assert not scheduler.running
-    assert len(store.list_backups(tmp_path / "auto")) == 2
+    assert len(sqlite_store.list_backups(tmp_path / "auto")) == 2
     assert scheduler.last_error is None and scheduler.last_backup is not None
-    hourly = BackupScheduler(store, tmp_path / "hourly", interval_s=3600).start()
+    hourly = BackupScheduler(sqlite_store, tmp_path / "hourly", interval_s=3600).start()
     hourly.stop()  # must not wait for the hour to pass
-    assert not hourly.running and store.list_backups(tmp_path / "hourly") == []
+    assert not hourly.running and sqlite_store.list_backups(tmp_path / "hourly") == []
     with pytest.raises(ValidationError):
-        BackupScheduler(store, tmp_path, interval_s=0)
+        BackupScheduler(sqlite_store, tmp_path, interval_s=0)

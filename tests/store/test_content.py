@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from sqlalchemy import create_engine, text
 
 from story_store import NotFoundError, Store, ValidationError
 
@@ -149,7 +148,7 @@ def test_list_trash_covers_every_kind_newest_first(store: Store) -> None:
     assert store.list_trash(store.create_project("B").id) == []
 
 
-def test_purge_project_cascades_to_every_child(store: Store, tmp_path) -> None:
+def test_purge_project_cascades_to_every_child(store: Store) -> None:
     project = store.create_project("A")
     survivor = store.create_project("B")
     character = store.create_character(project.id, "甲")
@@ -165,10 +164,17 @@ def test_purge_project_cascades_to_every_child(store: Store, tmp_path) -> None:
     store.purge_project(project.id)
     with pytest.raises(NotFoundError):
         store.get_project(project.id)
-    raw = sqlite3.connect(tmp_path / "inkstone.db")
     tables = ["characters", "lore_entries", "chapters", "chapter_revisions", "passages",
               "preferences", "chat_sessions", "chat_messages"]
-    counts = {t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-    raw.close()
+    counts = _row_counts(store.url, tables)
     assert counts == {t: 0 for t in tables} | {"chapters": 1, "chapter_revisions": 1}
     assert store.list_chapters(survivor.id)[0].text == "stay"
+
+
+def _row_counts(url: str, tables: list[str]) -> dict[str, int]:
+    """Count rows through a connection of our own, independent of the Store under test."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        counts = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+    engine.dispose()
+    return counts

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 
 from story_store import Store, StoreError
 from story_store.migrate import BASELINE_REVISION, current_revision, head_revision, upgrade
@@ -17,15 +17,15 @@ from story_store.models import Base
 NOW = "2026-01-02 03:04:05.000000"
 
 
-def _baseline_db(path: Path) -> None:
+def _baseline_db(url: str) -> None:
     """A database as the first release left it, with a little data written in raw SQL."""
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(url)
     upgrade(engine, BASELINE_REVISION)
     assert current_revision(engine) == BASELINE_REVISION
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            "INSERT INTO projects (id, title, language, genre, synopsis, style_guide, authors_note, "
-            f"settings, created_at, updated_at) VALUES (1, '旧书', 'zh', '', '', '', '', '{{}}', '{NOW}', '{NOW}')")
+            "INSERT INTO projects (title, language, genre, synopsis, style_guide, authors_note, "
+            f"settings, created_at, updated_at) VALUES ('旧书', 'zh', '', '', '', '', '{{}}', '{NOW}', '{NOW}')")
         for ordinal, body in ((1, "山门初开，青云门收徒。"), (2, "第二章")):
             connection.exec_driver_sql(
                 "INSERT INTO chapters (project_id, ordinal, title, outline, summary, status, text, "
@@ -37,10 +37,9 @@ def _baseline_db(path: Path) -> None:
     engine.dispose()
 
 
-def test_baseline_store_upgrades_in_place_with_data_intact(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    _baseline_db(path)
-    with Store(f"sqlite:///{path}") as store:
+def test_baseline_store_upgrades_in_place_with_data_intact(store_url: str) -> None:
+    _baseline_db(store_url)
+    with Store(store_url) as store:
         assert current_revision(store._engine) == head_revision() != BASELINE_REVISION
         [project] = store.list_projects()
         assert project.title == "旧书"
@@ -51,9 +50,7 @@ def test_baseline_store_upgrades_in_place_with_data_intact(tmp_path: Path) -> No
         assert [h.id for h in store.search(project.id, "青云门")] == [chapters[0].id]
         saved = store.save_chapter_text(chapters[0].id, "新稿", 1)
         assert store.list_revisions(saved.id)[0].parent_revision_id is not None
-    raw = sqlite3.connect(path)
-    indexes = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    raw.close()
+        indexes = {index["name"] for index in inspect(store._engine).get_indexes("chapters")}
     assert "ix_chapters_project_ordinal" in indexes
 
 
@@ -67,11 +64,10 @@ def test_migrated_schema_matches_the_models(store: Store) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_reopening_is_a_no_op(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'x.db'}"
-    with Store(url) as first:
+def test_reopening_is_a_no_op(store_url: str) -> None:
+    with Store(store_url) as first:
         first.create_project("A")
-    with Store(url) as second:
+    with Store(store_url) as second:
         assert [p.title for p in second.list_projects()] == ["A"]
 
 
