@@ -13,6 +13,8 @@ from app import exports
 from app.manuscript import ManuscriptError, parse_manuscript
 from app.studio.core import StudioCore
 from app.studio.errors import InvalidInput, StudioError
+from story_store import cards, lorebooks
+from story_store.lorebooks import InterchangeError
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
 
 
@@ -82,43 +84,39 @@ class ExchangeMixin:
     # --- character cards and lorebooks -----------------------------------------------------------
     def import_character_card(self, project_id: int, filename: str, data: bytes) -> CharacterRecord:
         """A SillyTavern card (PNG or JSON, V2/V3) → one character plus its embedded lore entries."""
-        from story_store import cards
-
         self._core.store.get_project(project_id)
         try:
-            character, lore = cards.parse_card(filename, bytes(data))
-        except cards.InterchangeError as exc:
+            parsed = cards.parse_card(filename, bytes(data))
+        except InterchangeError as exc:
             raise InvalidInput(str(exc)) from exc
-        characters, _ = self._core.store.import_bundle(project_id, [character], list(lore))
+        characters, _ = self._core.store.import_bundle(project_id, [parsed.character], list(parsed.lore_entries))
         return characters[0]
 
     def export_character_card(self, character_id: int, fmt: str) -> Path:
-        from story_store import cards
-
+        """A V3 card (JSON, or PNG with V2 and V3 chunks); its character_book is the project's lore."""
         if fmt not in ("png", "json"):
             raise InvalidInput(f"Character cards export as png or json, not {fmt!r}.")
         character = self._core.store.get_character(character_id)
         lore = self._core.store.list_lore_entries(character.project_id)
-        data = cards.serialize_card(character, lore, fmt)
+        try:
+            data = cards.card_png(character, lore) if fmt == "png" else cards.card_json(character, lore)
+        except InterchangeError as exc:
+            raise InvalidInput(str(exc)) from exc
         return self._write_bytes(character.name, fmt, data)
 
     def import_lorebook(self, project_id: int, filename: str, data: bytes) -> list[LoreEntryRecord]:
         """A SillyTavern World Info or NovelAI .lorebook file → lore entries of the project."""
-        from story_store import lorebooks
-
         self._core.store.get_project(project_id)
         try:
             entries = lorebooks.parse_lorebook(filename, bytes(data))
-        except lorebooks.InterchangeError as exc:
+        except InterchangeError as exc:
             raise InvalidInput(str(exc)) from exc
         _, records = self._core.store.import_bundle(project_id, [], list(entries))
         return records
 
     def export_lorebook(self, project_id: int) -> Path:
-        from story_store import lorebooks
-
         project = self._core.store.get_project(project_id)
-        data = lorebooks.serialize_world_info(self._core.store.list_lore_entries(project_id), name=project.title)
+        data = lorebooks.world_info_json(self._core.store.list_lore_entries(project_id), name=project.title)
         return self._write_bytes(f"{project.title} lorebook", "json", data)
 
     def _write_bytes(self, title: str, extension: str, data: bytes) -> Path:
