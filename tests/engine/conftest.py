@@ -16,6 +16,15 @@ TRAINING_TEXT = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest on one thread; more threads spin against each other on a busy 2-core box."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def build_byte_fallback_tokenizer(out_dir: Path):
     """A small BPE tokenizer with byte fallback (rare CJK characters become <0xNN> byte tokens)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
