@@ -1,0 +1,57 @@
+"""The manuscript splitter and the export writers as plain functions (no store, no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.exports import Book, ChapterText, chapter_heading, render_markdown, safe_file_stem
+from app.manuscript import ManuscriptError, parse_manuscript, split_chapters
+
+
+@pytest.mark.parametrize("heading, is_heading", [
+    ("第一章 夜雨", True), ("第一章夜雨", True), ("第1章", True), ("第十二回 风起", True), ("第 3 章：问剑", True),
+    ("序章", True), ("楔子 风起", True), ("番外一 春", True), ("Chapter 1", True), ("CHAPTER IV", True),
+    ("Chapter Twenty-One: Ash", True), ("Prologue", True), ("Epilogue: After", True),
+    ("第三章里，他说。", False), ("第一次见面", False), ("后记得他说", False), ("Chapter and verse were quoted.", False),
+    ("He read chapter 3 twice.", False),
+])
+def test_heading_recognition(heading: str, is_heading: bool):
+    chapters = split_chapters(f"前文。\n{heading}\n正文。", fallback_title="书")
+    titles = [c.title for c in chapters]
+    assert (heading in titles) is is_heading
+
+
+def test_markdown_book_title_is_dropped_and_deeper_headings_stay_in_the_text():
+    text = "# 书名\n\n## 第一章 开始\n正文一\n### 小节\n正文二\n## 第二章\n正文三\n"
+    assert [(c.title, c.text) for c in split_chapters(text)] == [
+        ("第一章 开始", "正文一\n### 小节\n正文二"), ("第二章", "正文三")]
+
+
+def test_plain_markdown_headings_split_and_no_headings_gives_one_chapter():
+    assert [c.title for c in split_chapters("# One\na\n# Two\nb")] == ["One", "Two"]
+    (only,) = parse_manuscript("我的小说.txt", "只有一段正文。".encode("utf-8"))
+    assert (only.title, only.text) == ("我的小说", "只有一段正文。")
+
+
+def test_crlf_and_bom_are_normalised():
+    data = "\ufeff第一章 开始\r\n正文。\r\n第二章\r\n更多。".encode("utf-8")
+    assert [(c.title, c.text) for c in parse_manuscript("a.txt", data)] == [("第一章 开始", "正文。"), ("第二章", "更多。")]
+
+
+def test_invalid_utf8_names_the_line():
+    with pytest.raises(ManuscriptError, match="line 2"):
+        parse_manuscript("a.md", b"ok\n\xc3\x28 broken")
+
+
+def test_markdown_render_escapes_heading_like_prose_and_headings_are_localised():
+    book = Book("T", "en", "", (ChapterText(chapter_heading("en", 1, "Rain"), "# not a heading\ntext"),))
+    rendered = render_markdown(book)
+    assert "## Chapter 1: Rain" in rendered and "\\# not a heading" in rendered
+    assert chapter_heading("zh", 2, "") == "第2章" and chapter_heading("zh", 3, "第三章 问剑") == "第三章 问剑"
+
+
+def test_safe_file_stem_caps_bytes_without_splitting_characters():
+    stem = safe_file_stem("龙" * 200)
+    assert len(stem.encode("utf-8")) <= 120 and set(stem) == {"龙"}
+    assert safe_file_stem("../../etc/passwd") == "etc passwd"
+    assert safe_file_stem("CON") == "_CON" and safe_file_stem("") == "untitled"
