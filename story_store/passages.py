@@ -17,6 +17,7 @@ from story_store.errors import NotFoundError, ValidationError
 from story_store.fields import MAX_INT64, check_fields, check_int, check_text
 from story_store.models import Chapter, Passage, Preference, utc_now
 from story_store.records import PassageRecord, PreferenceRecord, to_record
+from story_store.search import insert_passages_indexed_once
 
 PASSAGE_FIELDS = editable_fields(PassageRecord)
 PASSAGE_DEFAULTS: dict[str, Any] = dict(
@@ -94,7 +95,11 @@ class PassageMixin(StoreBase):
         with self._write() as session:
             self._project(session, project_id)
             self._check_links(session, project_id, chapters, parents)
-            session.execute(insert(Passage.__table__), values)
+            insert_rows = lambda: session.execute(insert(Passage.__table__), values)  # noqa: E731
+            if self.has_fts:
+                insert_passages_indexed_once(session, insert_rows)
+            else:
+                insert_rows()
         return len(values)
 
     # ---- preferences ------------------------------------------------------------------------

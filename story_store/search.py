@@ -9,9 +9,10 @@ trashed chapters, are never returned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from story_store.base import StoreBase
@@ -34,6 +35,20 @@ PASSAGES_FTS = text(
     "WHERE passages_fts MATCH :match AND p.project_id = :project_id AND c.deleted_at IS NULL "
     "ORDER BY passages_fts.rank LIMIT :limit"
 )
+
+
+def insert_passages_indexed_once(session: Session, insert_rows: Callable[[], None]) -> None:
+    """Run `insert_rows` with per-row indexing paused, then index the new passages in one go.
+
+    Needs the write lock (the Store's write transactions hold it): new rows get ids above the
+    current maximum, and nobody else inserts meanwhile. See migration 0002_search.
+    """
+    last_id = session.scalar(select(func.max(Passage.id))) or 0
+    session.execute(text("INSERT INTO passages_fts_paused (id) VALUES (1)"))
+    insert_rows()
+    session.execute(text("INSERT INTO passages_fts (rowid, text) "
+                         "SELECT id, text FROM passages WHERE id > :last_id"), {"last_id": last_id})
+    session.execute(text("DELETE FROM passages_fts_paused"))
 
 
 def fts_match_expression(terms: list[str]) -> str:

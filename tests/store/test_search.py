@@ -112,3 +112,12 @@ def test_bad_search_input(store: Store) -> None:
         store.search(project.id, "x" * 1001)
     with pytest.raises(ValidationError):
         store.search(project.id, "abc", limit=0)
+
+
+def test_single_inserts_are_indexed_after_a_bulk_insert(store: Store) -> None:
+    project = store.create_project("p")
+    store.bulk_insert_passages(project.id, [{"text": "bulk walrus"}] * 3)
+    single = store.create_passage(project.id, text="single walrus")
+    store.bulk_insert_passages(project.id, [{"text": "second bulk walrus"}])
+    assert len(store.search(project.id, "walrus")) == 5
+    assert [h.id for h in store.search(project.id, "single walrus")] == [single.id]
