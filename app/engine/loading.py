@@ -10,6 +10,7 @@ the `xverse` model type is registered natively (importing app.engine.xverse) and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -180,14 +181,25 @@ def _check_gpu_fits(
     kv_cache_bits: int,
     embed_on_cpu: bool,
 ) -> None:
-    """Before loading everything onto one GPU, refuse when weights + KV cannot fit its free memory."""
-    if max_memory is not None or device_map != {"": 0}:
+    """Refuse before loading when weights + KV cannot fit the one device everything goes to
+    (a GPU's free memory, or available RAM on a CPU-only machine)."""
+    if max_memory is not None or device_map not in (None, {"": 0}):
         return  # offloading to CPU is allowed, so accelerate places what does not fit
-    free_bytes, _ = torch.cuda.mem_get_info(0)
+    free_bytes = torch.cuda.mem_get_info(0)[0] if device_map == {"": 0} else _available_ram()
+    if free_bytes is None:
+        return
     context = context_tokens or getattr(config, "max_position_embeddings", 4096)
     estimate = estimate_memory(config, quantization, context, kv_cache_bits, embed_on_cpu=embed_on_cpu)
     if estimate["total"] > free_bytes:
         raise InsufficientMemoryError(fit_advice(config, estimate, free_bytes, quantization, context))
+
+
+def _available_ram() -> int | None:
+    """Available physical memory in bytes (Linux sysconf), or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _quantization_kwargs(quantization: str, offloading: bool) -> dict[str, Any]:

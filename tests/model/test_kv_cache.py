@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from transformers.cache_utils import DynamicCache
 
@@ -49,30 +50,48 @@ def test_new_cache_picks_the_width(tiny_fp32) -> None:
     assert type(new_cache(config, 16)) is DynamicCache
 
 
+AGREEMENT_PROMPTS = (
+    "第二章 无名之书\n册子里没有一个字，",
+    "Chapter Two\n\nThe stranger's name was",
+    "江南的雨总是下得不紧不慢。",
+    "Her father said the sea kept its own ledger.",
+    "那一夜，书铺的灯一直亮到天明。",
+    "Notes for the writer: keep the point of view close;",
+)
+
+
+def int8_predictions_over(model, prompt_ids: torch.Tensor, new_tokens: torch.Tensor) -> torch.Tensor:
+    """Greedy prediction at each of the 16-bit run's positions, decoding with an int8 cache."""
+    cache = Int8KVCache()
+    logits = model(prompt_ids, past_key_values=cache, logits_to_keep=1).logits[0, -1]
+    predicted = [int(logits.argmax())]
+    for token in new_tokens[:-1]:
+        logits = model(token.view(1, 1), past_key_values=cache).logits[0, -1]
+        predicted.append(int(logits.argmax()))
+    assert cache.get_seq_length() == prompt_ids.shape[1] + len(new_tokens) - 1
+    assert cache.layers[0].keys.dtype == torch.int8
+    return torch.tensor(predicted)
+
+
+@pytest.mark.slow
 @torch.no_grad()
 def test_greedy_64_tokens_agree_with_16_bit_cache(tiny_fp32) -> None:
-    """Each of 64 greedy positions is decoded with the int8 cache over the 16-bit run's prefix.
+    """64 greedy tokens per prompt; the int8 cache must pick the same token at >= 95% of positions.
 
-    Teacher forcing keeps one near-tie flip from shifting every later position (a random model's
-    top-2 logits are often within 1e-3 of each other), so this measures per-position agreement.
+    Each position is decoded over the 16-bit run's own prefix (teacher forcing): a random model's
+    top-2 logits are often within 1e-3, and one flip in free-running decoding would shift every
+    later position, measuring chaos rather than cache accuracy.
     """
     model, tokenizer = tiny_fp32
-    agreements = []
-    for prompt in ("第二章 无名之书\n册子里没有一个字，", "Chapter Two\n\nThe stranger's name was"):
+    agree = total = 0
+    for prompt in AGREEMENT_PROMPTS:
         ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False)])
         reference = model.generate(ids, max_new_tokens=64, do_sample=False, past_key_values=DynamicCache())
         new_tokens = reference[0, ids.shape[1]:]
-        cache = Int8KVCache()
-        logits = model(ids, past_key_values=cache, logits_to_keep=1).logits[0, -1]
-        predicted = [int(logits.argmax())]
-        for token in new_tokens[:-1]:
-            logits = model(token.view(1, 1), past_key_values=cache).logits[0, -1]
-            predicted.append(int(logits.argmax()))
-        agreements.append((torch.tensor(predicted) == new_tokens).float().mean().item())
-        assert cache.get_seq_length() == ids.shape[1] + 63
-        assert cache.layers[0].keys.dtype == torch.int8
-    assert min(agreements) >= 0.95, agreements
-    print("int8 KV greedy agreement", agreements)
+        assert len(new_tokens) == 64
+        agree += int((int8_predictions_over(model, ids, new_tokens) == new_tokens).sum())
+        total += len(new_tokens)
+    assert agree / total >= 0.95, f"{agree}/{total}"
 
 
 @torch.no_grad()
