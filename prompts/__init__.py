@@ -87,6 +87,11 @@ def render_item(language: str, macro_name: str, **values: Any) -> str:
 
 def template_variables(language: str, name: str) -> set[str]:
     """Variables a template (and the partials it includes) reads from its caller."""
+    return set(_template_variables(language, name))
+
+
+@lru_cache(maxsize=256)
+def _template_variables(language: str, name: str) -> frozenset[str]:
     env = _environment(language)
     found: set[str] = set()
     pending, seen = [name if name.endswith(".j2") else f"{name}.j2"], set()
@@ -100,7 +105,7 @@ def template_variables(language: str, name: str) -> set[str]:
         tree = env.parse(source)
         found |= meta.find_undeclared_variables(tree)
         pending.extend(t for t in meta.find_referenced_templates(tree) if t)
-    return found
+    return frozenset(found)
 
 
 def stop_strings(language: str, template_name: str, **values: Any) -> tuple[str, ...]:

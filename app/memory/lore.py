@@ -14,8 +14,8 @@ Semantics:
   own texts (outline, passage, ...);
 - recursion: the content of activated entries (unless `prevent_recursion`) is scanned again, up to
   `recursion_depth` steps; `exclude_recursion` entries are only activated by the story text;
-- budget: constant entries first, then higher `insertion_order` first (ties by id); entries with
-  `ignore_budget` are kept even when the budget is full.
+- budget: constant entries first, then higher `insertion_order` first (ties by id); the first entry
+  that overflows closes the budget (later ones are left out); `ignore_budget` entries are kept anyway.
 """
 
 from __future__ import annotations
@@ -226,18 +226,26 @@ def budget_order(decision: LoreDecision) -> tuple:
 
 
 def _apply_budget(decisions, settings: LoreSettings, count_tokens) -> list[LoreDecision]:
+    """Keep active entries in budget order until one overflows; later ones are left out uncounted
+    (SillyTavern stops at the first overflow), except `ignore_budget` entries. Cost is bounded by
+    the budget, not by the number of active entries."""
     active = sorted((d for d in decisions if d.active), key=budget_order)
     inactive = [d for d in decisions if not d.active]
-    kept, used = [], 0
+    kept, used, full = [], 0, False
     for d in active:
+        if full and not d.entry.ignore_budget:
+            reason = f"{d.reason}; lore budget of {settings.budget_tokens} tokens is full"
+            kept.append(LoreDecision(d.entry, False, reason, d.step))
+            continue
         tokens = count_tokens(d.entry.content)
         within = settings.budget_tokens is None or used + tokens <= settings.budget_tokens
-        if within or d.entry.ignore_budget:
-            if not d.entry.ignore_budget:
-                used += tokens
-            reason = d.reason if within else f"{d.reason}; ignores the lore budget"
-            kept.append(LoreDecision(d.entry, True, reason, d.step, tokens))
+        if within and not d.entry.ignore_budget:
+            used += tokens
+            kept.append(LoreDecision(d.entry, True, d.reason, d.step, tokens))
+        elif d.entry.ignore_budget:
+            kept.append(LoreDecision(d.entry, True, f"{d.reason}; ignores the lore budget", d.step, tokens))
         else:
+            full = True
             reason = f"{d.reason}; lore budget of {settings.budget_tokens} tokens is full"
             kept.append(LoreDecision(d.entry, False, reason, d.step, tokens))
     return kept + inactive
