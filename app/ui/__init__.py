@@ -68,6 +68,8 @@ def _wire_language(shell: Shell, blocks: gr.Blocks, language: gr.Radio) -> None:
 
     language.change(switch, [language], components, api_visibility="private")
     blocks.load(from_address, None, [language], api_visibility="private")
+    for fn, outputs in shell.on_load:
+        blocks.load(fn, None, outputs, api_visibility="private")
 
 
 def build_app(studio: Studio) -> gr.Blocks:

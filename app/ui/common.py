@@ -95,7 +95,8 @@ class Shell:
     version: gr.State = None  # type: ignore[assignment]  # chapter version the editor was loaded at
     editor: gr.Textbox = None  # type: ignore[assignment]  # set by the write tab
     status: gr.Markdown = None  # type: ignore[assignment]  # set by the write tab
-    refreshers: list[Callable[[], None]] = field(default_factory=list)
+    # (fn, outputs) run on every page load, so a reloaded page shows what other tabs created since
+    on_load: list[tuple[Callable[..., Any], list[Any]]] = field(default_factory=list)
 
 
 def as_id(value: Any) -> int | None:

@@ -97,6 +97,11 @@ def _wire(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, ne
         return (dropdown_update(project_choices(shell), keep),
                 _projects_table(shell), gr.update(choices=_trash_choices(shell, None), value=None))
 
+    def on_page_load():
+        return gr.update(choices=project_choices(shell)), _projects_table(shell), \
+            gr.update(choices=_trash_choices(shell, None))
+
+    shell.on_load.append((on_page_load, [shell.project, table, trash]))
     hidden_list = gr.JSON(visible=False)
     create.click(create_project, list(fields), [shell.project, table], api_name="create_project")
     refresh = gr.Button(visible=False)

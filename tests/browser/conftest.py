@@ -1,0 +1,108 @@
+"""Browser fixtures: one launched app per module (real Studio on a tmp SQLite store and the tiny random
+XVERSE-MoE) and Debian's Chromium driven by playwright. Screenshots go to artifacts/screenshots/.
+
+Skips (with the reason) only when /usr/bin/chromium is absent and CI is not "true"; in CI a missing
+browser fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium for the browser tests")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium fonts-wqy-zenhei to run these)")
+
+
+@dataclass
+class RunningStudio:
+    studio: object
+    store: object
+    url: str
+
+
+@pytest.fixture(scope="session")
+def tiny_browser_parts(tiny_model_dir: Path):
+    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def running(tiny_browser_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+    _require_chromium()
+    from app.engine.transformers_engine import TransformersEngine
+    from app.studio import Studio, StudioOptions
+    from app.ui import CSS, build_app
+    from story_store import Store
+
+    data = tmp_path_factory.mktemp("browser-data")
+    store = Store(f"sqlite:///{data / 'inkstone.db'}")
+    model, tokenizer = tiny_browser_parts
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
+                                notes="demo model: text is random")
+    studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.3))
+    app = build_app(studio)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    try:
+        yield RunningStudio(studio, store, f"http://127.0.0.1:{port}/")
+    finally:
+        studio.cancel_all()
+        app.close()
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(running):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def page(browser, running):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto(running.url)
+    page.wait_for_selector("#app-title", timeout=60_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture()
+def shoot():
+    """Save a full-page screenshot under artifacts/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shoot

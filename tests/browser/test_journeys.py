@@ -1,0 +1,212 @@
+"""A writer's journeys through the studio in a real Chromium; results are checked in the store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from browser_steps import (
+    FAST_TOKENS,
+    add_chapter,
+    choose,
+    create_project,
+    open_chapter,
+    open_tab,
+    project_by_title,
+    status_text,
+    textbox,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _draft_streams_into_editor(page, studio, chapter_id: int) -> str:
+    """Click Draft; the editor must show at least two different partial texts before it finishes."""
+    page.locator("#draft").click()
+    seen: set[str] = set()
+
+    def finished() -> bool:
+        text = textbox(page, "editor").input_value()
+        if text:
+            seen.add(text)
+        return "Done" in status_text(page)
+
+    wait_until(finished, 90, "the draft to finish")
+    assert len(seen) >= 2, "the draft did not stream in (one update only)"
+    chapter = studio.get_chapter(chapter_id)
+    assert chapter.version == 1 and chapter.text and textbox(page, "editor").input_value() == chapter.text
+    return chapter.text
+
+
+def _branches_accept_second(page, studio, store, project_id: int, chapter_id: int, shoot) -> None:
+    open_tab(page, "Branches")
+    page.locator("#generate-branches").click()
+    group = wait_until(lambda: [g for g in studio.list_branches(chapter_id) if g[0].task == "branch"
+                                and len(g) == 3 and all(p.status == "done" for p in g)], 90, "3 branches")[0]
+    for i in range(3):
+        wait_until(lambda i=i: textbox(page, f"branch-{i}").input_value(), 30, f"branch {i} text")
+    assert not page.locator("#branch-3").is_visible()
+    shoot(page, "03-branches")
+    chosen = textbox(page, "branch-1").input_value()
+    before = studio.get_chapter(chapter_id)
+    page.locator("#accept-branch-1").click()
+    after = wait_until(lambda: (c := studio.get_chapter(chapter_id)).version > before.version and c, 30, "accept")
+    assert after.text.startswith(before.text) and chosen in after.text
+    accepted = [p for g in studio.list_branches(chapter_id) for p in g if p.accepted and p.task == "branch"]
+    assert [p.branch_index for p in accepted] == [1] and accepted[0].id in [p.id for p in group]
+    assert len(store.list_preferences(project_id)) == 2  # the choice against each sibling
+
+
+def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
+    open_tab(page, "Polish")
+    page.locator("#use-chapter-text").click()
+    chapter = studio.get_chapter(chapter_id)
+    wait_until(lambda: textbox(page, "polish-original").input_value() == chapter.text, 20, "the chapter text")
+    page.locator("#polish").click()
+    wait_until(lambda: page.locator("#polish-diff .token").count() > 0, 90, "the diff")
+    revised = textbox(page, "polish-result").input_value()
+    shoot(page, "04-polish-diff")
+    page.locator("#accept-polish").click()
+    after = wait_until(lambda: (c := studio.get_chapter(chapter_id)).version > chapter.version and c, 30, "polish")
+    assert after.text == revised
+    return revised
+
+
+def _export_markdown(page, title: str, chapter_title: str, text: str, shoot) -> None:
+    open_tab(page, "Export / Import")
+    page.locator("#export").click()
+    link = page.locator("#exported-file a").first
+    link.wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    exported = Path(download.value.path()).read_text("utf-8")
+    shoot(page, "05-export")
+    assert exported.startswith(f"# {title}")
+    assert re.search(rf"^## {re.escape(chapter_title)}$", exported, re.M)
+    assert text.strip()[:20] in exported
+
+
+def test_write_branch_polish_export_journey(page, running, shoot):
+    studio, store = running.studio, running.store
+    create_project(page, "Harbor Lights")
+    project = project_by_title(studio, "Harbor Lights")
+    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 120}})
+    shoot(page, "01-projects")
+
+    open_tab(page, "Characters")
+    textbox(page, "character-name").fill("Mara")
+    page.locator("#add-character").click()
+    wait_until(lambda: [c.name for c in studio.list_characters(project.id)] == ["Mara"], 20, "the character")
+
+    add_chapter(page, "Chapter 1: The Lamp", "Mara finds a lamp that still burns after the storm.")
+    (chapter,) = studio.list_chapters(project.id)
+    assert chapter.outline.startswith("Mara finds a lamp")
+    _draft_streams_into_editor(page, studio, chapter.id)
+    shoot(page, "02-write-draft")
+
+    _branches_accept_second(page, studio, store, project.id, chapter.id, shoot)
+    revised = _polish_and_accept(page, studio, chapter.id, shoot)
+    _export_markdown(page, "Harbor Lights", "Chapter 1: The Lamp", revised, shoot)
+
+
+def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):
+    studio = running.studio
+    project = studio.create_project("Tea House", language="en")
+    studio.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS})
+    studio.create_character(project.id, "Wen", greeting="Welcome, traveller.")
+    page.reload()
+    page.wait_for_selector("#app-title")
+    choose(page, "project-picker", "Tea House")
+    open_tab(page, "Role-play")
+    choose(page, "rp-character", "Wen")
+    page.locator("#chat-start").click()
+    page.locator("#chatbot").get_by_text("Welcome, traveller.").wait_for()
+    session = wait_until(lambda: studio.list_chats(project.id), 20, "the chat")[0]
+
+    textbox(page, "chat-input").fill("What tea do you serve?")
+    page.locator("#chat-send").click()
+    wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "1/1", 60, "the reply")
+    first = studio.chat_transcript(session.id)
+    assert [m.role for m in first] == ["character", "user", "character"]
+
+    page.locator("#chat-regenerate").click()
+    wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "2/2", 60, "the alternative")
+    assert studio.chat_transcript(session.id)[-1].id != first[-1].id
+    shoot(page, "06-roleplay")
+    page.locator("#alt-previous").click()
+    wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "1/2", 30, "the switch back")
+    assert studio.chat_transcript(session.id)[-1].id == first[-1].id
+
+
+def test_chinese_interface_renders(browser, running, shoot):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(running.url + "?lang=zh")
+        page.get_by_role("tab", name="写作").wait_for(timeout=60_000)
+        assert page.get_by_text("演示模型：随机权重，生成的文字是随机的").is_visible()
+        shoot(page, "07-zh-projects")
+        page.get_by_role("tab", name="写作").click()
+        page.get_by_text("按大纲起草").wait_for()
+        shoot(page, "08-zh-write")
+        page.get_by_role("tab", name="设置").click()
+        page.get_by_text("界面语言").wait_for()
+        page.locator("#ui-language").get_by_text("English", exact=True).click()
+        page.get_by_role("tab", name="Write").wait_for()  # switching back relabels in place
+    finally:
+        context.close()
+
+
+def test_second_tab_save_is_refused_and_first_text_survives(browser, running, shoot):
+    studio = running.studio
+    project = studio.create_project("Two Tabs", language="en")
+    chapter = studio.add_chapter(project.id, title="Shared chapter")
+    pages = []
+    try:
+        for _ in range(2):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.goto(running.url)
+            page.wait_for_selector("#app-title")
+            open_tab(page, "Write")
+            open_chapter(page, "Two Tabs", "Shared chapter")
+            pages.append(page)
+        first, second = pages
+        textbox(first, "editor").fill("The first tab's careful sentence.")
+        first.locator("#save-chapter").click()
+        wait_until(lambda: "Saved as version 1" in status_text(first), 20, "the first save")
+        textbox(second, "editor").fill("The stale tab's sentence.")
+        second.locator("#save-chapter").click()
+        wait_until(lambda: "saved elsewhere" in status_text(second), 20, "the conflict message")
+        shoot(second, "09-conflict")
+        assert textbox(second, "editor").input_value() == "The stale tab's sentence."  # nothing lost on screen
+        stored = studio.get_chapter(chapter.id)
+        assert (stored.text, stored.version) == ("The first tab's careful sentence.", 1)
+    finally:
+        for page in pages:
+            page.context.close()
+
+
+def test_closing_the_page_keeps_the_streamed_text(browser, running):
+    studio, store = running.studio, running.store
+    project = studio.create_project("Closed Tab", language="en")
+    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 512}})
+    chapter = studio.add_chapter(project.id, title="Long night", outline="A storm that never ends.")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(running.url)
+    page.wait_for_selector("#app-title")
+    open_tab(page, "Write")
+    open_chapter(page, "Closed Tab", "Long night")
+    page.locator("#draft").click()
+    seen = wait_until(lambda: len(t := textbox(page, "editor").input_value()) > 40 and t, 60, "streamed text")
+    context.close()
+
+    def kept():
+        drafts = [p for p in store.list_passages(project.id, chapter.id) if p.task == "draft"]
+        return drafts and drafts[0].text.startswith(seen) and drafts[0].status != "streaming" and drafts[0]
+
+    passage = wait_until(kept, 60, "the streamed text to be persisted and the run to end")
+    assert passage.status == "cancelled" and len(passage.text) >= len(seen)
