@@ -52,6 +52,8 @@ def check_backup_file(path: Path) -> None:
         try:
             verdict = probe.execute("PRAGMA quick_check").fetchone()[0]
             tables = {row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            versions = ({row[0] for row in probe.execute("SELECT version_num FROM alembic_version")}
+                        if "alembic_version" in tables else set())
         finally:
             probe.close()
     except sqlite3.DatabaseError as exc:
@@ -60,6 +62,9 @@ def check_backup_file(path: Path) -> None:
         raise StoreError(f"{path.name} is damaged ({verdict}); nothing was restored")
     if not {"alembic_version", "projects", "chapters"} <= tables:
         raise StoreError(f"{path.name} is not an Inkstone story database; nothing was restored")
+    if not versions <= migrate.known_revisions():
+        raise StoreError(f"{path.name} was written by a newer Inkstone (schema {', '.join(sorted(versions))}); "
+                         "open it with that version. Nothing was restored.")
 
 
 class BackupMixin(StoreBase):

@@ -89,8 +89,14 @@ def test_restore_refuses_bad_files_and_changes_nothing(sqlite_store: Store, tmp_
     junk.write_bytes(b"this is not sqlite" * 100)
     foreign = tmp_path / "foreign.db"
     sqlite3.connect(foreign).execute("CREATE TABLE x(a)").connection.close()
+    future = Path(sqlite_store.backup_now(tmp_path / "made").path)
+    raw = sqlite3.connect(future)
+    raw.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    raw.commit()
+    raw.close()
     for path, message in [(tmp_path / "missing.db", "no backup file"),
-                          (junk, "not a readable SQLite"), (foreign, "not an Inkstone")]:
+                          (junk, "not a readable SQLite"), (foreign, "not an Inkstone"),
+                          (future, "newer Inkstone")]:
         with pytest.raises(StoreError, match=message):
             sqlite_store.restore_backup(path)
     assert _snapshot(sqlite_store) == before
