@@ -66,6 +66,8 @@ class BranchesMixin:
             raise InvalidInput("Only chapter branches, drafts and continuations can be accepted into a chapter.")
         if passage.accepted:
             raise InvalidInput("This passage is already part of the chapter.")
+        if passage.status == "streaming":
+            raise InvalidInput("This passage is still being written; accept it when it has finished or been stopped.")
         if not passage.text.strip():
             raise InvalidInput("This passage is empty; there is nothing to accept.")
         chapter = self._core.store.get_chapter(passage.chapter_id)

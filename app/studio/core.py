@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.engine import Engine, EngineError, EngineInfo, GenerationRequest, SamplingParams
+from app.engine import Engine, EngineInfo, GenerationRequest, SamplingParams
 from app.studio.errors import InvalidInput, NoModel, NotFound, SaveConflict, StudioError
 from app.studio.streaming import GenerationRun, Snapshot, StreamSink
 from story_store.errors import ConflictError, NotFoundError, StoreError, ValidationError
@@ -182,6 +182,3 @@ class StudioCore:
             runs = list(self._runs)
         for run in runs:
             run.cancel()
-
-    def engine_error(self, exc: EngineError) -> StudioError:
-        return NoModel(str(exc)) if self.engine.info().kind == "none" else StudioError(str(exc))
