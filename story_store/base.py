@@ -42,9 +42,12 @@ class StoreBase:
         self._writer = writer_engine(self._engine)
         try:
             migrate.upgrade(self._writer)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreError) as exc:
             self._engine.dispose()
-            raise StoreError(f"cannot open the story database {url!r}: {exc}") from exc
+            if isinstance(exc, StoreError):
+                raise
+            shown = self._engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"cannot open the story database {shown!r}: {exc}") from exc
         self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
         self.dialect = self._engine.dialect.name

@@ -96,3 +96,9 @@ def test_store_creates_missing_parent_directories(tmp_path: Path) -> None:
     with Store(f"sqlite:///{tmp_path / 'a' / 'b' / 'c.db'}") as store:
         store.create_project("A")
     assert (tmp_path / "a" / "b" / "c.db").is_file()
+
+
+def test_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(StoreError, match="cannot open") as caught:
+        Store("postgresql+psycopg://writer:s3cret-pw@127.0.0.1:1/inkstone")
+    assert "s3cret-pw" not in str(caught.value) and "***" in str(caught.value)
