@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from app.engine.growable_cache import new_growable_cache
 from app.engine.prefix_cache import PrefixCache
 from app.engine.sampling import TokenSampler
 from app.engine.streaming import BranchText
@@ -72,6 +73,8 @@ class BranchDecode:
     def _prefill(self) -> torch.Tensor | None:
         """Prefill what the prefix cache does not cover; None when cancelled (the partial cache is kept)."""
         self._cache, start = self._prefix.take(self._prompt_ids)
+        if self._cache is None:
+            self._cache = new_growable_cache(self._model.config)  # None: the model builds its own
         device = self._model.device
         logits = None
         while start < len(self._prompt_ids):

@@ -1,0 +1,44 @@
+"""GrowableLayer behaves exactly like DynamicLayer under every operation the engine uses."""
+
+from __future__ import annotations
+
+import torch
+from transformers import LlamaConfig
+from transformers.cache_utils import DynamicCache
+
+from app.engine.growable_cache import GrowableLayer, new_growable_cache
+
+
+def test_same_contents_as_dynamic_cache_through_update_crop_repeat_select():
+    torch.manual_seed(0)
+    grow, plain = new_growable_cache(LlamaConfig(num_hidden_layers=2)), DynamicCache()
+    assert all(isinstance(layer, GrowableLayer) for layer in grow.layers)
+
+    def both(op, *args):
+        getattr(grow, op)(*args)
+        getattr(plain, op)(*args)
+
+    def update(batch: int, tokens: int):
+        for layer in range(2):
+            k, v = torch.randn(batch, 4, tokens, 8), torch.randn(batch, 4, tokens, 8)
+            got, want = grow.update(k, v, layer), plain.update(k.clone(), v.clone(), layer)
+            assert all(torch.equal(g, w) for g, w in zip(got, want))
+
+    update(1, 300)  # past the first capacity
+    both("crop", -7)
+    update(1, 5)
+    both("batch_repeat_interleave", 3)
+    update(3, 1)
+    update(3, 1)
+    both("batch_select_indices", torch.tensor([0, 2]))
+    update(2, 400)
+    both("crop", -1)
+    assert grow.get_seq_length() == plain.get_seq_length() == 300 - 7 + 5 + 2 + 400 - 1
+    for g, p in zip(grow.layers, plain.layers):
+        assert torch.equal(g.keys, p.keys) and torch.equal(g.values, p.values)
+
+
+def test_int8_or_sliding_configs_keep_their_own_cache():
+    config = LlamaConfig(num_hidden_layers=2)
+    config.kv_cache_bits = 8
+    assert new_growable_cache(config) is None
