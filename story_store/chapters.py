@@ -212,10 +212,13 @@ class ChapterMixin(StoreBase):
     @staticmethod
     def _renumber(session: Session, ordered_ids: list[int]) -> None:
         """Give the chapters `ordered_ids` the ordinals 1..n, writing only the ones that change."""
+        if not ordered_ids:
+            return
         session.flush()
         current = dict(session.execute(select(Chapter.id, Chapter.ordinal)
-                                       .where(Chapter.id.in_(ordered_ids))).tuples().all()) if ordered_ids else {}
-        changes = [{"row_id": i, "new_ordinal": n} for n, i in enumerate(ordered_ids, 1) if current[i] != n]
+                                       .where(Chapter.id.in_(ordered_ids))).tuples().all())
+        changes = [{"row_id": row_id, "new_ordinal": ordinal}
+                   for ordinal, row_id in enumerate(ordered_ids, 1) if current[row_id] != ordinal]
         if changes:
             table = Chapter.__table__
             session.execute(update(table).where(table.c.id == bindparam("row_id"))
