@@ -8,6 +8,7 @@ DELETE) and named `inkstone-YYYYmmdd-HHMMSS-ffffff.db` (UTC), so names sort by a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -74,20 +75,16 @@ class BackupMixin(StoreBase):
             raise ValidationError(f"keep must be a whole number of at least 1 (or None), got {keep!r}")
         self._require_sqlite("back up")
         folder = Path(dest_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         final = folder / backup_name(datetime.now(timezone.utc))
         partial = final.with_name(final.name + ".partial")
-        raw = self._engine.raw_connection()
         try:
-            target = sqlite3.connect(partial)
-            try:
-                raw.driver_connection.backup(target)
-                target.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                target.close()
-        finally:
-            raw.close()
-        os.replace(partial, final)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._copy_live_database(partial)
+            os.replace(partial, final)
+        except (OSError, sqlite3.Error) as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot write a backup into {str(folder)!r}: {exc}") from exc
         if keep is not None:
             for old in list_backups(folder)[keep:]:
                 Path(old.path).unlink(missing_ok=True)
@@ -95,6 +92,19 @@ class BackupMixin(StoreBase):
 
     def list_backups(self, dest_dir: str | os.PathLike[str]) -> list[BackupInfo]:
         return list_backups(dest_dir)
+
+    def _copy_live_database(self, target_path: Path) -> None:
+        """Online copy through SQLite's backup API; the copy is made self-contained."""
+        raw = self._engine.raw_connection()
+        try:
+            target = sqlite3.connect(target_path)
+            try:
+                raw.driver_connection.backup(target)
+                target.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                target.close()
+        finally:
+            raw.close()
 
     def restore_backup(self, backup_path: str | os.PathLike[str]) -> BackupInfo:
         """Replace the live content with a backup's; the current content is backed up first.

@@ -80,6 +80,9 @@ def test_rotation_keeps_newest(sqlite_store: Store, tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").exists()
     with pytest.raises(ValidationError):
         sqlite_store.backup_now(tmp_path, keep=0)
+    with pytest.raises(StoreError, match="cannot write a backup"):
+        sqlite_store.backup_now(tmp_path / "notes.txt")  # a file, not a folder
+    assert len(sqlite_store.list_backups(tmp_path)) == 3
 
 
 def test_restore_refuses_bad_files_and_changes_nothing(sqlite_store: Store, tmp_path: Path) -> None:
