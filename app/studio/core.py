@@ -100,6 +100,7 @@ class StudioCore:
         self.last_plan: Any = None
         self._runs: set[GenerationRun] = set()
         self._runs_lock = threading.Lock()
+        self._cancel_epoch = 0  # bumped by cancel_all; a run begun before a bump starts cancelled
         self._seeds = random.SystemRandom()
         self._prompts: OrderedDict[str, str] = OrderedDict()
         self._prompts_lock = threading.Lock()
@@ -155,12 +156,23 @@ class StudioCore:
             raise InvalidInput(str(exc)) from exc
 
     # --- streaming -----------------------------------------------------------------------------
+    @property
+    def cancel_epoch(self) -> int:
+        """Read before creating a generation's records and pass to `stream(begun_at=...)`."""
+        return self._cancel_epoch
+
     def stream(self, request: GenerationRequest, sink: StreamSink, ids: tuple[int, ...], finalize: Finalizer,
-               *, message_id: int | None = None) -> Iterator[GenerationUpdate]:
-        """Run `request`, yield ≈20 updates/s, then one final update after `finalize` (see module doc)."""
+               *, begun_at: int, message_id: int | None = None) -> Iterator[GenerationUpdate]:
+        """Run `request`, yield ≈20 updates/s, then one final update after `finalize` (see module doc).
+
+        `begun_at` is the cancel epoch read when the generation began: a `cancel_all` in between
+        (while its passages were being created) cancels this run too.
+        """
         run = GenerationRun(self.engine, request, sink, persist_interval_s=self.options.persist_interval_s)
         with self._runs_lock:
             self._runs.add(run)
+            if begun_at != self._cancel_epoch:
+                run.cancel()
         running = ("",) * request.n
         try:
             run.start()
@@ -179,6 +191,7 @@ class StudioCore:
 
     def cancel_all(self) -> None:
         with self._runs_lock:
+            self._cancel_epoch += 1
             runs = list(self._runs)
         for run in runs:
             run.cancel()

@@ -69,6 +69,7 @@ class PolishMixin:
     def _stream_polish(self, project, chapter: ChapterRecord | None, prepared, seed: int,
                        max_new: int) -> Iterator[GenerationUpdate]:
         core = self._core
+        begun_at = core.cancel_epoch
         sampling = core.sampling_for(project)
         request = core.make_request(prepared.prompt, prepared.stop, n=1, max_new_tokens=max_new,
                                     sampling=sampling, seed=seed)
@@ -82,7 +83,7 @@ class PolishMixin:
                 prompt_hash=prepared.prompt_hash, status="streaming",
             )
             ids, sink = (passage.id,), PassageSink(core.store, (passage.id,))
-        yield from core.stream(request, sink, ids, lambda final: (None, ""))
+        yield from core.stream(request, sink, ids, lambda final: (None, ""), begun_at=begun_at)
 
     def diff(self, original: str, revised: str) -> list[DiffOp]:
         """Word-level (Latin) / character-level (CJK) edit script from original to revised."""

@@ -60,9 +60,10 @@ class RoleplayMixin:
         prepared, seed, max_new = self._prepare_reply(chat, lines, seed)
 
         def turn() -> Iterator[GenerationUpdate]:
+            begun_at = self._core.cancel_epoch
             user = self._core.store.add_chat_message(session_id, chat.current_leaf_id, "user", user_name,
                                                      user_text.strip())
-            yield from self._stream_reply(chat, user.id, prepared, seed, max_new)
+            yield from self._stream_reply(chat, user.id, prepared, seed, max_new, begun_at)
 
         return turn()
 
@@ -123,8 +124,9 @@ class RoleplayMixin:
         return prepared, self._core.new_seed(seed), max_new
 
     def _stream_reply(self, chat: ChatSessionRecord, parent_id: int | None, prepared, seed: int,
-                      max_new: int) -> Iterator[GenerationUpdate]:
+                      max_new: int, begun_at: int | None = None) -> Iterator[GenerationUpdate]:
         core = self._core
+        begun_at = core.cancel_epoch if begun_at is None else begun_at
         project = core.store.get_project(chat.project_id)
         character = core.store.get_character(chat.character_id)
         request = core.make_request(prepared.prompt, prepared.stop, n=1, max_new_tokens=max_new,
@@ -132,7 +134,7 @@ class RoleplayMixin:
         reply = core.store.add_chat_message(chat.id, parent_id, "character", character.name, "",
                                             status="streaming", seed=seed)
         yield from core.stream(request, ChatReplySink(core.store, reply.id), (), lambda final: (None, ""),
-                               message_id=reply.id)
+                               begun_at=begun_at, message_id=reply.id)
 
     def _newest_leaf_under(self, message: ChatMessageRecord) -> int:
         """Follow the newest child down from `message` to a leaf."""

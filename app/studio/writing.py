@@ -96,6 +96,7 @@ class WritingMixin:
                          first_branch_index: int = 0) -> Iterator[GenerationUpdate]:
         """Create the passages, stream into them, then run the task's finishing step."""
         core = self._core
+        begun_at = core.cancel_epoch
         sampling = core.sampling_for(project)
         request = core.make_request(prepared.prompt, prepared.stop, n=n, max_new_tokens=max_new_tokens,
                                     sampling=sampling, seed=seed)
@@ -110,7 +111,7 @@ class WritingMixin:
             for i in range(n)
         )
         finalize = lambda final: self._finish_chapter_task(task, chapter, ids, final)  # noqa: E731
-        yield from core.stream(request, PassageSink(core.store, ids), ids, finalize)
+        yield from core.stream(request, PassageSink(core.store, ids), ids, finalize, begun_at=begun_at)
 
     def _finish_chapter_task(self, task: str, chapter: ChapterRecord, ids: tuple[int, ...],
                              final: Snapshot) -> tuple[ChapterRecord | None, str]:

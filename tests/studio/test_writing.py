@@ -136,3 +136,24 @@ def test_bad_requests_are_refused_before_anything_is_written(studio: Studio, sto
     with pytest.raises(NoModel, match="--demo"):
         no_model.draft_chapter(chapter.id)
     assert store.list_passages(project.id) == [] and studio.get_chapter(chapter.id).version == 0
+
+
+def test_cancel_all_also_cancels_a_generation_queued_behind_another(studio: Studio, store):
+    import threading
+
+    project, first_chapter = _chapter(studio, max_new_tokens={"draft": 600})
+    second_chapter = studio.add_chapter(project.id, title="第二章", outline="雾起。")
+    running = studio.draft_chapter(first_chapter.id, seed=1)
+    first_update = next(running)
+    queued_updates: list = []
+    queued = threading.Thread(target=lambda: queued_updates.extend(studio.draft_chapter(second_chapter.id, seed=2)))
+    queued.start()
+    while not any(p.chapter_id == second_chapter.id for p in store.list_passages(project.id)):
+        queued.join(timeout=0.01)  # wait until the second request exists (its engine call waits for the first)
+    studio.cancel_all()
+    running_final = list(running)[-1]
+    queued.join(timeout=30)
+    assert not queued.is_alive()
+    assert running_final.finish_reasons == ("cancelled",) and queued_updates[-1].finish_reasons == ("cancelled",)
+    for passage_id in (first_update.passage_ids[0], queued_updates[-1].passage_ids[0]):
+        assert store.get_passage(passage_id).status == "cancelled"
