@@ -43,6 +43,10 @@ class RoleplayMixin:
     def list_chats(self, project_id: int) -> list[ChatSessionRecord]:
         return self._core.store.list_chat_sessions(project_id)
 
+    def delete_chat(self, session_id: int) -> None:
+        """Move a chat to the trash (restore_item("chat", id) brings it back)."""
+        self._core.store.delete_chat_session(session_id)
+
     def chat_transcript(self, session_id: int) -> list[ChatMessageRecord]:
         """The messages on screen: root → current leaf."""
         return self._core.store.chat_path(session_id)

@@ -14,6 +14,7 @@ def _chapter_with_text(studio: Studio, **settings):
     return project, studio.save_chapter(chapter.id, "雨夜，林凡站在山门前。", base_version=0)
 
 
+@pytest.mark.slow
 def test_three_branches_accept_one_records_two_preferences(studio: Studio, store):
     project, chapter = _chapter_with_text(studio)
     updates, final = drain(studio.branch(chapter.id, 3, seed=21))

@@ -14,6 +14,7 @@ def _chat(studio: Studio):
     return project, character, studio.start_chat(project.id, character.id, persona_name="林凡")
 
 
+@pytest.mark.slow
 def test_greeting_turn_regenerate_switch_edit_and_branch(studio: Studio, store):
     project, character, chat = _chat(studio)
     (greeting,) = studio.chat_transcript(chat.id)
@@ -44,6 +45,11 @@ def test_greeting_turn_regenerate_switch_edit_and_branch(studio: Studio, store):
     assert branched[0].id == greeting.id and branched[1].text == "换个说法。" and len(branched) == 3
     assert studio.alternative_position(branched[1].id) == (2, 2)  # two user turns answer the greeting
     assert len(store.list_chat_messages(chat.id)) == 6  # nothing was lost on the way
+
+    studio.delete_chat(chat.id)
+    assert studio.list_chats(project.id) == [] and [t.kind for t in studio.list_trash(project.id)] == ["chat"]
+    studio.restore_item("chat", chat.id)
+    assert [c.id for c in studio.list_chats(project.id)] == [chat.id]
 
 
 def test_closing_a_reply_keeps_what_streamed(studio: Studio, store):

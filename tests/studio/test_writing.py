@@ -42,6 +42,7 @@ def test_continue_appends_a_new_revision(studio: Studio):
     assert [r.source for r in studio.list_revisions(chapter.id)] == ["ai", "user"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_text_and_a_picked_seed_is_recorded(studio: Studio):
     texts = []
     for _ in range(2):
