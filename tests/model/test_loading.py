@@ -144,3 +144,34 @@ def test_a_model_bigger_than_memory_is_refused_before_loading(tmp_path: Path) ->
     (folder / "model.safetensors").write_bytes(b"")  # never read: the check comes first
     with pytest.raises(InsufficientMemoryError, match="What would fit:.*nf4"):
         load_model(folder, quantization="fp32", context_tokens=8192)
+
+
+def write_bin_shards(source: Path, target: Path) -> Path:
+    """The checkpoint re-saved as two pytorch_model-*.bin shards with their index (older official format)."""
+    from safetensors.torch import load_file
+
+    target.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(source / name, target / name)
+    state = {}
+    for shard in sorted(source.glob("model-*.safetensors")):
+        state.update(load_file(shard))
+    names = sorted(state)
+    weight_map = {}
+    for number, part in enumerate((names[: len(names) // 2], names[len(names) // 2 :]), start=1):
+        file_name = f"pytorch_model-0000{number}-of-00002.bin"
+        torch.save({name: state[name] for name in part}, target / file_name)
+        weight_map |= {name: file_name for name in part}
+    (target / "pytorch_model.bin.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    return target
+
+
+def test_bin_shards_load_like_safetensors(tmp_path: Path, tiny_model_dir: Path, tiny_fp32) -> None:
+    folder = write_bin_shards(tiny_model_dir, tmp_path / "bin")
+    model, _ = load_model(folder, quantization="fp32")
+    ids = torch.tensor([[10, 11, 12, 13, 14]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids).logits, tiny_fp32[0](ids).logits, atol=1e-5, rtol=0)
+    (folder / "pytorch_model-00002-of-00002.bin").unlink()
+    with pytest.raises(MissingShardsError, match="pytorch_model-00002-of-00002.bin"):
+        load_model(folder)
