@@ -41,8 +41,8 @@ def build(shell: Shell) -> None:
         with gr.Row(equal_height=True):
             for i in range(MAX_SHOWN):
                 with gr.Column(visible=i < 3, min_width=200) as column:
-                    text = gr.Textbox(label=f"{tr('branch')} {i + 1}", lines=10, interactive=False,
-                                      elem_id=f"branch-{i}")
+                    text = tr.make(gr.Textbox, f"branch_{i + 1}", lines=10, interactive=False,
+                                   elem_id=f"branch-{i}")
                     passage = gr.Number(visible=False, precision=0, elem_id=f"branch-passage-{i}")
                     accept = tr.button("accept_branch", size="sm", elem_id=f"accept-branch-{i}")
                     again = tr.button("regenerate_branch", size="sm", elem_id=f"regenerate-branch-{i}")
@@ -51,13 +51,29 @@ def build(shell: Shell) -> None:
             history = tr.make(gr.Dropdown, "passage", choices=[], allow_custom_value=True)
             preview = tr.make(gr.Textbox, "passage_text", lines=6, interactive=False)
             accept_old = tr.button("accept_passage")
-    _wire(shell, count, seed, run, stop, columns, history, preview, accept_old)
+    _wire_columns(shell, count, seed, run, stop, columns, history)
+    _wire_history(shell, history, preview, accept_old)
 
 
-def _wire(shell: Shell, count, seed, run, stop, columns, history, preview, accept_old) -> None:
-    studio, tr = shell.studio, shell.tr
-    texts = [c[1] for c in columns]
-    passages = [c[2] for c in columns]
+def _accepter(shell: Shell):
+    """Handler: accept a passage into the chapter at the editor's base version (conflict → message)."""
+
+    @guarded
+    def accept(chapter_id: Any, passage_id: Any, base_version: Any):
+        try:
+            chapter = shell.studio.accept_passage(require_id(passage_id, "branch"), base_version)
+        except SaveConflict as conflict:
+            gr.Warning(str(conflict))
+            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
+        editor, version, status, _ = saved_outputs(shell, chapter, "accepted_version")
+        return editor, version, status, gr.update(choices=history_choices(shell, chapter_id), value=None)
+
+    return accept
+
+
+def _wire_columns(shell: Shell, count, seed, run, stop, columns, history) -> None:
+    studio = shell.studio
+    texts, passages = [c[1] for c in columns], [c[2] for c in columns]
 
     @guarded
     def branch(chapter_id: Any, n: Any, seed_value: Any, request: gr.Request):
@@ -69,22 +85,25 @@ def _wire(shell: Shell, count, seed, run, stop, columns, history, preview, accep
             yield *shown, *ids, *tail
 
     @guarded
-    def accept(chapter_id: Any, passage_id: Any, base_version: Any):
-        try:
-            chapter = studio.accept_passage(require_id(passage_id, "branch"), base_version)
-        except SaveConflict as conflict:
-            gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
-        editor, version, status, _ = saved_outputs(shell, chapter, "accepted_version")
-        return editor, version, status, gr.update(choices=history_choices(shell, chapter_id), value=None)
+    def regenerate(passage_id: Any, seed_value: Any, request: gr.Request):
+        ident = require_id(passage_id, "branch")
+        for update in stream(shell.live, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
+            yield (update.texts[0] if update.texts else ""), (update.passage_ids or (None,))[0]
 
-    def regenerate_column(column: int):
-        @guarded
-        def regenerate(passage_id: Any, seed_value: Any, request: gr.Request):
-            ident = require_id(passage_id, "branch")
-            for update in stream(shell.live, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
-                yield (update.texts[0] if update.texts else ""), (update.passage_ids or (None,))[0]
-        return regenerate
+    accept, accepted = _accepter(shell), [shell.editor, shell.version, shell.status, history]
+    count.change(lambda n: [gr.update(visible=i < int(n)) for i in range(MAX_SHOWN)], [count],
+                 [c[0] for c in columns], api_visibility="private")
+    events = [run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")]
+    for i, (_, text, passage, accept_button, again) in enumerate(columns):
+        suffix = "" if i == 0 else f"_{i + 1}"
+        accept_button.click(accept, [shell.chapter, passage, shell.version], accepted,
+                            api_name=f"accept_branch{suffix}")
+        events.append(again.click(regenerate, [passage, seed], [text, passage], api_name=f"regenerate_branch{suffix}"))
+    stop.click(lambda: studio.cancel_all(), None, None, cancels=events, api_visibility="private")
+
+
+def _wire_history(shell: Shell, history, preview, accept_old) -> None:
+    studio = shell.studio
 
     @guarded
     def show_passage(chapter_id: Any, passage_id: Any):
@@ -99,17 +118,6 @@ def _wire(shell: Shell, count, seed, run, stop, columns, history, preview, accep
         return gr.update(choices=history_choices(shell, chapter_id), value=None)
 
     accepted = [shell.editor, shell.version, shell.status, history]
-    visible = [c[0] for c in columns]
-    count.change(lambda n: [gr.update(visible=i < int(n)) for i in range(MAX_SHOWN)], [count], visible,
-                 api_visibility="private")
-    events = [run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")]
-    for i, (_, text, passage, accept_button, again) in enumerate(columns):
-        suffix = "" if i == 0 else f"_{i + 1}"
-        accept_button.click(accept, [shell.chapter, passage, shell.version], accepted,
-                            api_name=f"accept_branch{suffix}")
-        events.append(again.click(regenerate_column(i), [passage, seed], [text, passage],
-                                  api_name=f"regenerate_branch{suffix}"))
     shell.chapter.change(list_branch_history, [shell.chapter], [history], api_name="list_branches")
     history.change(show_passage, [shell.chapter, history], [preview], api_visibility="private")
-    accept_old.click(accept, [shell.chapter, history, shell.version], accepted, api_name="accept_passage")
-    stop.click(lambda: studio.cancel_all(), None, None, cancels=events, api_visibility="private")
+    accept_old.click(_accepter(shell), [shell.chapter, history, shell.version], accepted, api_name="accept_passage")

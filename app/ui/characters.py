@@ -56,10 +56,11 @@ def build(shell: Shell) -> None:
             export = tr.button("export_card")
             card_out = tr.make(gr.File, "card_file", interactive=False)
     form = [name, aliases, pinned, *texts]
-    _wire(shell, picker, new, form, add, save, delete, mentions, card_in, card_fmt, export, card_out)
+    _wire_sheet(shell, picker, new, form, add, save, delete, mentions)
+    _wire_cards(shell, picker, card_in, card_fmt, export, card_out)
 
 
-def _wire(shell: Shell, picker, new, form, add, save, delete, mentions, card_in, card_fmt, export, card_out):
+def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) -> None:
     studio, tr = shell.studio, shell.tr
 
     def refreshed(project_id: Any, keep: Any = None):
@@ -96,18 +97,6 @@ def _wire(shell: Shell, picker, new, form, add, save, delete, mentions, card_in,
         studio.delete_character(require_id(character_id, "character"))
         return refreshed(project_id)
 
-    @guarded
-    def import_card(project_id: Any, path: str | None):
-        if not path:
-            raise gr.Error(tr("choose_file"))
-        data = Path(path).read_bytes()
-        character = studio.import_character_card(require_id(project_id, "project"), Path(path).name, data)
-        return refreshed(project_id, character.id)
-
-    @guarded
-    def export_card(character_id: Any, fmt: str):
-        return str(studio.export_character_card(require_id(character_id, "character"), fmt or "json"))
-
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
     picker.change(load_character, [picker], [*form, mentions], api_name="open_character")
     new.click(lambda: [None, "", "", False, *[""] * len(TEXT_FIELDS), ""], None, [picker, *form, mentions],
@@ -115,6 +104,23 @@ def _wire(shell: Shell, picker, new, form, add, save, delete, mentions, card_in,
     add.click(add_character, [shell.project, *form], [picker], api_name="add_character")
     save.click(update_character, [shell.project, picker, *form], [picker], api_name="update_character")
     delete.click(delete_character, [shell.project, picker], [picker], api_name="delete_character")
+
+
+def _wire_cards(shell: Shell, picker, card_in, card_fmt, export, card_out) -> None:
+    studio = shell.studio
+
+    @guarded
+    def import_card(project_id: Any, path: str | None):
+        if not path:
+            raise gr.Error(shell.tr("choose_file"))
+        data = Path(path).read_bytes()
+        character = studio.import_character_card(require_id(project_id, "project"), Path(path).name, data)
+        return dropdown_update(character_choices(shell, project_id), character.id)
+
+    @guarded
+    def export_card(character_id: Any, fmt: str):
+        return str(studio.export_character_card(require_id(character_id, "character"), fmt or "json"))
+
     card_in.upload(import_card, [shell.project, card_in], [picker], api_name="import_card")
     export.click(export_card, [picker, card_fmt], [card_out], api_name="export_card")
 

@@ -68,10 +68,11 @@ def build(shell: Shell) -> None:
             export = tr.button("export_lorebook")
             book_out = tr.make(gr.File, "lorebook_file", interactive=False)
     form = [*texts, logic, position, *flags, *numbers]
-    _wire(shell, picker, new, form, add, save, delete, book_in, export, book_out)
+    _wire_entries(shell, picker, new, form, add, save, delete)
+    _wire_lorebook(shell, picker, book_in, export, book_out)
 
 
-def _wire(shell: Shell, picker, new, form, add, save, delete, book_in, export, book_out) -> None:
+def _wire_entries(shell: Shell, picker, new, form, add, save, delete) -> None:
     studio = shell.studio
 
     def refreshed(project_id: Any, keep: Any = None):
@@ -102,17 +103,6 @@ def _wire(shell: Shell, picker, new, form, add, save, delete, book_in, export, b
         studio.delete_lore_entry(require_id(entry_id, "lore entry"))
         return refreshed(project_id)
 
-    @guarded
-    def import_lorebook(project_id: Any, path: str | None):
-        if not path:
-            raise gr.Error(shell.tr("choose_file"))
-        entries = studio.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
-        return refreshed(project_id, entries[0].id if entries else None)
-
-    @guarded
-    def export_lorebook(project_id: Any):
-        return str(studio.export_lorebook(require_id(project_id, "project")))
-
     blank = ["", "", "", "", "and_any", "before_char", False, True, False, False, False, 100, 4, 100]
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
     picker.change(load_entry, [shell.project, picker], form, api_visibility="private")
@@ -120,5 +110,21 @@ def _wire(shell: Shell, picker, new, form, add, save, delete, book_in, export, b
     add.click(add_lore, [shell.project, *form], [picker], api_name="add_lore")
     save.click(update_lore, [shell.project, picker, *form], [picker], api_name="update_lore")
     delete.click(delete_lore, [shell.project, picker], [picker], api_name="delete_lore")
+
+
+def _wire_lorebook(shell: Shell, picker, book_in, export, book_out) -> None:
+    studio = shell.studio
+
+    @guarded
+    def import_lorebook(project_id: Any, path: str | None):
+        if not path:
+            raise gr.Error(shell.tr("choose_file"))
+        entries = studio.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
+        return dropdown_update(lore_choices(shell, project_id), entries[0].id if entries else None)
+
+    @guarded
+    def export_lorebook(project_id: Any):
+        return str(studio.export_lorebook(require_id(project_id, "project")))
+
     book_in.upload(import_lorebook, [shell.project, book_in], [picker], api_name="import_lorebook")
     export.click(export_lorebook, [shell.project], [book_out], api_name="export_lorebook")

@@ -50,13 +50,11 @@ def build(shell: Shell) -> None:
                 trash = tr.make(gr.Dropdown, "trash", choices=_trash_choices(shell, None), allow_custom_value=True)
                 refresh_trash = tr.button("refresh_trash", size="sm")
                 restore = tr.button("restore_item")
-        _wire(shell, table, (title, language, genre, synopsis, style_guide), create, new_title, rename, delete,
-              trash, refresh_trash, restore)
+        _wire_create(shell, table, (title, language, genre, synopsis, style_guide), create, trash)
+        _wire_manage(shell, table, new_title, rename, delete, trash, refresh_trash, restore)
 
 
-def _wire(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, new_title: gr.Textbox,
-          rename: gr.Button, delete: gr.Button, trash: gr.Dropdown, refresh_trash: gr.Button,
-          restore: gr.Button) -> None:
+def _wire_create(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, trash: gr.Dropdown) -> None:
     studio = shell.studio
 
     @guarded
@@ -68,6 +66,20 @@ def _wire(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, ne
     @guarded
     def list_projects():
         return _projects_table(shell), [[p.id, p.title, p.language] for p in studio.list_projects()]
+
+    def on_page_load():
+        return gr.update(choices=project_choices(shell)), _projects_table(shell), \
+            gr.update(choices=_trash_choices(shell, None))
+
+    shell.on_load.append((on_page_load, [shell.project, table, trash]))
+    create.click(create_project, list(fields), [shell.project, table], api_name="create_project")
+    listing = gr.JSON(visible=False)
+    gr.Button(visible=False).click(list_projects, None, [table, listing], api_name="list_projects")
+
+
+def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename: gr.Button, delete: gr.Button,
+                 trash: gr.Dropdown, refresh_trash: gr.Button, restore: gr.Button) -> None:
+    studio = shell.studio
 
     @guarded
     def rename_project(project_id: Any, title: str):
@@ -97,17 +109,7 @@ def _wire(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, ne
         return (dropdown_update(project_choices(shell), keep),
                 _projects_table(shell), gr.update(choices=_trash_choices(shell, None), value=None))
 
-    def on_page_load():
-        return gr.update(choices=project_choices(shell)), _projects_table(shell), \
-            gr.update(choices=_trash_choices(shell, None))
-
-    shell.on_load.append((on_page_load, [shell.project, table, trash]))
-    hidden_list = gr.JSON(visible=False)
-    create.click(create_project, list(fields), [shell.project, table], api_name="create_project")
-    refresh = gr.Button(visible=False)
-    refresh.click(list_projects, None, [table, hidden_list], api_name="list_projects")
     rename.click(rename_project, [shell.project, new_title], [shell.project, table], api_name="rename_project")
     delete.click(delete_project, [shell.project], [shell.project, table, trash], api_name="delete_project")
     refresh_trash.click(list_trash, [shell.project], [trash], api_name="list_trash")
     restore.click(restore_item, [trash, shell.project], [shell.project, table, trash], api_name="restore_item")
-

@@ -27,9 +27,8 @@ def chapters_table(shell: Shell, project_id: Any) -> str:
     ident = as_id(project_id)
     chapters = shell.studio.list_chapters(ident) if ident is not None else []
     tr = shell.tr
-    rows = [[c.ordinal, c.title, c.status, len(c.text), c.version] for c in chapters]
-    return markdown_table(["#", tr("chapter_title"), tr("chapter_status"), tr("characters_count"),
-                           tr("version")], rows) if rows else tr("chapters_none")
+    rows = [[c.ordinal, c.title, c.status] for c in chapters]
+    return markdown_table(["#", tr("chapter_title"), tr("chapter_status")], rows) if rows else tr("chapters_none")
 
 
 def revision_choices(shell: Shell, chapter_id: int) -> list[tuple[str, int]]:
@@ -69,17 +68,19 @@ def build(shell: Shell) -> None:
                     revisions = tr.make(gr.Dropdown, "revision", choices=[], allow_custom_value=True)
                     preview = tr.make(gr.Textbox, "revision_text", lines=6, interactive=False)
                     restore = tr.button("restore_revision")
-    _wire_chapters(shell, chapters, title, ordinal, outline, revisions, add, rename, move, delete, save_outline)
+    _wire_open(shell, chapters, title, ordinal, outline, revisions, save_outline)
+    _wire_chapter_list(shell, chapters, title, ordinal, outline, add, rename, move, delete)
     _wire_editor(shell, revisions, preview, save, restore)
     _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop)
 
 
-def _wire_chapters(shell: Shell, chapters, title, ordinal, outline, revisions, add, rename, move, delete,
-                   save_outline) -> None:
-    studio, tr = shell.studio, shell.tr
+def _listing(shell: Shell, project_id: Any, keep: Any = None) -> tuple[Any, str]:
+    """(chapter dropdown update, chapters table) for a project, keeping `keep` selected if present."""
+    return dropdown_update(chapter_choices(shell, project_id), keep), chapters_table(shell, project_id)
 
-    def listing(project_id: Any, keep: Any = None):
-        return dropdown_update(chapter_choices(shell, project_id), keep), chapters_table(shell, project_id)
+
+def _wire_open(shell: Shell, chapters, title, ordinal, outline, revisions, save_outline) -> None:
+    studio, tr = shell.studio, shell.tr
 
     @guarded
     def open_chapter(chapter_id: Any):
@@ -92,40 +93,46 @@ def _wire_chapters(shell: Shell, chapters, title, ordinal, outline, revisions, a
                 gr.update(choices=revision_choices(shell, ident), value=None))
 
     @guarded
-    def add_chapter(project_id: Any, title_text: str, outline_text: str):
-        chapter = studio.add_chapter(require_id(project_id, "project"), title=title_text or "",
-                                     outline=outline_text or "")
-        return listing(project_id, chapter.id)
-
-    @guarded
-    def rename_chapter(project_id: Any, chapter_id: Any, title_text: str):
-        studio.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "")
-        return listing(project_id, chapter_id)
-
-    @guarded
-    def move_chapter(project_id: Any, chapter_id: Any, new_ordinal: Any):
-        studio.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
-        return listing(project_id, chapter_id)
-
-    @guarded
-    def delete_chapter(project_id: Any, chapter_id: Any):
-        studio.delete_chapter(require_id(chapter_id, "chapter"))
-        return listing(project_id)
-
-    @guarded
     def save_chapter_outline(chapter_id: Any, outline_text: str):
         chapter = studio.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
         return tr("outline_saved", title=chapter.title)
 
-    header = [shell.chapter, chapters]
     opened = [title, ordinal, outline, shell.editor, shell.version, shell.status, revisions]
-    shell.project.change(listing, [shell.project], header, api_name="list_chapters")
+    shell.project.change(lambda p: _listing(shell, p), [shell.project], [shell.chapter, chapters],
+                         api_name="list_chapters")
     shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
+    save_outline.click(save_chapter_outline, [shell.chapter, outline], [shell.status], api_name="save_outline")
+
+
+def _wire_chapter_list(shell: Shell, chapters, title, ordinal, outline, add, rename, move, delete) -> None:
+    studio = shell.studio
+
+    @guarded
+    def add_chapter(project_id: Any, title_text: str, outline_text: str):
+        chapter = studio.add_chapter(require_id(project_id, "project"), title=title_text or "",
+                                     outline=outline_text or "")
+        return _listing(shell, project_id, chapter.id)
+
+    @guarded
+    def rename_chapter(project_id: Any, chapter_id: Any, title_text: str):
+        studio.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "")
+        return _listing(shell, project_id, chapter_id)
+
+    @guarded
+    def move_chapter(project_id: Any, chapter_id: Any, new_ordinal: Any):
+        studio.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
+        return _listing(shell, project_id, chapter_id)
+
+    @guarded
+    def delete_chapter(project_id: Any, chapter_id: Any):
+        studio.delete_chapter(require_id(chapter_id, "chapter"))
+        return _listing(shell, project_id)
+
+    header = [shell.chapter, chapters]
     add.click(add_chapter, [shell.project, title, outline], header, api_name="add_chapter")
     rename.click(rename_chapter, [shell.project, shell.chapter, title], header, api_name="rename_chapter")
     move.click(move_chapter, [shell.project, shell.chapter, ordinal], header, api_name="move_chapter")
     delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
-    save_outline.click(save_chapter_outline, [shell.chapter, outline], [shell.status], api_name="save_outline")
 
 
 def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ...]:
