@@ -91,11 +91,11 @@ def build_context(
     chapter = _current_chapter(chapters, current_chapter_id)
     build = _start(task, project, chapter, budget_tokens, TokenCache.wrap(count_tokens))
     frame_text, frame_tokens, headings = _frame(build)
-    room = budget_tokens - frame_tokens - headings
-    if room < 0:
+    if frame_tokens > budget_tokens:
         raise ContextBudgetError(
-            f"the {task.template!r} task's own text needs {frame_tokens + headings} tokens, more than "
-            f"the budget of {budget_tokens}; shorten the passage or instructions, or raise the budget")
+            f"the {task.template!r} task's own text needs {frame_tokens} tokens, more than the budget of "
+            f"{budget_tokens}; shorten the passage or instructions, or raise the budget")
+    room = max(0, budget_tokens - frame_tokens - headings)
     recent_room = _recent_reserve(build, room)
     scan = _scan(build)
     _fill(build, _fixed_candidates(build, characters, lore_entries, chapter, scan, seed, room),
@@ -304,7 +304,7 @@ def _fit(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...], int, Recen
         if used <= build.budget:
             return prompt, stop, used, cut
         if cut.text:
-            cut = cut_recent(build.recent_source[cut.start:], cut.tokens - max(1, used - build.budget), build.count)
+            cut = cut_recent(build.recent_source, cut.tokens - max(1, used - build.budget), build.count)
             continue
         droppable = [c for c in build.kept if c.priority > 2] or build.kept
         if not droppable:

@@ -163,3 +163,22 @@ def test_english_project_renders_english_frame():
                  chapters=[chapter(1, 1, "The rain fell. She ran.\n")])
     assert plan.render().startswith('Working notes and manuscript of the novel "The Long Road".')
     assert plan.render().endswith("The rain fell. She ran.\n")
+
+
+def test_budget_holds_when_token_counts_are_not_additive():
+    """Counted alone, small pieces underestimate the whole here (an extreme of BPE merging across
+    boundaries): the assembled prompt is measured again and shrunk until it fits."""
+    def lumpy(text: str) -> int:
+        return len(text) if len(text) < 120 else 3 * len(text)
+
+    summaries = [chapter(i, i, summary="概要" * 20) for i in range(1, 40)]
+    chars = [character(i, f"角色{i}", pinned=True, description="描述" * 30) for i in range(1, 8)]
+    for budget in (300, 700, 1500):
+        plan = build(chapters=[*summaries, chapter(40, 40, STORY)], chars=chars, budget=budget, count=lumpy)
+        assert lumpy(plan.render()) == plan.used_tokens <= budget
+        assert plan.section("recent").items[0].status in ("trimmed", "left_out")  # gave way first
+    for budget in (700, 1500):
+        empty_chapter = build(chapters=[*summaries, chapter(40, 40, "")], chars=chars, budget=budget, count=lumpy)
+        assert lumpy(empty_chapter.render()) == empty_chapter.used_tokens <= budget
+        dropped = [i for i in empty_chapter.items() if i.reason == "dropped: the assembled prompt was over budget"]
+        assert dropped  # with no recent text to trim, the lowest-priority items went
