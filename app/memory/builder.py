@@ -31,7 +31,7 @@ from .characters import choose_characters
 from .lore import LoreSettings, ScanText, activate_lore
 from .plan import (INCLUDED, LEFT_OUT, TRIMMED, ContextBudgetError, ContextPlan, ContextTask, PlanItem,
                    PlanSection, TokenCache)
-from .recent import RecentCut, cut_recent, insert_at_depth, paragraphs
+from .recent import LINE_END, SENTENCE_END, RecentCut, cut_recent, insert_at_depth, paragraphs
 
 LIST_SECTIONS = ("lore_before", "characters", "lore_after", "summaries", "retrieved")
 SECTION_ORDER = ("frame", "style_guide", "synopsis", *LIST_SECTIONS, "at_depth", "recent")
@@ -66,6 +66,7 @@ class Build:
     base: dict[str, Any]
     recent_source: str
     budget: int
+    boundary: Any = SENTENCE_END  # where the recent text may be cut (LINE_END for transcripts)
     kept: list[Candidate] = field(default_factory=list)
     notes: list[tuple[str, PlanItem]] = field(default_factory=list)  # (section, left-out item)
     used: int = 0
@@ -103,7 +104,7 @@ def build_context(
     _fill_summaries(build, chapters, chapter, room - recent_room, room)
     if search is not None and "retrieved" in build.wanted:
         _fill(build, _retrieved_candidates(build, search, chapter), room - recent_room, room)
-    cut = cut_recent(build.recent_source, room - build.used, build.count)
+    cut = cut_recent(build.recent_source, room - build.used, build.count, build.boundary)
     prompt, stop, used, cut = _fit(build, cut)
     sections = _sections(build, frame_text, frame_tokens, cut)
     return ContextPlan(task.template, project.language, sections, budget_tokens, used, stop, prompt)
@@ -134,7 +135,8 @@ def _start(task, project, chapter, budget, count) -> Build:
     else:
         source = task.recent_text if task.recent_text is not None else (chapter.text if chapter else "")
     source = source if "recent" in wanted else ""
-    return Build(task, project, count, wanted, base, source, budget)
+    boundary = LINE_END if task.transcript else SENTENCE_END
+    return Build(task, project, count, wanted, base, source, budget, boundary)
 
 
 def _frame(build: Build) -> tuple[str, int, int]:
@@ -150,7 +152,7 @@ def _recent_reserve(build: Build, room: int) -> int:
     """Tokens promised to the recent text, rounded up to eighths of the room (stable memory)."""
     if not build.recent_source:
         return 0
-    need = cut_recent(build.recent_source, room, build.count).tokens
+    need = cut_recent(build.recent_source, room, build.count, build.boundary).tokens
     step = max(1, room // 8)
     return min(math.ceil(need / step) * step, int(room * RECENT_SHARE), room)
 
@@ -304,7 +306,8 @@ def _fit(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...], int, Recen
         if used <= build.budget:
             return prompt, stop, used, cut
         if cut.text:
-            cut = cut_recent(build.recent_source, cut.tokens - max(1, used - build.budget), build.count)
+            allowance = cut.tokens - max(1, used - build.budget)
+            cut = cut_recent(build.recent_source, allowance, build.count, build.boundary)
             continue
         droppable = [c for c in build.kept if c.priority > 2] or build.kept
         if not droppable:

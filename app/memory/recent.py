@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 SENTENCE_END = re.compile(r"(?:[。！？!?.…]+[”’」』\"')）)\]]*|\n)")
+LINE_END = re.compile(r"\n")  # transcripts are cut between messages only
 MAX_CHARS_PER_TOKEN = 8  # generous: no tokenizer we meet averages more characters per token
 BLOCKS_PER_ALLOWANCE = 3  # a jump drops about a third of the allowance
 
@@ -30,11 +31,12 @@ class RecentCut:
     at_sentence: bool  # False only when the fallback cut inside a sentence
 
 
-def sentence_start_after(text: str, anchor: int, limit: int) -> tuple[int, bool]:
-    """First index in [anchor, limit) right after a sentence end, else (anchor, False)."""
+def sentence_start_after(text: str, anchor: int, limit: int,
+                         boundary: re.Pattern[str] = SENTENCE_END) -> tuple[int, bool]:
+    """First index in [anchor, limit) right after a boundary, else (anchor, False)."""
     if anchor <= 0:
         return 0, True
-    match = SENTENCE_END.search(text, anchor - 1, limit)
+    match = boundary.search(text, anchor - 1, limit)
     if match is None or match.end() > limit:
         return anchor, False
     start = match.end()
@@ -54,8 +56,10 @@ def block_size(text: str, allowance: int, count_tokens: Callable[[str], int]) ->
     return max(16, int(allowance * density / BLOCKS_PER_ALLOWANCE))
 
 
-def cut_recent(text: str, allowance: int, count_tokens: Callable[[str], int]) -> RecentCut:
-    """Keep the longest tail of `text` that fits `allowance` tokens, starting on a stable anchor."""
+def cut_recent(text: str, allowance: int, count_tokens: Callable[[str], int],
+               boundary: re.Pattern[str] = SENTENCE_END) -> RecentCut:
+    """Keep the longest tail of `text` that fits `allowance` tokens, starting on a stable anchor
+    and right after a `boundary` (sentence ends by default)."""
     if allowance <= 0 or not text:
         return RecentCut(len(text), "", 0, True)
     whole = len(text) <= allowance * MAX_CHARS_PER_TOKEN and count_tokens(text) <= allowance
@@ -67,22 +71,18 @@ def cut_recent(text: str, allowance: int, count_tokens: Callable[[str], int]) ->
     high = last_block  # cutting at (or past) the end keeps nothing: always fits
     while low < high:  # smallest block index whose cut fits (token counts shrink as k grows)
         middle = (low + high) // 2
-        if _fits(text, middle, block, allowance, count_tokens):
+        if _cut(text, middle, block, count_tokens, boundary).tokens <= allowance:
             high = middle
         else:
             low = middle + 1
-    return _cut(text, low, block, count_tokens)
+    return _cut(text, low, block, count_tokens, boundary)
 
 
-def _cut(text: str, k: int, block: int, count_tokens: Callable[[str], int]) -> RecentCut:
+def _cut(text: str, k: int, block: int, count_tokens: Callable[[str], int], boundary: re.Pattern[str]) -> RecentCut:
     anchor = min(k * block, len(text))
-    start, at_sentence = sentence_start_after(text, anchor, min(anchor + block, len(text)))
+    start, at_sentence = sentence_start_after(text, anchor, min(anchor + block, len(text)), boundary)
     kept = text[start:]
     return RecentCut(start, kept, count_tokens(kept) if kept else 0, at_sentence)
-
-
-def _fits(text: str, k: int, block: int, allowance: int, count_tokens) -> bool:
-    return _cut(text, k, block, count_tokens).tokens <= allowance
 
 
 def paragraphs(text: str) -> list[str]:

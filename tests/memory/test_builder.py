@@ -182,3 +182,13 @@ def test_budget_holds_when_token_counts_are_not_additive():
         assert lumpy(empty_chapter.render()) == empty_chapter.used_tokens <= budget
         dropped = [i for i in empty_chapter.items() if i.reason == "dropped: the assembled prompt was over budget"]
         assert dropped  # with no recent text to trim, the lowest-priority items went
+
+
+def test_a_long_transcript_is_cut_between_messages():
+    lines = tuple(ChatLine("逍遥" if i % 2 else "林月如", f"第{i}句。还有第二句！" * 3) for i in range(200))
+    task = ContextTask("roleplay", values={"char_name": "林月如", "user_name": "逍遥"}, transcript=lines)
+    plan = build(task, chapters=[], current=None, budget=800)
+    recent = plan.section("recent").items[0]
+    assert recent.status == "trimmed" and plan.used_tokens <= 800
+    first_line = recent.text.split("\n")[0]
+    assert first_line.startswith(("逍遥：", "林月如：")) and first_line.endswith("！")
