@@ -12,7 +12,8 @@ from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, requi
 LOGICS = ["and_any", "and_all", "not_any", "not_all"]
 POSITIONS = ["before_char", "after_char", "at_depth"]
 TEXTS = ("title", "content", "keys", "secondary_keys")
-FLAGS = ("constant", "enabled", "case_sensitive", "match_whole_words", "ignore_budget")
+FLAGS = ("constant", "enabled", "case_sensitive", "match_whole_words", "ignore_budget", "exclude_recursion",
+         "prevent_recursion")
 NUMBERS = ("insertion_order", "depth", "probability")
 
 
@@ -103,7 +104,7 @@ def _wire_entries(shell: Shell, picker, new, form, add, save, delete) -> None:
         studio.delete_lore_entry(require_id(entry_id, "lore entry"))
         return refreshed(project_id)
 
-    blank = ["", "", "", "", "and_any", "before_char", False, True, False, False, False, 100, 4, 100]
+    blank = ["", "", "", "", "and_any", "before_char", *[f == "enabled" for f in FLAGS], 100, 4, 100]
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
     picker.change(load_entry, [shell.project, picker], form, api_visibility="private")
     new.click(lambda: [None, *blank], None, [picker, *form], api_visibility="private")

@@ -92,6 +92,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "lore_case_sensitive": ("Case-sensitive", "区分大小写"),
     "lore_match_whole_words": ("Whole words", "全词匹配"),
     "lore_ignore_budget": ("Ignore budget", "不受预算限制"),
+    "lore_exclude_recursion": ("Not triggered by other lore", "不被其他设定触发"),
+    "lore_prevent_recursion": ("Does not trigger other lore", "不触发其他设定"),
     "lore_insertion_order": ("Insertion order", "插入顺序"),
     "lore_depth": ("Depth", "深度"),
     "lore_probability": ("Probability %", "触发概率 %"),

@@ -109,6 +109,19 @@ def test_write_branch_polish_export_journey(page, running, shoot):
     _branches_accept_second(page, studio, store, project.id, chapter.id, shoot)
     revised = _polish_and_accept(page, studio, chapter.id, shoot)
     _export_markdown(page, "Harbor Lights", "Chapter 1: The Lamp", revised, shoot)
+    _shoot_every_tab(page, shoot)
+
+
+def _shoot_every_tab(page, shoot) -> None:
+    """One screenshot per tab with the journey's project open (for the issue note)."""
+    open_tab(page, "Context")
+    page.locator("#context-preview").click()
+    page.locator("#budget-bar").wait_for()
+    for index, name in enumerate(["Projects", "Characters", "Lore", "Write", "Branches", "Polish", "Summaries",
+                                  "Context", "Role-play", "Export / Import", "Settings"]):
+        open_tab(page, name)
+        page.wait_for_timeout(300)
+        shoot(page, f"tab-{index:02d}-{name.split()[0].lower()}")
 
 
 def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):

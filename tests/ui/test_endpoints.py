@@ -97,10 +97,11 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
     assert len(studio.list_characters(project_id)) == 2
 
     lore = ["青云山", "九峰环抱。", "青云, 山门", "", "and_any", "before_char", False, True, False, False, False,
-            100, 4, 100]
+            False, True, 100, 4, 100]
     entry_id = value(client.predict(project_id, *lore, api_name="/add_lore"))
     (entry,) = studio.list_lore(project_id)
     assert (entry.id, entry.keys, entry.content) == (entry_id, ["青云", "山门"], "九峰环抱。")
+    assert (entry.enabled, entry.prevent_recursion, entry.exclude_recursion) == (True, True, False)
     book = client.predict(project_id, api_name="/export_lorebook")
     client.predict(project_id, handle_file(book), api_name="/import_lorebook")
     assert len(studio.list_lore(project_id)) == 2
