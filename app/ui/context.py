@@ -25,6 +25,8 @@ def _budget_bar(used: int, budget: int, label: str) -> str:
 
 def _section_html(shell: Shell, section: Any) -> str:
     tr = shell.tr
+    if not section.items:
+        return f"<p><b>{html.escape(section.name)}</b> · {html.escape(tr('context_empty'))}</p>"
     head = (f"<tr><th>{tr('context_item')}</th><th>{tr('tokens')}</th><th>{tr('context_status')}</th>"
             f"<th>{tr('context_reason')}</th></tr>")
     rows = "".join(

@@ -173,6 +173,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "context_item": ("Item", "条目"),
     "context_status": ("Decision", "处理"),
     "context_reason": ("Reason", "原因"),
+    "context_empty": ("nothing to include", "无内容"),
     "context_prompt": ("The prompt as sent", "实际发送的提示词"),
     # role-play
     "persona_name": ("Your persona", "你的身份"),

@@ -37,9 +37,10 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
     studio, tr = shell.studio, shell.tr
 
     @guarded
-    def load_summary(chapter_id: Any):
+    def load_summary(project_id: Any, chapter_id: Any):
         ident = as_id(chapter_id)
-        return studio.get_chapter(ident).summary if ident is not None else ""
+        text = studio.get_chapter(ident).summary if ident is not None else ""
+        return text, summaries_table(shell, project_id)
 
     @guarded
     def summarize(project_id: Any, chapter_id: Any, seed_value: Any, request: gr.Request):
@@ -56,7 +57,7 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
         studio.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
         return tr("summary_saved"), summaries_table(shell, project_id)
 
-    shell.chapter.change(load_summary, [shell.chapter], [summary], api_visibility="private")
+    shell.chapter.change(load_summary, [shell.project, shell.chapter], [summary, table], api_visibility="private")
     shell.project.change(lambda p: summaries_table(shell, p), [shell.project], [table], api_visibility="private")
     event = run.click(summarize, [shell.project, shell.chapter, seed], [summary, status, table],
                       api_name="summarize")
