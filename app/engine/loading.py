@@ -237,9 +237,9 @@ def _from_pretrained(
     if quantization in ("nf4", "int8"):
         _require_bitsandbytes()
     try:
-        return AutoModelForCausalLM.from_pretrained(
+        model, info = AutoModelForCausalLM.from_pretrained(
             folder, trust_remote_code=False, local_files_only=True, device_map=device_map,
-            max_memory=max_memory, **kwargs,
+            max_memory=max_memory, output_loading_info=True, **kwargs,
         )
     except torch.OutOfMemoryError as error:
         raise InsufficientMemoryError(
@@ -252,6 +252,22 @@ def _from_pretrained(
         raise ModelLoadError(f"Loading {folder} failed: {error}") from error
     except (OSError, ValueError, KeyError) as error:
         raise ModelLoadError(f"Loading {folder} failed: {error}") from error
+    _refuse_incomplete(folder, info)
+    return model
+
+
+def _refuse_incomplete(folder: Path, info: dict[str, Any]) -> None:
+    """A tensor the model needs but the checkpoint lacks would silently stay random: refuse."""
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = [
+        str(entry[0]) if isinstance(entry, tuple) else str(entry) for entry in info.get("mismatched_keys") or []
+    ]
+    if missing or mismatched:
+        names = ", ".join((missing + mismatched)[:5])
+        raise MissingShardsError(
+            f"{folder} does not hold every tensor the model needs ({len(missing)} missing, "
+            f"{len(mismatched)} of the wrong shape, e.g. {names}). Re-download the checkpoint."
+        )
 
 
 def _require_bitsandbytes() -> None:
@@ -274,6 +290,8 @@ def _move_embedding_to_cpu(model: Any) -> None:
     XverseModel.forward moves token ids to the embedding's device and the result to the layers'.
     """
     embedding = model.get_input_embeddings()
+    if embedding.weight.device.type == "meta":
+        return  # accelerate already offloads it to CPU and streams it in per forward
     if hasattr(embedding, "_hf_hook"):
         from accelerate.hooks import remove_hook_from_module
 

@@ -175,3 +175,20 @@ def test_bin_shards_load_like_safetensors(tmp_path: Path, tiny_model_dir: Path, 
     (folder / "pytorch_model-00002-of-00002.bin").unlink()
     with pytest.raises(MissingShardsError, match="pytorch_model-00002-of-00002.bin"):
         load_model(folder)
+
+
+def test_a_tensor_missing_from_a_shard_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Without this check the missing expert would silently keep random weights."""
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(shutil.copytree(tiny_model_dir, tmp_path / "gap"))
+    index_path = folder / "model.safetensors.index.json"
+    index = json.loads(index_path.read_text())
+    victim = "model.layers.1.mlp.experts.5.down_proj.weight"
+    shard = folder / index["weight_map"].pop(victim)
+    tensors = load_file(shard)
+    del tensors[victim]
+    save_file(tensors, shard, metadata={"format": "pt"})
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(MissingShardsError, match="experts.5.down_proj"):
+        load_model(folder)
