@@ -149,7 +149,7 @@ class BranchDecode:
         if self._cache is None:
             return
         if self._cache_rows > 1:
-            self._cache.batch_select_indices(torch.tensor([0], device=self._model.device))
+            self._cache.batch_select_indices(torch.tensor([0]))  # a CPU index works for any device
         fed_ids = self._branches[branch_index].text.ids[: self._fed]
         self._prefix.keep(self._cache, self._prompt_ids + fed_ids)
         self._cache = None

@@ -112,10 +112,11 @@ class TransformersEngine:
 
 
 def _model_device(model: Any) -> torch.device:
-    try:
-        return model.device
-    except AttributeError:
-        return next(model.parameters()).device
+    """Where the model computes: its output layer's device (the input embedding may live on CPU)."""
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if output is not None:
+        return output.weight.device
+    return next(model.parameters()).device
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
