@@ -256,3 +256,25 @@ def test_export_markdown_and_import_manuscript(running, client, make_fast, tmp_p
     status, chapters = client.predict(target, handle_file(str(manuscript)), api_name="/import_manuscript")
     assert "3" in status and len(studio.list_chapters(target)) == 3
     assert value(chapters) == studio.list_chapters(target)[0].id
+
+
+def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, make_fast):
+    import time
+
+    studio, store = running.studio, running.store
+    project_id = new_project(client, make_fast)
+    studio.update_project(project_id, settings={"max_new_tokens": {"draft": 512}})
+    chapter_id = new_chapter(client, project_id)
+    job = client.submit(chapter_id, 1, api_name="/draft")
+    deadline = time.monotonic() + 60
+    while not any(out and out[0] for out in job.outputs()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.predict(api_name="/stop_writing")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        (passage,) = [p for p in store.list_passages(project_id, chapter_id) if p.task == "draft"]
+        if passage.status != "streaming":
+            break
+        time.sleep(0.1)
+    assert (passage.status, passage.finish_reason) == ("cancelled", "cancelled")
+    assert passage.text and studio.get_chapter(chapter_id).text == passage.text.lstrip("\n")
