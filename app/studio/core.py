@@ -120,7 +120,8 @@ class StudioCore:
         return info
 
     def sampling_for(self, project: ProjectRecord) -> SamplingParams:
-        stored = project.settings.get("sampling") or {}
+        stored = project.settings.get("sampling")
+        stored = stored if isinstance(stored, dict) else {}
         known = {f.name for f in dataclasses.fields(SamplingParams)}
         try:
             return SamplingParams(**{k: v for k, v in stored.items() if k in known})
@@ -128,7 +129,8 @@ class StudioCore:
             return SamplingParams()  # a hand-edited bad value never blocks writing
 
     def max_new_tokens(self, project: ProjectRecord, task: str) -> int:
-        configured = (project.settings.get("max_new_tokens") or {}).get(task)
+        per_task = project.settings.get("max_new_tokens")
+        configured = per_task.get(task) if isinstance(per_task, dict) else None
         wanted = configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_NEW_TOKENS[task]
         return max(1, min(wanted, self.engine.info().context_length // 2))
 

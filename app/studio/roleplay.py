@@ -83,9 +83,11 @@ class RoleplayMixin:
 
     def switch_alternative(self, message_id: int, step: int) -> list[ChatMessageRecord]:
         """Show the previous (step −1) or next (+1) alternative of a message; returns the new path."""
+        if isinstance(step, bool) or not isinstance(step, int):
+            raise InvalidInput(f"Step between alternatives with -1 or +1, not {step!r}.")
         siblings = self._core.store.chat_siblings(message_id)
         index = [m.id for m in siblings].index(message_id)
-        target = siblings[max(0, min(len(siblings) - 1, index + int(step)))]
+        target = siblings[max(0, min(len(siblings) - 1, index + step))]
         leaf = self._newest_leaf_under(target)
         self._core.store.set_chat_leaf(target.session_id, leaf)
         return self._core.store.chat_path(target.session_id)
