@@ -150,3 +150,9 @@ def test_failure_mid_generation_becomes_done_error_and_keeps_streamed_text(tiny_
     assert all(d.completion_tokens == 4 for d in dones)
     assert engine.cached_prefix_tokens == 0  # a cache in an unknown state is never reused
     assert generate(engine, GenerationRequest(PROMPT, max_new_tokens=3))[0].finish_reason != "error"
+
+
+def test_empty_prompt_starts_from_the_start_token(engine, tiny_parts):
+    _, tokenizer = tiny_parts
+    result = generate(engine, GenerationRequest("", max_new_tokens=3, seed=1))[0]
+    assert result.prompt_tokens == 1 and result.finish_reason in ("stop", "length")
