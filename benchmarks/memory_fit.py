@@ -110,7 +110,8 @@ def measure_peak_gib(context_tokens: int = 8192) -> float:
         out = model(out.logits[:, -1].argmax(-1, keepdim=True), past_key_values=cache)
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) / GIB
-    print(f"\nGPU {torch.cuda.get_device_name(device)}: weights {weights_gib:.2f} GiB, cache {cache.get_seq_length()} "
+    name = torch.cuda.get_device_name(device)
+    print(f"\nGPU {name}: weights {weights_gib:.2f} GiB, cache {cache.get_seq_length()} "
           f"tokens, peak allocated {peak:.2f} GiB, peak reserved {torch.cuda.max_memory_reserved(device) / GIB:.2f} GiB")
     return peak
 

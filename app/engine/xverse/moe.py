@@ -6,7 +6,8 @@ Every expert is its own `nn.Linear` trio named like the checkpoint
 
 Dispatch choice: tokens are sorted by selected expert and only experts that received tokens run.
 That needs the per-expert token counts on the host, read with ONE `.tolist()` per layer per step
-(never per expert or per token). A fully sync-free alternative would run every expert on every
+(never per expert or per token). A single token (batch-1 decode) reads its k expert ids instead
+and calls those k experts directly, skipping the sort/gather/scatter kernels. A fully sync-free alternative would run every expert on every
 token (E/k times the weight traffic: ~10x for A4.2B), which loses badly on a memory-bound decode,
 and gathering the selected experts' weights on device is impossible with bitsandbytes layers.
 
@@ -75,6 +76,8 @@ class XverseMoE(nn.Module):
 
     def _dispatch(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
         """Run each selected expert once on the tokens routed to it; weighted sum into [N, H]."""
+        if flat.shape[0] == 1:
+            return self._dispatch_one_token(flat, weights, expert_ids)
         slot_expert = expert_ids.reshape(-1)  # [N*K]
         order = slot_expert.argsort(stable=True)  # slots grouped by expert
         token_of_slot = order // self.top_k  # [N*K] source token of each sorted slot
@@ -89,4 +92,14 @@ class XverseMoE(nn.Module):
                 scale = slot_weight[start : start + count, None]  # [n, 1]
                 output.index_add_(0, tokens, expert_out.to(torch.float32) * scale)
                 start += count
+        return output.to(flat.dtype)
+
+    def _dispatch_one_token(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
+        """Batch-1 decode: read the k expert ids once (one sync) and call just those k experts.
+
+        Skips the sort / gather / scatter kernels of the general path; flat [1, H], weights [1, K].
+        """
+        output = torch.zeros_like(flat, dtype=torch.float32)  # [1, H]
+        for slot, expert_id in enumerate(expert_ids[0].tolist()):
+            output += self.experts[expert_id](flat).to(torch.float32) * weights[0, slot]
         return output.to(flat.dtype)
