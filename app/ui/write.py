@@ -56,12 +56,12 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=3):
                 shell.editor = tr.make(gr.Textbox, "editor", lines=18, max_lines=40, elem_id="editor")
                 with gr.Row():
-                    save = tr.button("save_chapter", variant="primary", elem_id="save-chapter")
+                    save = tr.button("save_chapter", variant="primary", elem_id="save-chapter", min_width=90)
                     seed = tr.make(gr.Number, "seed", precision=0, value=-1, min_width=90)
-                    draft = tr.button("draft", elem_id="draft")
-                    cont = tr.button("continue", elem_id="continue")
-                    brainstorm = tr.button("brainstorm", elem_id="brainstorm")
-                    stop = tr.button("stop", variant="stop", elem_id="stop-write")
+                    draft = tr.button("draft", elem_id="draft", min_width=90)
+                    cont = tr.button("continue", elem_id="continue", min_width=90)
+                    brainstorm = tr.button("brainstorm", elem_id="brainstorm", min_width=90)
+                    stop = tr.button("stop", variant="stop", elem_id="stop-write", min_width=90)
                 shell.status = gr.Markdown(elem_id="write-status")
                 ideas = tr.make(gr.Textbox, "brainstorm_output", lines=5, interactive=False, elem_id="ideas")
                 with tr.make(gr.Accordion, "revisions", open=False):

@@ -1,0 +1,72 @@
+"""With no model loaded the studio still opens: writing and saving work, and every generation answers
+with the studio's clear message (never a traceback), changing nothing."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+
+@pytest.fixture(scope="module")
+def no_model_url(tmp_path_factory: pytest.TempPathFactory):
+    from app.engine.unavailable import UnavailableEngine
+    from app.studio import Studio, StudioOptions
+    from app.ui import build_app
+    from story_store import Store
+
+    data = tmp_path_factory.mktemp("no-model")
+    store = Store(f"sqlite:///{data / 'inkstone.db'}")
+    engine = UnavailableEngine("No model is loaded: start with --demo or --model PATH.")
+    studio = Studio(store, engine, StudioOptions(export_dir=data / "exports"))
+    app = build_app(studio)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", studio, app
+    finally:
+        app.close()
+        store.close()
+
+
+def test_generation_without_a_model_is_a_clear_message(no_model_url):
+    url, studio, _ = no_model_url
+    client = Client(url, verbose=False)
+    try:
+        project_id = client.predict("No model", "en", "", "", "", api_name="/create_project")[0]["value"]
+        chapter_id = client.predict(project_id, "One", "", api_name="/add_chapter")[0]["value"]
+        client.predict(chapter_id, api_name="/open_chapter")
+        client.predict(chapter_id, "Typed by hand.", api_name="/save_chapter")
+        for endpoint in ("/draft", "/continue"):
+            with pytest.raises(AppError, match="No model is loaded"):
+                client.predict(chapter_id, 1, api_name=endpoint)
+        with pytest.raises(AppError, match="No model is loaded"):
+            client.predict(chapter_id, 3, 1, api_name="/branch")
+        chapter = studio.get_chapter(chapter_id)
+        assert (chapter.text, chapter.version) == ("Typed by hand.", 1)
+        assert "none" in client.predict(api_name="/engine_info")
+    finally:
+        client.close()
+
+
+def elem_ids(app) -> set[str]:
+    return {c.get("props", {}).get("elem_id") for c in app.config["components"]}
+
+
+def test_demo_banner_only_in_demo_mode(no_model_url, tmp_path):
+    from app.engine.unavailable import UnavailableEngine
+    from app.studio import Studio, StudioOptions
+    from app.ui import build_app
+    from story_store import Store
+
+    assert "demo-banner" not in elem_ids(no_model_url[2])
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        demo = Studio(store, UnavailableEngine("demo"), StudioOptions(export_dir=tmp_path, demo=True))
+        assert "demo-banner" in elem_ids(build_app(demo))
+    finally:
+        store.close()
