@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from transformers.cache_utils import DynamicCache
 
@@ -74,7 +73,6 @@ def int8_predictions_over(model, prompt_ids: torch.Tensor, new_tokens: torch.Ten
     return torch.cat([first[None], rest]).argmax(-1)
 
 
-@pytest.mark.slow
 @torch.no_grad()
 def test_greedy_64_tokens_agree_with_16_bit_cache(tiny_fp32) -> None:
     """64 greedy tokens per prompt; the int8 cache must pick the same token at >= 95% of positions.

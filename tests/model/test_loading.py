@@ -43,7 +43,6 @@ def assert_quantized(model, bnb_class: type) -> None:
     assert all(model.get_submodule(n).weight.dtype == torch.float32 for n in unquantized if "router" in n)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("quantization, bnb_class", [("nf4", bnb.nn.Linear4bit), ("int8", bnb.nn.Linear8bitLt)])
 def test_bnb_quantization_on_cpu(tiny_model_dir: Path, quantization: str, bnb_class: type) -> None:
     model, tokenizer = load_model(tiny_model_dir, quantization=quantization, kv_cache_bits=8, embed_on_cpu=True)
@@ -55,7 +54,6 @@ def test_bnb_quantization_on_cpu(tiny_model_dir: Path, quantization: str, bnb_cl
     assert model.get_input_embeddings().weight.device.type == "cpu"
 
 
-@pytest.mark.slow
 def test_saved_nf4_copy_reloads_quantized(tmp_path: Path, tiny_model_dir: Path) -> None:
     model, tokenizer = load_model(tiny_model_dir, quantization="nf4")
     saved = save_quantized(model, tokenizer, tmp_path / "nf4-copy")
