@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.exports import Book, ChapterText, chapter_heading, render_markdown, safe_file_stem
 from app.manuscript import ManuscriptError, parse_manuscript, split_chapters
@@ -55,3 +57,28 @@ def test_safe_file_stem_caps_bytes_without_splitting_characters():
     assert len(stem.encode("utf-8")) <= 120 and set(stem) == {"龙"}
     assert safe_file_stem("../../etc/passwd") == "etc passwd"
     assert safe_file_stem("CON") == "_CON" and safe_file_stem("") == "untitled"
+
+
+_BODY_LINE = st.text(alphabet="林凡雨夜山门。，abc XYZ!?\t", min_size=1, max_size=30).filter(lambda line: line.strip())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="夜雨问剑风起", max_size=6),
+                          st.lists(_BODY_LINE, min_size=1, max_size=4)), min_size=1, max_size=6))
+def test_split_round_trips_generated_manuscripts(chapters):
+    text = "\n".join(f"第{i}章 {title}".rstrip() + "\n" + "\n".join(lines)
+                     for i, (title, lines) in enumerate(chapters, start=1))
+    parsed = parse_manuscript("gen.txt", text.encode("utf-8"))
+    assert [(c.title, c.text) for c in parsed] == [
+        (f"第{i}章 {title}".rstrip(), "\n".join(lines).strip("\n")) for i, (title, lines) in enumerate(chapters, start=1)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_give_chapters_or_a_clear_error(data):
+    try:
+        chapters = parse_manuscript("x.md", data)
+    except ManuscriptError as exc:
+        assert str(exc).startswith("x.md: ")
+    else:
+        assert chapters and all(isinstance(c.text, str) for c in chapters)

@@ -21,7 +21,11 @@ def test_greeting_turn_regenerate_switch_edit_and_branch(studio: Studio, store):
     assert (greeting.role, greeting.speaker, greeting.text) == ("character", "沈砚秋", "你终于来了。")
     assert [c.id for c in studio.list_chats(project.id)] == [chat.id]
 
-    updates, final = drain(studio.chat_turn(chat.id, "我来了。", seed=1))
+    studio.create_lore_entry(project.id, title="青云门", content="天下第一大派。", keys=["青云"])
+    updates, final = drain(studio.chat_turn(chat.id, "我从青云门来。", seed=1))
+    fed = {item.label for item in studio.last_context().items("included")}
+    assert {"沈砚秋", "青云门"} <= fed  # the character sheet and the triggered lore feed the prompt
+    assert "我从青云门来。" in studio.last_context().render()
     assert final.message_id is not None and all(u.message_id == final.message_id for u in updates)
     path = studio.chat_transcript(chat.id)
     assert [(m.role, m.speaker) for m in path] == [("character", "沈砚秋"), ("user", "林凡"), ("character", "沈砚秋")]
