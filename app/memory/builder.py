@@ -34,9 +34,10 @@ from .plan import (INCLUDED, LEFT_OUT, TRIMMED, ContextBudgetError, ContextPlan,
 from .recent import LINE_END, SENTENCE_END, RecentCut, cut_recent, insert_at_depth, paragraphs
 
 LIST_SECTIONS = ("lore_before", "characters", "lore_after", "summaries", "retrieved")
-SECTION_ORDER = ("frame", "style_guide", "synopsis", *LIST_SECTIONS, "at_depth", "recent")
+TEXT_SECTIONS = ("style_guide", "synopsis", "previous_ending")
+SECTION_ORDER = ("frame", "style_guide", "synopsis", *LIST_SECTIONS, "previous_ending", "at_depth", "recent")
 RECENT_SHARE = 0.5
-SHARES = {"characters": 0.35, "lore": 0.25, "summaries": 0.2, "retrieved": 0.1}
+SHARES = {"characters": 0.35, "lore": 0.25, "summaries": 0.2, "retrieved": 0.1, "previous_ending": 0.15}
 ITEM_SLACK = 1  # joining items may cost a token more than the items alone
 TASK_TEXT_KEYS = ("chapter_outline", "passage", "instruction", "notes", "premise", "topic", "character_notes")
 RETRIEVAL_TERMS, HITS_PER_TERM = 4, 2
@@ -101,6 +102,7 @@ def build_context(
     scan = _scan(build)
     _fill(build, _fixed_candidates(build, characters, lore_entries, chapter, scan, seed, room),
           room - recent_room, room)
+    _fill(build, _previous_ending(build, chapters, chapter, room), room - recent_room, room)
     _fill_summaries(build, chapters, chapter, room - recent_room, room)
     if search is not None and "retrieved" in build.wanted:
         _fill(build, _retrieved_candidates(build, search, chapter), room - recent_room, room)
@@ -123,7 +125,7 @@ def _start(task, project, chapter, budget, count) -> Build:
     wanted = template_variables(project.language, task.template)
     if "chapter_number" in wanted and chapter is None:
         raise ValueError(f"the {task.template!r} task needs a current chapter")
-    base: dict[str, Any] = {"title": project.title, "genre": project.genre, "style_guide": "", "synopsis": ""}
+    base: dict[str, Any] = {"title": project.title, "genre": project.genre, **{n: "" for n in TEXT_SECTIONS}}
     if chapter is not None:
         base.update(chapter_number=chapter.ordinal, chapter_title=chapter.title,
                     chapter_outline=chapter.outline)
@@ -143,7 +145,7 @@ def _frame(build: Build) -> tuple[str, int, int]:
     """The template with no memory, its tokens, and the tokens section headings may add."""
     frame = render_with_stop(build.project.language, build.task.template, **build.base)[0]
     frame_tokens = build.count(frame)
-    headed = dict(build.base, style_guide=" ", synopsis=" ", **{n: [""] for n in LIST_SECTIONS})
+    headed = dict(build.base, **{n: " " for n in TEXT_SECTIONS}, **{n: [""] for n in LIST_SECTIONS})
     with_headings = build.count(render_with_stop(build.project.language, build.task.template, **headed)[0])
     return frame, frame_tokens, max(0, with_headings - frame_tokens)
 
@@ -225,6 +227,21 @@ def _lore_candidates(build, lore_entries, scan, seed, room) -> list[Candidate]:
     return out
 
 
+def _previous_ending(build: Build, chapters, chapter, room: int) -> list[Candidate]:
+    """The last sentences of the chapter before this one (continuity of the prose itself)."""
+    if "previous_ending" not in build.wanted or chapter is None:
+        return []
+    earlier = [c for c in chapters if c.deleted_at is None and c.ordinal < chapter.ordinal and c.text.strip()]
+    if not earlier:
+        return []
+    previous = max(earlier, key=lambda c: c.ordinal)
+    cut = cut_recent(previous.text, int(room * SHARES["previous_ending"]), build.count)
+    if not cut.text:
+        return []
+    return [Candidate("previous_ending", f"end of chapter {previous.ordinal}", cut.text, cut.tokens, 8,
+                      f"the last {len(cut.text)} characters of the previous chapter", "previous_ending")]
+
+
 def _fill(build: Build, candidates: Sequence[Candidate], memory_room: int, room: int) -> None:
     for c in candidates:
         reason = _refusal(build, c, memory_room, room)
@@ -290,7 +307,7 @@ def _render(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...]]:
     for c in sorted(build.kept, key=lambda c: c.order):
         if c.section in LIST_SECTIONS:
             values[c.section] = [*values[c.section], c.text]
-        elif c.section in ("style_guide", "synopsis"):
+        elif c.section in TEXT_SECTIONS:
             values[c.section] = c.text
     # the author's note (empty order key) goes first, then at-depth lore in insertion order
     inserts = [(c.depth, c.text) for c in sorted(build.kept, key=lambda c: c.order) if c.section == "at_depth"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 SENTENCE_END = re.compile(r"(?:[。！？!?.…]+[”’」』\"')）)\]]*|\n)")
 LINE_END = re.compile(r"\n")  # transcripts are cut between messages only
 MAX_CHARS_PER_TOKEN = 8  # generous: no tokenizer we meet averages more characters per token
+SAMPLE_CHARS = 4000  # the tail measured for the text's density
 BLOCKS_PER_ALLOWANCE = 3  # a jump drops about a third of the allowance
 
 
@@ -45,30 +46,32 @@ def sentence_start_after(text: str, anchor: int, limit: int,
     return start, True
 
 
-def block_size(text: str, allowance: int, count_tokens: Callable[[str], int]) -> int:
-    """Anchor spacing in characters: a third of the allowance, measured on this text's density.
+def density(text: str, count_tokens: Callable[[str], int]) -> tuple[float, int]:
+    """(characters per token of the text's tail rounded to a power of two, tokens of that tail).
 
-    The density (chars per token) is rounded to a power of two so that it stays the same while the
-    text grows, keeping the anchors where they were."""
-    sample = text[-4000:]
-    sample_tokens = max(1, count_tokens(sample))
-    density = 2.0 ** round(math.log2(max(len(sample) / sample_tokens, 1 / 8)))
-    return max(16, int(allowance * density / BLOCKS_PER_ALLOWANCE))
+    Rounding keeps the value the same while the text grows, so the anchors stay where they were."""
+    sample = text[-SAMPLE_CHARS:]
+    sample_tokens = count_tokens(sample)
+    ratio = len(sample) / max(1, sample_tokens)
+    return 2.0 ** round(math.log2(min(max(ratio, 1 / 8), MAX_CHARS_PER_TOKEN))), sample_tokens
 
 
 def cut_recent(text: str, allowance: int, count_tokens: Callable[[str], int],
                boundary: re.Pattern[str] = SENTENCE_END) -> RecentCut:
     """Keep the longest tail of `text` that fits `allowance` tokens, starting on a stable anchor
-    and right after a `boundary` (sentence ends by default)."""
+    and right after a `boundary` (sentence ends by default). Only about twice the allowance is
+    ever tokenized, however long the text."""
     if allowance <= 0 or not text:
         return RecentCut(len(text), "", 0, True)
-    whole = len(text) <= allowance * MAX_CHARS_PER_TOKEN and count_tokens(text) <= allowance
-    if whole:
+    chars_per_token, sample_tokens = density(text, count_tokens)
+    if len(text) <= SAMPLE_CHARS and sample_tokens <= allowance:
+        return RecentCut(0, text, sample_tokens, True)
+    reach = int(allowance * chars_per_token * 2)  # no tail longer than this can fit
+    if len(text) <= reach and count_tokens(text) <= allowance:
         return RecentCut(0, text, count_tokens(text), True)
-    block = block_size(text, allowance, count_tokens)
-    last_block = math.ceil(len(text) / block)
-    low = max(1, (len(text) - allowance * MAX_CHARS_PER_TOKEN) // block)
-    high = last_block  # cutting at (or past) the end keeps nothing: always fits
+    block = max(16, int(allowance * chars_per_token / BLOCKS_PER_ALLOWANCE))
+    low = max(1, (len(text) - reach) // block)
+    high = math.ceil(len(text) / block)  # cutting at (or past) the end keeps nothing: always fits
     while low < high:  # smallest block index whose cut fits (token counts shrink as k grows)
         middle = (low + high) // 2
         if _cut(text, middle, block, count_tokens, boundary).tokens <= allowance:

@@ -192,3 +192,15 @@ def test_a_long_transcript_is_cut_between_messages():
     assert recent.status == "trimmed" and plan.used_tokens <= 800
     first_line = recent.text.split("\n")[0]
     assert first_line.startswith(("逍遥：", "林月如：")) and first_line.endswith("！")
+
+
+def test_previous_chapter_ending_carries_the_prose_into_a_new_chapter(count_tokens):
+    earlier = chapter(1, 1, STORY + "最后，他推开了门。", summary="第一章概要。")
+    plan = build("draft", chapters=[earlier, chapter(2, 2, "", outline="二人下山。")], count=count_tokens,
+                 budget=1500)
+    prompt = plan.render()
+    item = plan.section("previous_ending").items[0]
+    assert item.status == "included" and item.text.endswith("最后，他推开了门。")
+    assert earlier.text.endswith(item.text) and item.text[0] in "李他"  # starts on a sentence
+    assert prompt.index("第一章概要") < prompt.index("最后，他推开了门") < prompt.index("二人下山")
+    assert plan.used_tokens <= 1500

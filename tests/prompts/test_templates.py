@@ -15,6 +15,7 @@ TASKS = ["brainstorm", "character_bio", "continue", "draft", "outline", "polish"
 MEMORY = {"title": "ZZTITLE", "genre": "ZZGENRE", "synopsis": "ZZSYNOPSIS", "style_guide": "ZZSTYLE",
           "lore_before": ["ZZLOREA\n"], "characters": ["ZZCHAR\n"], "lore_after": ["ZZLOREB\n"],
           "summaries": ["ZZSUMMARY\n"], "retrieved": ["ZZOLD\n"], "recent": "ZZRECENT\n",
+          "previous_ending": "ZZPREVIOUS",
           "chapter_number": 7, "chapter_title": "ZZCHAPTER", "chapter_outline": "ZZOUTLINE"}
 TASK_VALUES = {
     "polish": {"passage": "ZZPASSAGE", "preset": "vivid", "instruction": "ZZINSTRUCTION"},
