@@ -108,7 +108,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chapter_title": ("Chapter title", "章节标题"),
     "chapter_status": ("Status", "状态"),
     "add_chapter": ("Add chapter", "新增章节"),
-    "rename_chapter": ("Rename", "重命名"),
+    "rename_chapter": ("Save title and status", "保存标题与状态"),
     "chapter_ordinal": ("Position", "位置"),
     "move_chapter": ("Move", "移动"),
     "delete_chapter": ("Delete chapter", "删除章节"),

@@ -16,6 +16,9 @@ from app.studio import SaveConflict
 from app.ui.common import Shell, as_id, as_seed, choices, dropdown_update, guarded, markdown_table, require_id, stream
 
 
+CHAPTER_STATUSES = ["outline", "draft", "revised", "final"]
+
+
 def chapter_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
     ident = as_id(project_id)
     if ident is None:
@@ -44,6 +47,7 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=1, min_width=260):
                 chapters = gr.Markdown(elem_id="chapters-table")
                 title = tr.make(gr.Textbox, "chapter_title", elem_id="chapter-title")
+                status = tr.make(gr.Dropdown, "chapter_status", choices=CHAPTER_STATUSES, value="outline")
                 with gr.Row():
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
@@ -68,8 +72,8 @@ def build(shell: Shell) -> None:
                     revisions = tr.make(gr.Dropdown, "revision", choices=[], allow_custom_value=True)
                     preview = tr.make(gr.Textbox, "revision_text", lines=6, interactive=False)
                     restore = tr.button("restore_revision")
-    _wire_open(shell, chapters, title, ordinal, outline, revisions, save_outline)
-    _wire_chapter_list(shell, chapters, title, ordinal, outline, add, rename, move, delete)
+    _wire_open(shell, chapters, (title, status, ordinal, outline), revisions, save_outline)
+    _wire_chapter_list(shell, chapters, (title, status, ordinal, outline), add, rename, move, delete)
     _wire_editor(shell, revisions, preview, save, restore)
     _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop)
 
@@ -79,16 +83,17 @@ def _listing(shell: Shell, project_id: Any, keep: Any = None) -> tuple[Any, str]
     return dropdown_update(chapter_choices(shell, project_id), keep), chapters_table(shell, project_id)
 
 
-def _wire_open(shell: Shell, chapters, title, ordinal, outline, revisions, save_outline) -> None:
+def _wire_open(shell: Shell, chapters, meta, revisions, save_outline) -> None:
+    """`meta`: the (title, status, ordinal, outline) fields of the open chapter."""
     studio, tr = shell.studio, shell.tr
 
     @guarded
     def open_chapter(chapter_id: Any):
         ident = as_id(chapter_id)
         if ident is None:
-            return "", None, "", "", None, "", gr.update(choices=[], value=None)
+            return "", "outline", None, "", "", None, "", gr.update(choices=[], value=None)
         chapter = studio.get_chapter(ident)
-        return (chapter.title, chapter.ordinal, chapter.outline, chapter.text, chapter.version,
+        return (chapter.title, chapter.status, chapter.ordinal, chapter.outline, chapter.text, chapter.version,
                 tr("opened_version", version=chapter.version),
                 gr.update(choices=revision_choices(shell, ident), value=None))
 
@@ -97,15 +102,16 @@ def _wire_open(shell: Shell, chapters, title, ordinal, outline, revisions, save_
         chapter = studio.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
         return tr("outline_saved", title=chapter.title)
 
-    opened = [title, ordinal, outline, shell.editor, shell.version, shell.status, revisions]
+    opened = [*meta, shell.editor, shell.version, shell.status, revisions]
     shell.project.change(lambda p: _listing(shell, p), [shell.project], [shell.chapter, chapters],
                          api_name="list_chapters")
     shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
-    save_outline.click(save_chapter_outline, [shell.chapter, outline], [shell.status], api_name="save_outline")
+    save_outline.click(save_chapter_outline, [shell.chapter, meta[3]], [shell.status], api_name="save_outline")
 
 
-def _wire_chapter_list(shell: Shell, chapters, title, ordinal, outline, add, rename, move, delete) -> None:
+def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) -> None:
     studio = shell.studio
+    title, status, ordinal, outline = meta
 
     @guarded
     def add_chapter(project_id: Any, title_text: str, outline_text: str):
@@ -114,8 +120,9 @@ def _wire_chapter_list(shell: Shell, chapters, title, ordinal, outline, add, ren
         return _listing(shell, project_id, chapter.id)
 
     @guarded
-    def rename_chapter(project_id: Any, chapter_id: Any, title_text: str):
-        studio.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "")
+    def rename_chapter(project_id: Any, chapter_id: Any, title_text: str, status_name: str):
+        studio.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "",
+                                   status=status_name or "outline")
         return _listing(shell, project_id, chapter_id)
 
     @guarded
@@ -130,7 +137,7 @@ def _wire_chapter_list(shell: Shell, chapters, title, ordinal, outline, add, ren
 
     header = [shell.chapter, chapters]
     add.click(add_chapter, [shell.project, title, outline], header, api_name="add_chapter")
-    rename.click(rename_chapter, [shell.project, shell.chapter, title], header, api_name="rename_chapter")
+    rename.click(rename_chapter, [shell.project, shell.chapter, title, status], header, api_name="rename_chapter")
     move.click(move_chapter, [shell.project, shell.chapter, ordinal], header, api_name="move_chapter")
     delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
 

@@ -107,6 +107,27 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
     assert len(studio.list_lore(project_id)) == 2
 
 
+def test_chapters_add_rename_reorder_delete_and_revisions(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    first, second = new_chapter(client, project_id, "甲"), new_chapter(client, project_id, "乙")
+    client.predict(project_id, second, "乙·改", "draft", api_name="/rename_chapter")
+    assert (studio.get_chapter(second).title, studio.get_chapter(second).status) == ("乙·改", "draft")
+    client.predict(project_id, second, 1, api_name="/move_chapter")
+    assert [c.id for c in studio.list_chapters(project_id)] == [second, first]
+    opened = client.predict(second, api_name="/open_chapter")
+    assert opened[:3] == ("乙·改", "draft", 1)
+
+    client.predict(second, "v1", api_name="/save_chapter")
+    _, _, revisions = client.predict(second, "v2", api_name="/save_chapter")
+    older = [value for label, value in revisions["choices"] if label.startswith("v1")][0]
+    editor, _, _ = client.predict(older, api_name="/restore_revision")
+    assert editor == "v1" and studio.get_chapter(second).version == 3
+
+    client.predict(project_id, first, api_name="/delete_chapter")
+    assert [c.id for c in studio.list_chapters(project_id)] == [second]
+
+
 def test_second_client_save_is_refused_and_first_text_survives(running, client, make_fast):
     from gradio_client import Client
 
