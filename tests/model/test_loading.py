@@ -190,3 +190,11 @@ def test_a_tensor_missing_from_a_shard_is_refused(tmp_path: Path, tiny_model_dir
     index_path.write_text(json.dumps(index))
     with pytest.raises(MissingShardsError, match="experts.5.down_proj"):
         load_model(folder)
+
+
+def test_dense_shape_estimate() -> None:
+    """Dense XVERSE (7B-like shape) has one plain MLP per layer and no router."""
+    dense = XverseConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, vocab_size=100534)
+    sizes = estimate_memory(dense, "bf16", 4096)
+    assert "router" not in sizes and sizes["mlp"] == 32 * 3 * 4096 * 11008 * 2
+    assert 13 * GIB < sizes["weights"] < 16 * GIB
