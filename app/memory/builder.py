@@ -5,21 +5,23 @@ Owns which memory goes into a prompt, in what order, and why. Pure: receives rec
 
 Layout, stable → volatile (consecutive calls share a long token prefix): the template's frame,
 style guide, synopsis, lore before characters, characters, lore after characters, summaries of
-earlier chapters, retrieved passages, then the recent text with the author's note and at-depth lore
-inserted near its end.
+earlier chapters, retrieved passages, the previous chapter's last sentences, then the recent text
+with the author's note and at-depth lore inserted near its end. Within the lore sections constant
+entries come first (they never change between calls), then the triggered ones by insertion order.
 
 Budget: R = budget − frame − section headings. The recent text is promised up to half of R (rounded
 up to eighths of R so memory does not shift with every added sentence); memory fills the rest in
 priority order — style guide, synopsis, focus/POV/pinned characters, constant lore, budget-ignoring
-lore, author's note, triggered lore, detected characters, summaries (newest first, stopping at the
-first that does not fit: cost does not grow with the book), retrieved passages — each kind under its
-share of R. The recent text then takes everything left. Finally the prompt is rendered and measured;
+lore, author's note, triggered lore, detected characters, the previous chapter's ending, summaries
+(newest first, stopping at the first that does not fit: cost does not grow with the book), retrieved
+passages — each kind under its share of R. The recent text then takes everything left. Finally the prompt is rendered and measured;
 while it is over budget the recent text loses a block, then the lowest-priority item goes.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +69,7 @@ class Build:
     base: dict[str, Any]
     recent_source: str
     budget: int
-    boundary: Any = SENTENCE_END  # where the recent text may be cut (LINE_END for transcripts)
+    boundary: re.Pattern[str] = SENTENCE_END  # where the recent text may be cut (LINE_END for transcripts)
     kept: list[Candidate] = field(default_factory=list)
     notes: list[tuple[str, PlanItem]] = field(default_factory=list)  # (section, left-out item)
     used: int = 0
