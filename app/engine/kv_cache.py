@@ -2,7 +2,7 @@
 
 `Int8KVCache` stores keys and values as int8 codes with one scale per (batch row, head, token)
 (absmax over head_dim / 127) and dequantizes on read, halving KV memory: A4.2B at 8K tokens goes
-from 2.19 GiB (bf16) to ~1.13 GiB. It is a DynamicCache subclass, so `crop(-n)`,
+from 2.19 GiB (bf16) to ~1.12 GiB. It is a DynamicCache subclass, so `crop(-n)`,
 `batch_repeat_interleave(n)`, `batch_select_indices`, `reorder_cache` and `get_seq_length` work as
 for DynamicCache. Shapes: codes [B, N, S, D] int8, scales [B, N, S, 1] in the model dtype.
 """
