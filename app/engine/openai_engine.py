@@ -47,7 +47,7 @@ class OpenAIEngine:
         self._client = openai.OpenAI(base_url=self._base_url, api_key=api_key or "none", timeout=timeout_s,
                                      max_retries=0)
         self._tokens = ServerTokenCounter(self._base_url, model, tokenizer_path=tokenizer_path,
-                                          timeout_s=min(timeout_s, 10))
+                                          timeout_s=min(timeout_s, 5))
 
     def info(self) -> EngineInfo:
         exact = self._tokens.exact()

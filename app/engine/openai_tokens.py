@@ -10,6 +10,7 @@ again, while a transient network failure falls back to the estimate for that cal
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ import httpx
 from app.engine.token_estimate import estimate_tokens
 
 _MISSING_ENDPOINT = {404, 405, 501}
+REMEMBERED_COUNTS = 4096  # prompt planners count the same sections again and again: one request each is enough
 
 
 class ServerTokenCounter:
@@ -28,6 +30,7 @@ class ServerTokenCounter:
         self._endpoint: str | None = None
         self._probed = False
         self._lock = threading.Lock()
+        self._remembered: OrderedDict[str, int] = OrderedDict()
 
     def exact(self) -> bool:
         """True when counts come from the model's own tokenizer (local or the server's)."""
@@ -40,12 +43,21 @@ class ServerTokenCounter:
         if self._tokenizer is not None:
             return len(self._tokenizer.encode(text, add_special_tokens=False))
         self._probe()
-        if self._endpoint is not None:
-            try:
-                return _parse_count(self._post(self._endpoint, text))
-            except (httpx.HTTPError, ValueError):
-                pass  # transient: estimate this one
-        return estimate_tokens(text)
+        if self._endpoint is None:
+            return estimate_tokens(text)
+        with self._lock:
+            if text in self._remembered:
+                self._remembered.move_to_end(text)
+                return self._remembered[text]
+        try:
+            count = _parse_count(self._post(self._endpoint, text))
+        except (httpx.HTTPError, ValueError):
+            return estimate_tokens(text)  # transient: estimate this one, ask again next time
+        with self._lock:
+            self._remembered[text] = count
+            while len(self._remembered) > REMEMBERED_COUNTS:
+                self._remembered.popitem(last=False)
+        return count
 
     def count_completion(self, text: str, *, pieces: int) -> int:
         """Tokens in a streamed completion: exact with a local tokenizer, else the streamed pieces

@@ -41,6 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if self.path == "/tokenize" and self.server.tokenize:
+            self.server.tokenize_calls += 1
             self._json(200, {"tokens": list(range(len(str(body["prompt"]).split())))})
         elif self.path == "/v1/completions":
             self.server.requests.append(body)
@@ -95,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     tokenize = False
+    tokenize_calls = 0
     requests: list
 
 
@@ -111,6 +113,10 @@ class CompletionsServer:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    @property
+    def tokenize_calls(self) -> int:
+        return self._server.tokenize_calls
 
     @property
     def requests(self) -> list[dict]:

@@ -102,6 +102,9 @@ def test_token_counts_from_the_tokenize_endpoint():
         assert engine.count_tokens("one two three four") == 4
         assert engine.info().token_counts_exact
         assert generate(engine, request("a b c", n=1))[0].prompt_tokens == 3
+        asked = live.tokenize_calls
+        assert engine.count_tokens("one two three four") == 4
+        assert live.tokenize_calls == asked  # the same text is counted once
 
 
 def test_token_counts_are_an_estimate_marked_as_such_without_endpoint(server):
