@@ -53,7 +53,7 @@ def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
                        focus_character_ids=tuple(focus_character_ids))
     try:
         plan = build_context(task, **_memory_inputs(core, project, chapter), budget_tokens=budget,
-                             count_tokens=core.engine.count_tokens,
+                             count_tokens=core.count_tokens,
                              seed=chapter.version if chapter is not None else 0)
     except ContextBudgetError as exc:
         raise InvalidInput(f"This request does not fit the model's context: {exc}") from exc

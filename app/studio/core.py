@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine import Engine, EngineInfo, GenerationRequest, SamplingParams
+from app.memory.plan import TokenCache
 from app.studio.errors import InvalidInput, NoModel, NotFound, SaveConflict, StudioError
 from app.studio.streaming import GenerationRun, Snapshot, StreamSink
 from story_store.errors import ConflictError, NotFoundError, StoreError, ValidationError
@@ -96,6 +97,8 @@ class StudioCore:
     def __init__(self, store: Any, engine: Engine, options: StudioOptions) -> None:
         self.store = GuardedStore(store)
         self.engine = engine
+        # Lore, character and summary texts repeat across requests: count each text's tokens once.
+        self.count_tokens = TokenCache(engine.count_tokens)
         self.options = options
         self.last_plan: Any = None
         self._runs: set[GenerationRun] = set()
