@@ -14,6 +14,8 @@ Goals (issue 4): decode >= 30% of the ceiling; warm TTFT at 8K <= 100 ms.
 Prints a table, then one JSON object as the LAST line. Record results in benchmarks/RESULTS.md.
 
 Usage: python benchmarks/engine_gpu.py [--kv-bits 8|16] [--repeats 3]
+       python benchmarks/engine_gpu.py --smoke   (CPU, a tiny fp32 model of the same vocabulary: checks
+       that the measuring code runs; its numbers mean nothing and no ceiling is computed)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from app.engine import GenerationRequest, SamplingParams  # noqa: E402
 from app.engine.memory_estimate import GIB, kv_cache_bytes, weight_bytes  # noqa: E402
 from app.engine.transformers_engine import TransformersEngine  # noqa: E402
+from app.engine.xverse import XverseConfig, XverseForCausalLM  # noqa: E402
 from memory_fit import A4_2B, build_random_a4_2b  # noqa: E402
 
 GREEDY = SamplingParams(temperature=0, repetition_penalty=1.0)
@@ -143,37 +146,50 @@ def bytes_per_token(context: int, kv_bits: int) -> float:
     return touched + kv_cache_bytes(A4_2B, context, kv_bits)
 
 
+def smoke_model() -> XverseForCausalLM:
+    """CPU stand-in with the A4.2B vocabulary (so the same tokenizer and prompts work), tiny elsewhere."""
+    shape = {**A4_2B, "hidden_size": 128, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 4, "num_experts": 8, "moe_top_k": 2}
+    torch.manual_seed(0)
+    return XverseForCausalLM(XverseConfig(**shape)).eval()
+
+
+def gpu_figures(device: torch.device, decode: dict, kv_bits: int) -> dict:
+    bandwidth = copy_bandwidth_gbs(device)
+    ceiling = bandwidth * 1e9 / bytes_per_token(CONTEXTS["512"], kv_bits)
+    return {"gpu": torch.cuda.get_device_name(device), "weights_gib": round(torch.cuda.memory_allocated(device) / GIB, 2),
+            "copy_bandwidth_gbs": round(bandwidth, 1),
+            "bytes_per_token_512_gib": round(bytes_per_token(CONTEXTS["512"], kv_bits) / GIB, 3),
+            "ceiling_tok_s_512": round(ceiling, 1), "decode_pct_of_ceiling_512": round(100 * decode["512"] / ceiling, 1),
+            "peak_gib": round(torch.cuda.max_memory_allocated(device) / GIB, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kv-bits", type=int, choices=(8, 16), default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="CPU dry run of the measuring code (tiny model)")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
+    if not args.smoke and not torch.cuda.is_available():
         sys.exit("engine_gpu.py needs a CUDA GPU (and bitsandbytes); use benchmarks/engine_cpu.py on CPU.")
-    device = torch.device("cuda", 0)
+    device = torch.device("cpu") if args.smoke else torch.device("cuda", 0)
     built = time.perf_counter()
-    model = build_random_a4_2b(device)
+    model = smoke_model() if args.smoke else build_random_a4_2b(device)
     model.config.kv_cache_bits = args.kv_bits
     build_s = time.perf_counter() - built
     engine = TransformersEngine(model, word_tokenizer(A4_2B["vocab_size"]), model_id="random A4.2B nf4",
-                                context_length=8192, quantization="nf4")
+                                context_length=8192, quantization="fp32" if args.smoke else "nf4")
     run(engine, GenerationRequest(prompt_of(256, 0), max_new_tokens=8, sampling=GREEDY))  # warm-up
     decode = decode_rates(engine, args.repeats)
     ttft = ttft_8k(engine, args.repeats)
     aggregate = aggregate_rates(engine, args.repeats)
-    bandwidth = copy_bandwidth_gbs(device)
-    ceiling = {name: bandwidth * 1e9 / bytes_per_token(ctx, args.kv_bits) for name, ctx in CONTEXTS.items()}
     result = {
-        "date": datetime.date.today().isoformat(), "gpu": torch.cuda.get_device_name(device),
-        "kv_bits": args.kv_bits, "weights_gib": round(torch.cuda.memory_allocated(device) / GIB, 2),
+        "date": datetime.date.today().isoformat(), "smoke": args.smoke, "kv_bits": args.kv_bits,
         **{f"decode_tok_s_{k}": round(v, 1) for k, v in decode.items()},
         "ttft_cold_8k_ms": round(ttft["cold_ms"], 1), "ttft_warm_8k_ms": round(ttft["warm_ms"], 1),
         "ttft_edited_tail_8k_ms": round(ttft["edited_tail_ms"], 1),
         **{f"aggregate_tok_s_{k}": round(v, 1) for k, v in aggregate.items()},
-        "copy_bandwidth_gbs": round(bandwidth, 1), "bytes_per_token_512_gib": round(bytes_per_token(512, args.kv_bits) / GIB, 3),
-        "ceiling_tok_s_512": round(ceiling["512"], 1),
-        "decode_pct_of_ceiling_512": round(100 * decode["512"] / ceiling["512"], 1),
-        "peak_gib": round(torch.cuda.max_memory_allocated(device) / GIB, 2),
+        **({} if args.smoke else gpu_figures(device, decode, args.kv_bits)),
     }
     print(f"built the random model in {build_s:.0f} s")
     for name, value in result.items():
