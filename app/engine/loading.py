@@ -244,7 +244,7 @@ def _from_pretrained(
     except torch.OutOfMemoryError as error:
         raise InsufficientMemoryError(
             f"Out of memory while loading ({quantization}). Try nf4, a smaller GPU budget with CPU offload "
-            "(--max-gpu-memory), a shorter context, or a server via --openai-base-url."
+            "(--gpu-memory), a shorter context, or a server via --openai-base-url."
         ) from error
     except (RuntimeError, ImportError) as error:
         if quantization in ("nf4", "int8") and ("cuda" in str(error).lower() or "bitsandbytes" in str(error)):

@@ -119,7 +119,7 @@ def fit_advice(config: Any, estimate: dict[str, int], budget_bytes: int, quantiz
     smaller = _largest_context(config, quantization, budget_bytes, estimate)
     if smaller:
         options.append(f"a shorter context (up to ~{smaller} tokens at this quantization)")
-    options.append("CPU offload with a GPU budget (--max-gpu-memory), slower but it runs")
+    options.append("CPU offload with a GPU budget (--gpu-memory), slower but it runs")
     options.append("a model server on a bigger machine via --openai-base-url")
     return " ".join(lines) + " What would fit: " + "; ".join(options) + "."
 
