@@ -166,7 +166,10 @@ def stream(
         raise gr.Error(str(exc)) from None
     finally:
         live.discard(session, gen)
-        gen.close()  # type: ignore[attr-defined]
+        try:
+            gen.close()  # type: ignore[attr-defined]
+        except ValueError:
+            pass  # a closed page's unload is closing it on another thread right now
 
 
 def choices(records: list[Any], label: Callable[[Any], str]) -> list[tuple[str, int]]:
