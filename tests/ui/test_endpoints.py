@@ -258,6 +258,12 @@ def test_roleplay_turn_regenerate_switch_edit(running, client, make_fast):
     assert studio.chat_transcript(session_id)[1].text == "改过的问题"
     assert [s.id for s in studio.list_chats(project_id)] == [session_id]
 
+    _, history = client.predict(project_id, session_id, 0, api_name="/chat_branch")
+    assert len(history) == 1 and len(studio.chat_transcript(session_id)) == 1
+    run_stream(client, session_id, "换个话题。", 6, api_name="/chat_turn")
+    new_question = studio.chat_transcript(session_id)[1]
+    assert new_question.text == "换个话题。" and studio.alternative_position(new_question.id) == (2, 2)
+
 
 def test_export_markdown_and_import_manuscript(running, client, make_fast, tmp_path: Path):
     studio = running.studio
