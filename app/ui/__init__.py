@@ -63,13 +63,15 @@ def _wire_language(shell: Shell, blocks: gr.Blocks, language: gr.Radio) -> None:
         return shell.tr.relabel(choice if choice in LANGUAGES else "en")
 
     def from_address(request: gr.Request) -> Any:
+        """`?lang=zh|en` wins; otherwise the page opens in the language last chosen."""
         wanted = (request.query_params.get("lang") or "") if request else ""
-        return wanted if wanted in LANGUAGES else gr.skip()
+        return wanted if wanted in LANGUAGES else shell.tr.language
 
-    language.change(switch, [language], components, api_visibility="private")
+    switched = language.change(switch, [language], components, api_visibility="private")
     blocks.load(from_address, None, [language], api_visibility="private")
-    for fn, outputs in shell.on_load:
+    for fn, outputs in shell.on_load:  # on load, and again after a switch (tables in the new language)
         blocks.load(fn, None, outputs, api_visibility="private")
+        switched.then(fn, None, outputs, api_visibility="private")
 
 
 def build_app(studio: Studio) -> gr.Blocks:

@@ -23,7 +23,10 @@ from app.ui.strings import t
 
 
 class Translator:
-    """Creates labelled components and remembers them, so a language switch can relabel them all."""
+    """Creates labelled components and remembers them, so a language switch can relabel them all.
+
+    The language is the writer's preference for this (local, single-writer) studio: a switch in any
+    tab changes it for labels and for the messages handlers write from then on."""
 
     def __init__(self, language: str) -> None:
         self.language = language
@@ -54,7 +57,9 @@ class Translator:
         return [component for component, _, _ in self._labelled]
 
     def relabel(self, language: str) -> list[Any]:
-        """One update per registered component, in registration order (the outputs of a switch)."""
+        """Make `language` the interface language (labels and every message from now on); returns one
+        update per registered component, in registration order (the outputs of a switch)."""
+        self.language = language
         return [gr.update(**{attr: t(language, key)}) for _, key, attr in self._labelled]
 
 

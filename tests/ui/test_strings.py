@@ -51,6 +51,7 @@ def test_language_switch_relabels_every_registered_component():
     assert (box.label, button.value) == ("Chapter text", "Save")
     updates = tr.relabel("zh")
     assert updates == [{"__type__": "update", "label": "正文"}, {"__type__": "update", "value": "保存"}]
+    assert tr("saved_version", version=2) == "✓ 已保存为版本 2。"  # messages follow the choice too
 
 
 def test_polish_presets_offered_are_the_templates_presets():
