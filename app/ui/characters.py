@@ -60,16 +60,9 @@ def build(shell: Shell) -> None:
     _wire_cards(shell, picker, card_in, card_fmt, export, card_out)
 
 
-def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) -> None:
+def _character_loader(shell: Shell):
+    """Handler: a character's sheet as form values, plus the chapters that mention it."""
     studio, tr = shell.studio, shell.tr
-
-    def refreshed(project_id: Any, keep: Any = None):
-        return dropdown_update(character_choices(shell, project_id), keep)
-
-    def mentions_text(character_id: int) -> str:
-        chapters = studio.chapters_mentioning_character(character_id)
-        names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
-        return f"**{tr('mentioned_in')}:** {names}"
 
     @guarded
     def load_character(character_id: Any):
@@ -78,18 +71,36 @@ def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) ->
             return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + [""]
         character = studio.get_character(ident)
         values = [getattr(character, f) for f in TEXT_FIELDS]
-        return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions_text(ident)]
+        chapters = studio.chapters_mentioning_character(ident)
+        names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
+        mentions = f"**{tr('mentioned_in')}:** {names}"
+        return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions]
+
+    return load_character
+
+
+def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) -> None:
+    studio = shell.studio
+
+    def refreshed(project_id: Any, keep: Any = None):
+        return dropdown_update(character_choices(shell, project_id), keep)
 
     @guarded
-    def add_character(project_id: Any, name: str, aliases: str, pinned: bool, *values: str):
-        fields = _sheet(name, aliases, pinned, values)
+    def add_character(project_id: Any, name: str, aliases: str, pinned: bool, description: str, personality: str,
+                      appearance: str, background: str, speech_style: str, greeting: str, example_dialogue: str,
+                      scenario: str):
+        fields = _sheet(name, aliases, pinned, (description, personality, appearance, background, speech_style,
+                                                greeting, example_dialogue, scenario))
         character = studio.create_character(require_id(project_id, "project"), fields.pop("name"), **fields)
         return refreshed(project_id, character.id)
 
     @guarded
-    def update_character(project_id: Any, character_id: Any, name: str, aliases: str, pinned: bool, *values: str):
-        character = studio.update_character(require_id(character_id, "character"),
-                                            **_sheet(name, aliases, pinned, values))
+    def update_character(project_id: Any, character_id: Any, name: str, aliases: str, pinned: bool,
+                         description: str, personality: str, appearance: str, background: str, speech_style: str,
+                         greeting: str, example_dialogue: str, scenario: str):
+        sheet = _sheet(name, aliases, pinned, (description, personality, appearance, background, speech_style,
+                                               greeting, example_dialogue, scenario))
+        character = studio.update_character(require_id(character_id, "character"), **sheet)
         return refreshed(project_id, character.id)
 
     @guarded
@@ -98,7 +109,7 @@ def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) ->
         return refreshed(project_id)
 
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
-    picker.change(load_character, [picker], [*form, mentions], api_name="open_character")
+    picker.change(_character_loader(shell), [picker], [*form, mentions], api_name="open_character")
     new.click(lambda: [None, "", "", False, *[""] * len(TEXT_FIELDS), ""], None, [picker, *form, mentions],
               api_visibility="private")
     add.click(add_character, [shell.project, *form], [picker], api_name="add_character")

@@ -58,10 +58,10 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
         return [getattr(params, f) for f in SAMPLING_FIELDS]
 
     @guarded
-    def save_sampling(project_id: Any, *values: Any):
-        fields = dict(zip(SAMPLING_FIELDS, values))
-        fields["top_k"] = int(fields["top_k"] or 0)
-        params = SamplingParams(**{k: (v if k == "top_k" else float(v)) for k, v in fields.items()})
+    def save_sampling(project_id: Any, temperature: float, top_p: float, top_k: int, min_p: float,
+                      repetition_penalty: float):
+        params = SamplingParams(temperature=float(temperature), top_p=float(top_p), top_k=int(top_k or 0),
+                                min_p=float(min_p), repetition_penalty=float(repetition_penalty))
         studio.set_sampling_defaults(require_id(project_id, "project"), params)
         return tr("sampling_saved")
 
