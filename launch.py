@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"Inkstone: {exc}", file=sys.stderr)
         return 2
-    from app.ui import build_app
+    from app.ui import CSS, build_app
 
     store, studio = _build_studio(settings)
     scheduler = _start_backups(store, settings)
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
-               prevent_thread_lock=True, inbrowser=False, share=False)
+               prevent_thread_lock=True, inbrowser=False, share=False, css=CSS)
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly
