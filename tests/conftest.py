@@ -23,3 +23,24 @@ def store(tmp_path: Path):
     s = Store(f"sqlite:///{tmp_path / 'inkstone.db'}")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_parts(tiny_model_dir: Path):
+    """(model, tokenizer): the tiny XVERSE-MoE loaded the standard way (fp32, CPU), shared by the session."""
+    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest on one thread; more threads spin against each other on a busy 2-core box."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

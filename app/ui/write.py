@@ -149,7 +149,7 @@ def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ..
 
 
 def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
-    studio, tr = shell.studio, shell.tr
+    studio = shell.studio
 
     @guarded
     def save_chapter(chapter_id: Any, text: str, base_version: Any):

@@ -16,13 +16,7 @@ TRAINING_TEXT = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models run fastest on one thread; more threads spin against each other on a busy 2-core box."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+
 
 
 def build_byte_fallback_tokenizer(out_dir: Path):
@@ -59,14 +53,7 @@ def llama_parts(tmp_path_factory: pytest.TempPathFactory):
     return model, tokenizer
 
 
-@pytest.fixture(scope="session")
-def tiny_parts(tiny_model_dir: Path):
-    """(model, tokenizer): the tiny random XVERSE-MoE loaded the standard way (fp32, CPU)."""
-    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
-    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
 @pytest.fixture()

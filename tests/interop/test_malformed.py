@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from card_samples import NOVELAI_BOOK, V2_CARD, WORLD_INFO, b64json, png_with_chunks
+from card_samples import NOVELAI_BOOK, V2_CARD, WORLD_INFO, png_with_chunks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -15,12 +15,3 @@ def tiny_fp32(tiny_model_dir: Path):
     return load_model(tiny_model_dir, quantization="fp32")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The tiny model runs fastest on one thread; more threads spin against each other on 2 cores."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

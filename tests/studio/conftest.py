@@ -8,14 +8,7 @@ import pytest
 
 from app.studio import Studio, StudioOptions
 
-@pytest.fixture(scope="session")
-def tiny_parts(tiny_model_dir: Path):
-    """(model, tokenizer): the tiny random XVERSE-MoE in fp32 on CPU, loaded once."""
-    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
-    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
 @pytest.fixture()

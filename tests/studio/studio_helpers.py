@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.studio import Studio
+
 FAST_TOKENS = {"draft": 24, "continue": 16, "branch": 12, "brainstorm": 16, "summary": 12, "polish": 16,
                "roleplay": 12}
 

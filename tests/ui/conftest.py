@@ -29,17 +29,11 @@ class RunningStudio:
     export_dir: Path
 
 
-@pytest.fixture(scope="session")
-def tiny_engine_parts(tiny_model_dir: Path):
-    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
-    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
 @pytest.fixture(scope="module")
-def running(tiny_engine_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
     from app.ui import CSS, build_app
@@ -47,7 +41,7 @@ def running(tiny_engine_parts, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
     data = tmp_path_factory.mktemp("ui-data")
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
-    model, tokenizer = tiny_engine_parts
+    model, tokenizer = tiny_parts
     engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
                                 notes="demo model: text is random")
     options = StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.2)
