@@ -29,7 +29,7 @@ from app.ui.common import LiveGenerations, Shell, Translator
 from app.ui.strings import LANGUAGES
 
 CSS = """
-#demo-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
+#demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
 """
 
@@ -48,6 +48,10 @@ def _header(shell: Shell, demo: bool) -> None:
     tr.markdown("app_title", elem_id="app-title")
     if demo:
         tr.markdown("demo_banner", elem_id="demo-banner")
+    info = shell.studio.engine_info()
+    if info.kind == "none":  # say plainly why, and the ways out (the engine's own words)
+        tr.markdown("no_model_banner", elem_id="no-model-banner")
+        gr.Markdown(info.notes, elem_id="no-model-reason")
     with gr.Row():
         shell.project = tr.make(gr.Dropdown, "project", choices=projects.project_choices(shell), value=None,
                                 allow_custom_value=True, elem_id="project-picker", scale=2)

@@ -13,6 +13,8 @@ LANGUAGES = ("en", "zh")
 STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("# Inkstone — a studio for novelists", "# 砚台 Inkstone — 小说创作工作室"),
     "demo_banner": ("⚠️ **demo model: random weights, text is random**", "⚠️ **演示模型：随机权重，生成的文字是随机的**"),
+    "no_model_banner": ("⚠️ **No model is loaded.** Projects, editing, revisions and export work; generation does not until Inkstone is started with a model, `--demo` or `--openai-base-url`.",
+                        "⚠️ **未加载模型。** 作品管理、编辑、修订和导出照常可用；生成功能需要以模型、`--demo` 或 `--openai-base-url` 启动后才能使用。"),
     "project": ("Project", "作品"),
     "chapter": ("Chapter", "章节"),
     "none": ("none", "无"),

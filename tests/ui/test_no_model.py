@@ -64,9 +64,17 @@ def test_demo_banner_only_in_demo_mode(no_model_url, tmp_path):
     from story_store import Store
 
     assert "demo-banner" not in elem_ids(no_model_url[2])
+    assert {"no-model-banner", "no-model-reason"} <= elem_ids(no_model_url[2])
     store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
     try:
         demo = Studio(store, UnavailableEngine("demo"), StudioOptions(export_dir=tmp_path, demo=True))
         assert "demo-banner" in elem_ids(build_app(demo))
     finally:
         store.close()
+
+
+def test_no_model_banner_says_why(no_model_url):
+    app = no_model_url[2]
+    reasons = [c["props"].get("value") for c in app.config["components"]
+               if c.get("props", {}).get("elem_id") == "no-model-reason"]
+    assert reasons == ["No model is loaded: start with --demo or --model PATH."]
