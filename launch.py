@@ -16,6 +16,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from app.config import Settings, SettingsError, parse_settings  # noqa: E402
 
+MAX_UPLOAD = "25mb"  # above every importer's own limit (cards, lorebooks 20 MB; manuscripts 20 MB)
+
 
 def _engine_spec(settings: Settings):
     from app.engine.factory import EngineSpec
@@ -80,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Exports live in the data dir, which Gradio would refuse to serve unless named here; uploads
+    # (cards, lorebooks, manuscripts) are capped before they reach the studio.
     app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
-               prevent_thread_lock=True, inbrowser=False, share=False, css=CSS)
+               prevent_thread_lock=True, inbrowser=False, share=False, css=CSS,
+               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD)
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly

@@ -42,14 +42,26 @@ def _wait_for_http(url: str, proc: subprocess.Popen, timeout_s: float) -> int:
 
 
 @pytest.mark.slow
-def test_demo_serves_on_loopback_and_stops_cleanly_on_sigterm(tmp_path: Path):
-    port = _free_port()
+def test_demo_serves_exports_from_the_data_dir_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    """The data dir lies outside Gradio's temp dir and the working dir, as ~/.local/share does for a writer."""
+    from gradio_client import Client
+
+    port, cwd, gradio_tmp = _free_port(), tmp_path / "cwd", tmp_path / "gradio-tmp"
+    cwd.mkdir()
+    gradio_tmp.mkdir()
+    env = {**_env(tmp_path), "TMPDIR": str(gradio_tmp), "GRADIO_TEMP_DIR": str(gradio_tmp)}
     proc = subprocess.Popen(
-        [sys.executable, "launch.py", "--demo", "--port", str(port), "--backup-interval", "0"],
-        cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, str(ROOT / "launch.py"), "--demo", "--port", str(port), "--backup-interval", "0"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         assert _wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout_s=180) == 200
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "downloads"))
+        project = client.predict("Harbor Lights", "en", "", "", "", api_name="/create_project")[0]["value"]
+        client.predict(project, "Chapter 1: The Lamp", "", api_name="/add_chapter")
+        downloaded = Path(client.predict(project, None, "book", "md", True, True, api_name="/export_book"))
+        assert "# Harbor Lights" in downloaded.read_text("utf-8")
+        client.close()
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -58,6 +70,7 @@ def test_demo_serves_on_loopback_and_stops_cleanly_on_sigterm(tmp_path: Path):
     assert proc.returncode == 0, output
     assert "stopped cleanly" in output
     assert (tmp_path / "data" / "inkstone.db").is_file()
+    assert list((tmp_path / "data" / "exports").glob("*.md"))
 
 
 def test_public_host_without_auth_refuses_to_start(tmp_path: Path):
