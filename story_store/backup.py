@@ -85,10 +85,15 @@ class BackupMixin(StoreBase):
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
             raise StoreError(f"cannot write a backup into {str(folder)!r}: {exc}") from exc
+        written = BackupInfo(path=str(final), size_bytes=final.stat().st_size,
+                             created_at=datetime.strptime(NAME_PATTERN.match(final.name).group(1), STAMP_FORMAT))
         if keep is not None:
-            for old in list_backups(folder)[keep:]:
+            # The backup just written always survives, even if the folder holds "newer" names
+            # (a clock set back, a copied-in file): it counts as one of the `keep`.
+            others = [info for info in list_backups(folder) if info.path != written.path]
+            for old in others[keep - 1:]:
                 Path(old.path).unlink(missing_ok=True)
-        return next(info for info in list_backups(folder) if info.path == str(final))
+        return written
 
     def list_backups(self, dest_dir: str | os.PathLike[str]) -> list[BackupInfo]:
         return list_backups(dest_dir)
@@ -120,19 +125,29 @@ class BackupMixin(StoreBase):
             raise StoreError("a backup can be restored only into a file database other than itself")
         safety = self.backup_now(source_path.parent, keep=None)
         self._engine.dispose()  # no pooled connection keeps a stale view of the old content
-        source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
-        raw = self._engine.raw_connection()
         try:
-            source.backup(raw.driver_connection)
+            self._copy_backup_into_live(source_path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"restoring {source_path.name} failed ({exc}); the content before the restore "
+                             f"is kept in {safety.path}") from exc
         finally:
-            raw.close()
-            source.close()
-        self._engine.dispose()
+            self._engine.dispose()
         migrate.upgrade(self._writer)
         self._refresh_features()
         return BackupInfo(path=str(source_path), size_bytes=source_path.stat().st_size,
                           created_at=datetime.now(timezone.utc).replace(tzinfo=None),
                           extra={"safety_backup": safety.path})
+
+    def _copy_backup_into_live(self, source_path: Path) -> None:
+        source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            raw = self._engine.raw_connection()
+            try:
+                source.backup(raw.driver_connection)
+            finally:
+                raw.close()
+        finally:
+            source.close()
 
     def _require_sqlite(self, action: str) -> None:
         if self.dialect != "sqlite":

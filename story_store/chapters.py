@@ -55,6 +55,32 @@ class ChapterMixin(StoreBase):
             self._renumber(session, order)
             return self._record(session, row, ChapterRecord)
 
+    def create_chapters(self, project_id: int, chapters: list[dict[str, Any]],
+                        source: str = "import") -> list[ChapterRecord]:
+        """Append many chapters ({"title", "outline", "text"}) in one transaction: all or none.
+
+        Each non-empty text becomes revision 1 with `source` ("import" by default)."""
+        if not isinstance(chapters, list) or not all(isinstance(c, dict) for c in chapters):
+            raise ValidationError("chapters must be a list of {title, outline, text} mappings")
+        allowed = {"title", "outline", "text"}
+        for item in chapters:
+            if set(item) - allowed:
+                raise ValidationError(f"unknown chapter fields: {', '.join(sorted(set(item) - allowed))}")
+        rows = [check_fields(Chapter, ChapterRecord, {k: item.get(k, "") for k in allowed},
+                             CHAPTER_META_FIELDS + ("text",)) for item in chapters]
+        check_choice("chapter_revisions", "source", source)
+        with self._write() as session:
+            self._lock_order(session, project_id)
+            first = len(self._live_order(session, project_id)) + 1
+            created = [Chapter(project_id=project_id, ordinal=first + i, version=1 if v["text"] else 0, **v)
+                       for i, v in enumerate(rows)]
+            session.add_all(created)
+            session.flush()
+            session.add_all([ChapterRevision(chapter_id=row.id, version=1, text=row.text, source=source)
+                              for row in created if row.text])
+            session.flush()
+            return [to_record(row, ChapterRecord) for row in created]
+
     def get_chapter(self, chapter_id: int) -> ChapterRecord:
         return self._get(Chapter, ChapterRecord, chapter_id)
 
@@ -88,10 +114,9 @@ class ChapterMixin(StoreBase):
         """Move a live chapter to `new_ordinal` (clamped to 1..n); return the renumbered chapters."""
         check_int("new ordinal", new_ordinal, 1, MAX_INT32)
         with self._write() as session:
-            row = self._row(session, Chapter, chapter_id)
+            row = self._locked_chapter(session, chapter_id)
             if row.deleted_at is not None:
                 raise ValidationError(f"chapter {chapter_id} is in the trash; restore it before moving it")
-            self._lock_order(session, row.project_id)
             order = [i for i in self._live_order(session, row.project_id) if i != chapter_id]
             order.insert(min(new_ordinal, len(order) + 1) - 1, chapter_id)
             self._renumber(session, order)
@@ -100,9 +125,8 @@ class ChapterMixin(StoreBase):
     def delete_chapter(self, chapter_id: int) -> ChapterRecord:
         """Trash a chapter; the chapters after it move up one place."""
         with self._write() as session:
-            row = self._row(session, Chapter, chapter_id)
+            row = self._locked_chapter(session, chapter_id)
             if row.deleted_at is None:
-                self._lock_order(session, row.project_id)
                 row.deleted_at = utc_now()
                 session.flush()
                 self._renumber(session, self._live_order(session, row.project_id))
@@ -111,9 +135,8 @@ class ChapterMixin(StoreBase):
     def restore_chapter(self, chapter_id: int) -> ChapterRecord:
         """Bring a chapter back from the trash at the place it had (or at the end)."""
         with self._write() as session:
-            row = self._row(session, Chapter, chapter_id)
+            row = self._locked_chapter(session, chapter_id)
             if row.deleted_at is not None:
-                self._lock_order(session, row.project_id)
                 order = self._live_order(session, row.project_id)
                 order.insert(min(row.ordinal, len(order) + 1) - 1, row.id)
                 row.deleted_at = None
@@ -202,6 +225,16 @@ class ChapterMixin(StoreBase):
         """Serialize changes to one project's chapter order (FOR UPDATE on the project row;
         on SQLite the write transaction already excludes other writers)."""
         self._row(session, Project, project_id, lock=True)
+
+    def _locked_chapter(self, session: Session, chapter_id: int) -> Chapter:
+        """The chapter, read again after its project's order lock is held.
+
+        The lock comes first, then a fresh read, so `deleted_at` and `ordinal` cannot be stale
+        (on PostgreSQL another transaction may have moved or trashed it while we waited)."""
+        row = self._row(session, Chapter, chapter_id)
+        self._lock_order(session, row.project_id)
+        session.refresh(row)
+        return row
 
     @staticmethod
     def _live_order(session: Session, project_id: int) -> list[int]:

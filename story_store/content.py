@@ -71,9 +71,16 @@ class ContentMixin(StoreBase):
         return self._set_deleted(Project, ProjectRecord, project_id, False)
 
     def purge_project(self, project_id: int) -> None:
-        """Delete the project for good; the database cascades to everything it owns."""
+        """Delete a trashed project for good; the database cascades to everything it owns.
+
+        Refuses (ValidationError) a project that is not in the trash, so one call cannot destroy
+        live work: trash it with `delete_project` first.
+        """
         with self._write() as session:
-            self._project(session, project_id)
+            project = self._project(session, project_id)
+            if project.deleted_at is None:
+                raise ValidationError(f"project {project_id} is not in the trash; move it to the trash "
+                                      "before deleting it for good (nothing was deleted)")
             session.execute(delete(Project).where(Project.id == project_id))
 
     # ---- characters -------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def test_backup_then_restore_yields_identical_content(sqlite_store: Store, tmp_p
     chapter = sqlite_store.list_chapters(project_id)[0]
     sqlite_store.save_chapter_text(chapter.id, "第三稿", chapter.version)
     sqlite_store.create_project("after the backup")
+    sqlite_store.delete_project(project_id)
     sqlite_store.purge_project(project_id)
     restored = sqlite_store.restore_backup(info.path)
     assert _snapshot(sqlite_store) == before
@@ -128,3 +129,26 @@ def test_scheduler_backs_up_and_stops_promptly(sqlite_store: Store, tmp_path: Pa
     assert not hourly.running and sqlite_store.list_backups(tmp_path / "hourly") == []
     with pytest.raises(ValidationError):
         BackupScheduler(sqlite_store, tmp_path, interval_s=0)
+
+
+def test_rotation_never_deletes_the_backup_just_written(sqlite_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    future = folder / "inkstone-20991231-000000-000000.db"  # sorts newer than any real backup
+    future.write_bytes(b"not really a backup")
+    info = sqlite_store.backup_now(folder, keep=1)
+    assert Path(info.path).is_file() and info.size_bytes == Path(info.path).stat().st_size
+    assert [b.path for b in sqlite_store.list_backups(folder)] == [info.path]
+    assert not future.exists()
+
+
+def test_restore_failure_is_a_store_error(sqlite_store: Store, tmp_path: Path) -> None:
+    project_id = _fill(sqlite_store)
+    info = sqlite_store.backup_now(tmp_path / "backups")
+    copy = sqlite3.connect(info.path)
+    copy.execute("PRAGMA page_size=8192")
+    copy.execute("VACUUM")  # still a sound Inkstone file, but SQLite cannot copy it into a WAL database
+    copy.close()
+    with pytest.raises(StoreError, match="restoring"):
+        sqlite_store.restore_backup(info.path)
+    assert sqlite_store.get_project(project_id).title == "备份测试"

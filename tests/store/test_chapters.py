@@ -130,3 +130,13 @@ def test_chapters_mentioning_any_term(store: Store, project_id: int) -> None:
     assert store.chapters_mentioning(project_id, ["%"]) == [store.get_chapter(b.id)]
     assert store.chapters_mentioning(project_id, ["_"]) == []
     assert store.chapters_mentioning(project_id, []) == []
+
+
+def test_create_chapters_is_one_all_or_nothing_import(store: Store, project_id: int) -> None:
+    store.create_chapter(project_id, "existing")
+    made = store.create_chapters(project_id, [{"title": "一", "text": "甲"}, {"title": "二", "outline": "o"}])
+    assert [(c.ordinal, c.title, c.version) for c in made] == [(2, "一", 1), (3, "二", 0)]
+    assert [(r.version, r.source) for r in store.list_revisions(made[0].id)] == [(1, "import")]
+    with pytest.raises(ValidationError):
+        store.create_chapters(project_id, [{"title": "三", "text": "ok"}, {"title": "四", "text": "bad\x00"}])
+    assert [c.title for c in store.list_chapters(project_id)] == ["existing", "一", "二"]

@@ -161,6 +161,7 @@ def test_purge_project_cascades_to_every_child(store: Store) -> None:
     chat = store.create_chat_session(project.id, character_id=character.id)
     store.add_chat_message(chat.id, None, "user", "me", "hi")
     store.create_chapter(survivor.id, "other", text="stay")
+    store.delete_project(project.id)
     store.purge_project(project.id)
     with pytest.raises(NotFoundError):
         store.get_project(project.id)
@@ -178,3 +179,11 @@ def _row_counts(url: str, tables: list[str]) -> dict[str, int]:
         counts = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
     engine.dispose()
     return counts
+
+
+def test_purge_refuses_a_project_not_in_the_trash(store: Store) -> None:
+    project = store.create_project("live")
+    store.create_chapter(project.id, "c", text="keep me")
+    with pytest.raises(ValidationError, match="not in the trash"):
+        store.purge_project(project.id)
+    assert [c.text for c in store.list_chapters(project.id)] == ["keep me"]
