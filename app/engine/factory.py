@@ -4,7 +4,8 @@ Order: `--demo` → the tiny random XVERSE-MoE (built into demo_dir once, then l
 same `load_model` path as real checkpoints, fp32 on CPU); `--openai-base-url` → OpenAIEngine;
 otherwise the real local model. When the local model cannot run here (no CUDA for a quantization
 that needs it, not enough GPU memory, missing files) the result is an `UnavailableEngine` whose
-reason says so plainly and names the ways out, so the studio still opens.
+reason says so plainly and names the ways out, so the studio still opens; any other failure while
+loading (a corrupt tokenizer.json, a broken shard) becomes an UnavailableEngine too.
 """
 
 from __future__ import annotations
@@ -84,3 +85,7 @@ def build_local_engine(spec: EngineSpec) -> Engine:
     except EngineError as error:  # every ModelLoadError: not found, missing shards, memory, bitsandbytes
         return UnavailableEngine(f"{spec.model} could not be loaded: {error} {WAYS_OUT}",
                                  model_id=spec.model, context_length=spec.context_length)
+    except Exception as error:  # noqa: BLE001 - a corrupt tokenizer, config or shard must not stop the studio
+        return UnavailableEngine(
+            f"{spec.model} could not be loaded ({type(error).__name__}: {error}). Its files may be damaged or "
+            f"incomplete; download the model again. {WAYS_OUT}", model_id=spec.model, context_length=spec.context_length)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -57,3 +59,23 @@ def test_missing_model_folder_is_unavailable_and_says_why(tmp_path):
     engine = build_engine(spec(tmp_path, model=str(tmp_path / "nowhere"), quantization="fp32"))
     assert isinstance(engine, UnavailableEngine)
     assert "nowhere" in engine.reason and "--openai-base-url" in engine.reason
+
+
+def _corrupt_tokenizer(folder) -> None:
+    (folder / "tokenizer.json").write_text("{ this is not json", encoding="utf-8")
+
+
+def _truncate_first_shard(folder) -> None:  # raises safetensors' own error, not an EngineError
+    sorted(folder.glob("*.safetensors"))[0].write_bytes(b"\x00" * 7)
+
+
+@pytest.mark.parametrize("damage", [_corrupt_tokenizer, _truncate_first_shard])
+def test_damaged_model_files_are_unavailable_not_a_crash(tmp_path, tiny_model_dir, damage):
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model_dir, broken)
+    damage(broken)
+    engine = build_engine(spec(tmp_path, model=str(broken), quantization="fp32"))
+    assert isinstance(engine, UnavailableEngine)
+    assert "broken-model could not be loaded" in engine.reason and "--demo" in engine.reason
+    with pytest.raises(EngineUnavailable):
+        engine.stream(GenerationRequest("hi"))
