@@ -156,6 +156,9 @@ class _StreamRun:
             if not job.closed.is_set():
                 refused_n = job.count > 1 and not streamed and _is_n_refusal(exc)
                 self._queue.put(("refused_n" if refused_n else "error", job, exc))
+        finally:
+            if job.closed.is_set():  # a cancel that came while create() was still waiting on the server
+                _close_quietly(job.stream)
 
     def _handle(self, kind: str, job: _Job, payload: Any) -> Iterator[Event]:
         if kind == "text":
@@ -195,11 +198,17 @@ class _StreamRun:
     def _close_all(self) -> None:
         for job in self._jobs:
             job.closed.set()
-            if job.stream is not None:
-                try:
-                    job.stream.close()
-                except (httpx.HTTPError, RuntimeError, OSError):
-                    pass  # already closed or torn down by the worker
+            _close_quietly(job.stream)
+
+
+def _close_quietly(stream: Any) -> None:
+    """Close a response stream (hanging up on the server); None or an already closed one is fine."""
+    if stream is None:
+        return
+    try:
+        stream.close()
+    except (httpx.HTTPError, RuntimeError, OSError):
+        pass  # already closed or torn down by the other thread
 
 
 def _finish_reason(server_reason: str) -> FinishReason:

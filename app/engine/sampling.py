@@ -30,11 +30,17 @@ class TokenSampler:
         logits = keep_top_p(logits, self._params.top_p)
         logits = keep_min_p(logits, self._params.min_p)
         probs = torch.softmax(logits, dim=-1)
-        # Exponential race: argmax(p / E), E ~ Exp(1), draws token i with probability p_i (no host sync).
         race = torch.empty_like(probs)  # [rows, V]
         for row, branch in enumerate(branches if branches is not None else range(probs.shape[0])):
             race[row].exponential_(1.0, generator=self._generators[branch])
-        return (probs / race).argmax(dim=-1)
+        return exponential_race(probs, race)
+
+
+def exponential_race(probs: torch.Tensor, race: torch.Tensor) -> torch.Tensor:
+    """argmax(p / E) with E ~ Exp(1) draws token i with probability p_i (no host sync).
+    probs, race [rows, V] -> ids [rows]. E is clamped to the smallest normal float: a draw of exactly
+    0 would make a removed token's score 0/0 = NaN, and argmax ranks NaN above every number."""
+    return (probs / race.clamp(min=torch.finfo(race.dtype).tiny)).argmax(dim=-1)
 
 
 def branch_seed(seed: int, branch: int) -> int:

@@ -7,6 +7,8 @@ Behaviour is chosen by markers in the prompt:
   "[truncate]"  a clean end of stream ([DONE]) before any finish_reason
   "[slow]"      0.2 s between pieces
   "[stall]"     waits 3 s before answering (client timeouts)
+  "[hold]"      waits 0.5 s before answering (a cancel while the client waits for headers)
+A client that hangs up mid-stream is counted in `hangups` (the write to it failed).
 Otherwise each branch i streams min(max_tokens, 5) pieces "w{k}.b{i}.s{seed} " and finishes with
 "length" when max_tokens <= 5, else "stop". With `tokenize=True`, POST /tokenize answers
 {"tokens": [...]} with one token per whitespace-separated word.
@@ -53,6 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
         prompt, n = str(body["prompt"]), int(body.get("n") or 1)
         if "[stall]" in prompt:
             time.sleep(3)
+        if "[hold]" in prompt:
+            time.sleep(0.5)
         if "[refuse-n]" in prompt and n > 1:
             return self._json(400, {"error": {"message": "n > 1 is not supported", "type": "invalid_request"}})
         if "[500]" in prompt:
@@ -61,7 +65,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self._stream_pieces(body, prompt, n)
+        try:
+            self._stream_pieces(body, prompt, n)
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.hangups += 1
+            self.close_connection = True
 
     def _stream_pieces(self, body: dict, prompt: str, n: int) -> None:
         max_tokens, seed = int(body.get("max_tokens") or 16), int(body.get("seed") or 0)
@@ -97,6 +105,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     tokenize = False
     tokenize_calls = 0
+    hangups = 0
     requests: list
 
 
@@ -117,6 +126,10 @@ class CompletionsServer:
     @property
     def tokenize_calls(self) -> int:
         return self._server.tokenize_calls
+
+    @property
+    def hangups(self) -> int:
+        return self._server.hangups
 
     @property
     def requests(self) -> list[dict]:

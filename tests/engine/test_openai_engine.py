@@ -96,6 +96,20 @@ def test_cancel_while_the_server_is_slow(server):
     assert all(e.finish_reason == "cancelled" for e in rest if isinstance(e, Done))
 
 
+def test_cancel_while_waiting_for_the_server_hangs_up_once_the_stream_opens(server):
+    engine = OpenAIEngine(server.base_url, "m")
+    cancel = threading.Event()
+    stream = engine.stream(request("[hold] [slow] story", n=2), cancel)  # headers come after 0.5 s
+    threading.Timer(0.2, cancel.set).start()  # the worker is still inside completions.create
+    events = list(stream)
+    assert [e.finish_reason for e in events if isinstance(e, Done)] == ["cancelled", "cancelled"]
+    deadline = time.monotonic() + 3
+    while server.hangups == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.hangups == 1  # the client closed the stream instead of leaving it open
+    assert len(server.requests) == 1
+
+
 def test_token_counts_from_the_tokenize_endpoint():
     with CompletionsServer(tokenize=True) as live:
         engine = OpenAIEngine(live.base_url, "m")

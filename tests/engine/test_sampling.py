@@ -6,7 +6,14 @@ import math
 
 import torch
 
-from app.engine.sampling import TokenSampler, apply_repetition_penalty, keep_min_p, keep_top_k, keep_top_p
+from app.engine.sampling import (
+    TokenSampler,
+    apply_repetition_penalty,
+    exponential_race,
+    keep_min_p,
+    keep_top_k,
+    keep_top_p,
+)
 from app.engine.types import SamplingParams
 
 LOGITS = torch.tensor([[2.0, 1.0, 0.0, -1.0, -2.0]])
@@ -68,3 +75,11 @@ def test_draw_frequencies_follow_the_distribution():
     draws = torch.cat([sampler.select(logits[:1], torch.zeros(1, 3, dtype=torch.bool)) for _ in range(5000)])
     freq = torch.bincount(draws, minlength=3).float() / 5000
     assert torch.allclose(freq, torch.tensor([0.7, 0.2, 0.1]), atol=0.03)
+
+
+def test_a_zero_exponential_draw_never_lets_a_removed_token_win():
+    probs = torch.tensor([[0.0, 0.7, 0.0, 0.3], [0.0, 0.0, 1.0, 0.0]])  # removed tokens have p = 0
+    race = torch.tensor([[0.0, 2.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])  # Exp(1) draws of exactly 0
+    picks = exponential_race(probs, race).tolist()
+    assert picks[1] == 2  # the only kept token wins even when every draw is 0
+    assert probs[0, picks[0]] > 0
