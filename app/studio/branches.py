@@ -2,13 +2,15 @@
 
 Passage tree: a branch request's passages are siblings whose parent is the passage the story
 currently continues from (the latest accepted story passage, or none). Regenerating adds a sibling.
-Accepting appends the passage to the chapter (new revision, source "ai"), marks it accepted and
-records one Preference (chosen = it, rejected = each sibling not accepted); nothing is deleted, so
-any sibling can be revisited and accepted later.
+Accepting appends the passage to the chapter (new revision, source "ai"), or swaps out the sibling
+accepted before it while the chapter still ends with that sibling; it marks it accepted and records
+one Preference per sibling (chosen = it, rejected = the sibling); nothing is deleted, so any sibling
+can be revisited and accepted later. Regenerated siblings are alternatives: never added by themselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from app.studio.context import prepare_prompt
@@ -42,43 +44,77 @@ class BranchesMixin:
                                      parent_id=parent.id if parent else None, max_new_tokens=max_new)
 
     def regenerate_branch(self, passage_id: int, seed: int | None = None) -> Iterator[GenerationUpdate]:
-        """A new sibling of `passage_id`, written from the chapter as it is now."""
+        """A new sibling of `passage_id`, from the prompt its siblings had; never added to the chapter.
+
+        If a sibling is accepted and the chapter still ends with it, the prompt is built from the
+        chapter without it (as it was before), so the accepted text is never in the prompt twice."""
         passage = self._core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
             raise InvalidInput("Only chapter branches, drafts and continuations can be regenerated.")
         chapter, project = self._chapter_and_project(passage.chapter_id)  # type: ignore[attr-defined]
         self._core.require_model()
-        task = "branch" if passage.task == "branch" else passage.task
-        template = "draft" if task == "draft" else "continue"
-        max_new = self._core.max_new_tokens(project, task)
-        prepared = prepare_prompt(self._core, project, template, chapter=chapter, max_new_tokens=max_new)
-        seed = self._core.new_seed(seed)
         siblings = self._siblings(passage)
+        before = self._chapter_before(chapter, siblings)
+        template = "draft" if passage.task == "draft" else "continue"
+        max_new = self._core.max_new_tokens(project, passage.task)
+        prepared = prepare_prompt(self._core, project, template, chapter=before, max_new_tokens=max_new)
+        seed = self._core.new_seed(seed)
         next_index = max(p.branch_index for p in siblings) + 1
-        return self._stream_passages(project, chapter, prepared, task=task, n=1, seed=seed,  # type: ignore[attr-defined]
+        return self._stream_passages(project, chapter, prepared, task=passage.task, n=1, seed=seed,  # type: ignore[attr-defined]
                                      parent_id=passage.parent_id, max_new_tokens=max_new,
-                                     first_branch_index=next_index)
+                                     first_branch_index=next_index, append=False)
 
-    def accept_passage(self, passage_id: int, base_version: int) -> ChapterRecord:
-        """Append the passage to its chapter (SaveConflict if the chapter moved past base_version)."""
+    def accept_passage(self, passage_id: int, base_version: int, chapter_id: int | None = None) -> ChapterRecord:
+        """Put the passage into its chapter as one new revision (SaveConflict if past base_version).
+
+        With no sibling accepted the passage is appended. If a sibling is accepted and the chapter
+        still ends with it, that sibling is swapped out for this passage; if the chapter no longer
+        ends with it, nothing changes and InvalidInput says what to do."""
+        passage = self._acceptable_passage(passage_id, chapter_id)
+        chapter = self._core.store.get_chapter(passage.chapter_id)
+        siblings = self._siblings(passage)
+        replaced = [p for p in siblings if p.accepted and p.id != passage.id]
+        prefix = chapter.text
+        if replaced:
+            prefix = _text_without_tail(chapter.text, replaced[-1].text)
+            if prefix is None:
+                raise InvalidInput("Another version of this passage was accepted and the chapter has been edited "
+                                   "since, so it cannot be swapped automatically; edit the chapter by hand or "
+                                   "accept it as new text.")
+        saved = self._core.store.save_chapter_text(chapter.id, join_passage(prefix, passage.text, passage.task),
+                                                  base_version, source="ai")
+        for old in replaced:
+            self._core.store.set_passage_accepted(old.id, False)
+        self._core.store.set_passage_accepted(passage.id)
+        prompt = self._core.prompt_text(passage.prompt_hash)
+        for sibling in siblings:
+            if sibling.id != passage.id:
+                self._core.store.record_preference(passage.project_id, prompt, passage.id, sibling.id)
+        return saved
+
+    def _acceptable_passage(self, passage_id: int, chapter_id: int | None) -> PassageRecord:
         passage = self._core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
             raise InvalidInput("Only chapter branches, drafts and continuations can be accepted into a chapter.")
+        if chapter_id is not None and passage.chapter_id != chapter_id:
+            raise InvalidInput("This passage belongs to another chapter; open that chapter to accept it.")
         if passage.accepted:
             raise InvalidInput("This passage is already part of the chapter.")
         if passage.status == "streaming":
             raise InvalidInput("This passage is still being written; accept it when it has finished or been stopped.")
         if not passage.text.strip():
             raise InvalidInput("This passage is empty; there is nothing to accept.")
-        chapter = self._core.store.get_chapter(passage.chapter_id)
-        saved = self._core.store.save_chapter_text(chapter.id, join_passage(chapter.text, passage.text, passage.task),
-                                                  base_version, source="ai")
-        self._core.store.set_passage_accepted(passage.id)
-        prompt = self._core.prompt_text(passage.prompt_hash)
-        for sibling in self._siblings(passage):
-            if sibling.id != passage.id and not sibling.accepted:
-                self._core.store.record_preference(passage.project_id, prompt, passage.id, sibling.id)
-        return saved
+        return passage
+
+    def _chapter_before(self, chapter: ChapterRecord, siblings: list[PassageRecord]) -> ChapterRecord:
+        """The chapter as it was before an accepted sibling was added (itself when none is at its end)."""
+        accepted = [p for p in siblings if p.accepted]
+        prefix = _text_without_tail(chapter.text, accepted[-1].text) if accepted else None
+        if prefix is None:
+            return chapter
+        older = [r for r in self._core.store.list_revisions(chapter.id) if r.text == prefix]
+        version = older[0].version if older else (0 if not prefix else chapter.version)
+        return dataclasses.replace(chapter, text=prefix, version=version)
 
     def list_branches(self, chapter_id: int) -> list[list[PassageRecord]]:
         """Groups of sibling story passages of the chapter, newest group first, each oldest first."""
@@ -94,3 +130,13 @@ class BranchesMixin:
         """The passage's group, itself included."""
         candidates = self._core.store.list_passages(passage.project_id, passage.chapter_id)
         return [p for p in candidates if p.task in STORY_TASKS and group_key(p) == group_key(passage)]
+
+
+def _text_without_tail(chapter_text: str, passage_text: str) -> str | None:
+    """The chapter text with `passage_text` (as `join_passage` added it) cut off its end; None if
+    the chapter no longer ends with it."""
+    if not passage_text.strip():
+        return None
+    if chapter_text.endswith(passage_text):
+        return chapter_text[: len(chapter_text) - len(passage_text)]
+    return "" if chapter_text == passage_text.lstrip("\n") else None  # it opened an empty chapter

@@ -3,7 +3,10 @@
 Invariants: the prompt budget is the engine's context length − the task's max new tokens − a margin
 (app.studio.core.prompt_budget), token counts come from the engine's own tokenizer, and the lore
 seed is the chapter's version, so the same chapter state always yields the same prompt (a stable
-prefix for the engine's cache, the same prompt hash for regenerated siblings).
+prefix for the engine's cache, the same prompt hash for regenerated siblings); without a chapter
+(role-play) the caller passes `lore_seed` (the request's seed) so the lore drawn varies per turn.
+The `chapter` passed in is what memory sees for that chapter, even if the store holds a newer text
+(a regenerated sibling is written from the chapter as it was before its sibling was accepted).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def scratch_project(sample_text: str) -> ProjectRecord:
 def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
                    chapter: ChapterRecord | None = None, values: Mapping[str, Any] | None = None,
                    transcript: tuple[ChatLine, ...] = (), focus_character_ids: tuple[int, ...] = (),
-                   max_new_tokens: int, remember: bool = True) -> PreparedPrompt:
+                   max_new_tokens: int, remember: bool = True, lore_seed: int = 0) -> PreparedPrompt:
     """Build the ContextPlan for one request; `remember` records it as the studio's last context."""
     budget = core.prompt_budget(max_new_tokens)
     if budget <= 0:
@@ -54,7 +57,7 @@ def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
     try:
         plan = build_context(task, **_memory_inputs(core, project, chapter), budget_tokens=budget,
                              count_tokens=core.count_tokens,
-                             seed=chapter.version if chapter is not None else 0)
+                             seed=chapter.version if chapter is not None else lore_seed)
     except ContextBudgetError as exc:
         raise InvalidInput(f"This request does not fit the model's context: {exc}") from exc
     except ValueError as exc:  # e.g. a malformed project setting
@@ -76,7 +79,8 @@ def _memory_inputs(core: StudioCore, project: ProjectRecord, chapter: ChapterRec
         project=project,
         characters=core.store.list_characters(project.id),
         lore_entries=core.store.list_lore_entries(project.id),
-        chapters=core.store.list_chapters(project.id),
+        chapters=[chapter if chapter is not None and c.id == chapter.id else c
+                  for c in core.store.list_chapters(project.id)],
         current_chapter_id=chapter.id if chapter is not None else None,
         search=(lambda query: search(project.id, query)) if search is not None else None,
     )

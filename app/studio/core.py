@@ -4,14 +4,20 @@ Invariants:
 - every store call goes through `GuardedStore`, so a store error reaches the UI only as a
   `StudioError` subclass (conflict → SaveConflict with the current version; validation/not found →
   InvalidInput/NotFound);
-- every streamed use case goes through `StudioCore.stream`, which registers the run (for
-  `cancel_all`), yields coalesced `GenerationUpdate`s and always closes the run, so a closed
-  generator cancels the engine and persists what was streamed.
+- every streamed use case goes through `StudioCore.stream`, which registers the run under a new
+  run id (for `cancel(run_id)` / `cancel_all`), yields at once an empty update carrying that id,
+  then coalesced `GenerationUpdate`s, and always closes the run, so a closed generator cancels
+  the engine and persists what was streamed.
+- Stop contract: `cancel(run_id)` while the caller still iterates → the generator ends normally
+  with a final update whose reasons are "cancelled" and the task's finishing step runs on what
+  was streamed (draft/continue add it to the chapter). Closing the generator instead → the
+  passage keeps its text with status "cancelled" and no finishing step runs (chapter untouched).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import threading
 from collections import OrderedDict
@@ -55,6 +61,7 @@ class GenerationUpdate:
     error: str = ""
     chapter: ChapterRecord | None = None  # set on the final update when the chapter changed
     message_id: int | None = None  # role-play reply id
+    run_id: int = 0  # this generation run (for `Studio.cancel(run_id)`); set on every update
 
 
 def translate_store_error(exc: StoreError) -> StudioError:
@@ -101,7 +108,8 @@ class StudioCore:
         self.count_tokens = TokenCache(engine.count_tokens)
         self.options = options
         self.last_plan: Any = None
-        self._runs: set[GenerationRun] = set()
+        self._runs: dict[int, GenerationRun] = {}
+        self._run_ids = itertools.count(1)
         self._runs_lock = threading.Lock()
         self._cancel_epoch = 0  # bumped by cancel_all; a run begun before a bump starts cancelled
         self._seeds = random.SystemRandom()
@@ -175,28 +183,37 @@ class StudioCore:
         """
         run = GenerationRun(self.engine, request, sink, persist_interval_s=self.options.persist_interval_s)
         with self._runs_lock:
-            self._runs.add(run)
+            run_id = next(self._run_ids)
+            self._runs[run_id] = run
             if begun_at != self._cancel_epoch:
                 run.cancel()
         running = ("",) * request.n
         try:
             run.start()
+            yield GenerationUpdate(running, ids, False, running, message_id=message_id, run_id=run_id)
             for snap in run.snapshots(self.options.stream_interval_s):
-                yield GenerationUpdate(snap.texts, ids, False, running, message_id=message_id)
+                yield GenerationUpdate(snap.texts, ids, False, running, message_id=message_id, run_id=run_id)
             final = run.close()
             if final.unavailable:
                 raise NoModel(final.error)
             chapter, problem = finalize(final)
             error = "; ".join(e for e in (final.error, problem) if e)
-            yield GenerationUpdate(final.texts, ids, True, final.reasons, error, chapter, message_id)
+            yield GenerationUpdate(final.texts, ids, True, final.reasons, error, chapter, message_id, run_id)
         finally:
             run.close()
             with self._runs_lock:
-                self._runs.discard(run)
+                self._runs.pop(run_id, None)
+
+    def cancel(self, run_id: int) -> None:
+        """Cancel one run (queued in the engine or streaming); an unknown or finished id is a no-op."""
+        with self._runs_lock:
+            run = self._runs.get(run_id)
+        if run is not None:
+            run.cancel()
 
     def cancel_all(self) -> None:
         with self._runs_lock:
             self._cancel_epoch += 1
-            runs = list(self._runs)
+            runs = list(self._runs.values())
         for run in runs:
             run.cancel()

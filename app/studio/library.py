@@ -140,5 +140,8 @@ class LibraryMixin:
     def list_revisions(self, chapter_id: int) -> list[RevisionRecord]:
         return self._core.store.list_revisions(chapter_id)
 
-    def restore_revision(self, revision_id: int, base_version: int) -> ChapterRecord:
+    def restore_revision(self, revision_id: int, base_version: int, chapter_id: int | None = None) -> ChapterRecord:
+        """Make an earlier revision current (a new revision); refuses one of another chapter."""
+        if chapter_id is not None and self._core.store.get_revision(revision_id).chapter_id != chapter_id:
+            raise InvalidInput("This revision belongs to another chapter; nothing was restored.")
         return self._core.store.restore_revision(revision_id, base_version)

@@ -60,7 +60,7 @@ class PolishMixin:
             raise InvalidInput("Choose a preset or write an instruction for the polish.")
         self._core.require_model()
         wanted = 2 * self._core.engine.count_tokens(text) + 32
-        max_new = min(self._core.max_new_tokens(project, "polish"), wanted)
+        max_new = max(1, min(wanted, self._core.engine.info().context_length // 2))  # a polish may not be cut short
         values = {"passage": text, "preset": preset, "instruction": instruction}
         prepared = prepare_prompt(self._core, project, "polish", chapter=chapter, values=values, max_new_tokens=max_new)
         seed = self._core.new_seed(seed)
@@ -91,19 +91,47 @@ class PolishMixin:
             raise InvalidInput(f"These texts are too long to compare here (over {MAX_DIFF_CHARS:,} characters).")
         return diff_texts(original, revised)
 
-    def accept_polish(self, chapter_id: int, original: str, polished: str, base_version: int) -> ChapterRecord:
-        """Replace the first occurrence of `original` in the chapter with `polished` (a new revision)."""
+    def accept_polish(self, chapter_id: int, original: str, polished: str, base_version: int,
+                      start: int | None = None, passage_id: int | None = None) -> ChapterRecord:
+        """Replace `original` in the chapter with `polished` (a new revision).
+
+        `start` is where the original sits in the chapter text (verified); without it the original
+        must occur exactly once. With `passage_id`, that polish must have finished normally."""
         if not original:
             raise InvalidInput("The original passage is empty; select the text that was polished.")
+        if passage_id is not None:
+            self._check_polish_finished(passage_id, chapter_id)
         chapter = self._core.store.get_chapter(chapter_id)
         if chapter.version != base_version:
             raise SaveConflict(
                 f"The chapter was saved elsewhere (it is now version {chapter.version}, you had version "
                 f"{base_version}); the polish was not applied. Reload the chapter and accept it again.",
                 chapter_id=chapter_id, current_version=chapter.version)
-        position = chapter.text.find(original)
-        if position < 0:
-            raise InvalidInput("The original passage is no longer in the chapter (it was edited); "
-                               "select it again and polish once more. Nothing was changed.")
+        position = self._locate(chapter.text, original, start)
         text = chapter.text[:position] + polished + chapter.text[position + len(original):]
         return self._core.store.save_chapter_text(chapter_id, text, base_version, source="ai")
+
+    def _check_polish_finished(self, passage_id: int, chapter_id: int) -> None:
+        passage = self._core.store.get_passage(passage_id)
+        if passage.task != "polish" or passage.chapter_id != chapter_id:
+            raise InvalidInput("This is not a polish of this chapter; nothing was changed.")
+        if passage.finish_reason != "stop":
+            raise InvalidInput(f"The polish was cut short ({passage.finish_reason or passage.status}): polish a "
+                               "shorter passage or accept by hand. Nothing was changed.")
+
+    @staticmethod
+    def _locate(text: str, original: str, start: int | None) -> int:
+        if start is not None:
+            if isinstance(start, bool) or not isinstance(start, int) or start < 0 \
+                    or text[start:start + len(original)] != original:
+                raise InvalidInput("The selected passage is no longer at that place in the chapter (it was "
+                                   "edited); select it again and polish once more. Nothing was changed.")
+            return start
+        count = text.count(original)
+        if count == 0:
+            raise InvalidInput("The original passage is no longer in the chapter (it was edited); "
+                               "select it again and polish once more. Nothing was changed.")
+        if count > 1:
+            raise InvalidInput(f"This passage appears {count} times in the chapter; select it in the editor "
+                               "so the right one is replaced. Nothing was changed.")
+        return text.find(original)

@@ -124,10 +124,13 @@ class RoleplayMixin:
         project = self._core.store.get_project(chat.project_id)
         self._core.require_model()
         max_new = self._core.max_new_tokens(project, "roleplay")
-        values = {"char_name": character.name, "user_name": self._user_name(chat)}
+        values = {"char_name": character.name, "user_name": self._user_name(chat),
+                  "persona_description": chat.persona_description.strip()}
+        seed = self._core.new_seed(seed)
+        # No chapter to seed the lore draw: the request's seed varies it per turn (and reproduces it).
         prepared = prepare_prompt(self._core, project, "roleplay", values=values, transcript=tuple(lines),
-                                  focus_character_ids=(character.id,), max_new_tokens=max_new)
-        return prepared, self._core.new_seed(seed), max_new
+                                  focus_character_ids=(character.id,), max_new_tokens=max_new, lore_seed=seed)
+        return prepared, seed, max_new
 
     def _stream_reply(self, chat: ChatSessionRecord, parent_id: int | None, prepared, seed: int,
                       max_new: int, begun_at: int | None = None) -> Iterator[GenerationUpdate]:

@@ -28,6 +28,10 @@ class Studio(LibraryMixin, WritingMixin, BranchesMixin, PolishMixin, RoleplayMix
     def options(self) -> StudioOptions:
         return self._core.options
 
+    def cancel(self, run_id: int) -> None:
+        """Cancel only generation `run_id` (`GenerationUpdate.run_id`); it still ends with a final update."""
+        self._core.cancel(run_id)
+
     def cancel_all(self) -> None:
         """Cancel every generation in flight; each still persists what it streamed."""
         self._core.cancel_all()

@@ -6,8 +6,9 @@ creates the passage (status "streaming"), streams into it, and at the end:
 - draft/continue: appends the text to the chapter as a new revision (source "ai"), marks the passage
   accepted and returns the chapter on the final update. If the writer saved the chapter meanwhile,
   nothing is overwritten: the final update says so and the passage waits in Branches for
-  `accept_passage`. A generator closed early (Stop, closed tab) leaves the chapter alone and keeps
-  the streamed text in its passage (status "cancelled");
+  `accept_passage`. Stopped with `Studio.cancel(run_id)`, the text streamed so far is added the
+  same way (what the writer saw; reason "cancelled"). A generator closed early (closed tab) leaves
+  the chapter alone and keeps the streamed text in its passage (status "cancelled");
 - summarize: stores the summary on the chapter (stop/length only);
 - brainstorm: keeps the list as a passage only.
 """
@@ -93,8 +94,10 @@ class WritingMixin:
 
     def _stream_passages(self, project: ProjectRecord, chapter: ChapterRecord, prepared: PreparedPrompt, *,
                          task: str, n: int, seed: int, parent_id: int | None, max_new_tokens: int,
-                         first_branch_index: int = 0) -> Iterator[GenerationUpdate]:
-        """Create the passages, stream into them, then run the task's finishing step."""
+                         first_branch_index: int = 0, append: bool = True) -> Iterator[GenerationUpdate]:
+        """Create the passages, stream into them, then run the task's finishing step.
+
+        `append=False` keeps a draft/continue passage out of the chapter (an alternative to accept)."""
         core = self._core
         begun_at = core.cancel_epoch
         sampling = core.sampling_for(project)
@@ -110,7 +113,8 @@ class WritingMixin:
             ).id
             for i in range(n)
         )
-        finalize = lambda final: self._finish_chapter_task(task, chapter, ids, final)  # noqa: E731
+        finishing_task = task if append else "alternative"
+        finalize = lambda final: self._finish_chapter_task(finishing_task, chapter, ids, final)  # noqa: E731
         yield from core.stream(request, PassageSink(core.store, ids), ids, finalize, begun_at=begun_at)
 
     def _finish_chapter_task(self, task: str, chapter: ChapterRecord, ids: tuple[int, ...],

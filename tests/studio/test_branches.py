@@ -94,3 +94,51 @@ def test_accepting_twice_or_an_empty_passage_is_refused(studio: Studio, store):
     with pytest.raises(InvalidInput, match="empty"):
         studio.accept_passage(empty.id, base_version=saved.version)
     assert studio.get_chapter(chapter.id).version == saved.version
+
+
+def _drafted(studio: Studio, store, seed: int = 11):
+    project = new_project(studio)
+    chapter = studio.add_chapter(project.id, title="夜雨", outline="林凡在雨夜上山，遇见守门的老人。")
+    _, final = drain(studio.draft_chapter(chapter.id, seed=seed))
+    draft = store.get_passage(final.passage_ids[0])
+    assert draft.accepted and draft.text.strip() and final.chapter is not None
+    return chapter, draft, final.chapter
+
+
+def test_regenerating_a_draft_is_an_alternative_from_the_same_prompt(studio: Studio, store):
+    chapter, draft, drafted = _drafted(studio, store)
+    _, again = drain(studio.regenerate_branch(draft.id, seed=12))
+    new = store.get_passage(again.passage_ids[0])
+    assert again.chapter is None and not new.accepted and new.task == "draft" and new.parent_id == draft.parent_id
+    assert studio.get_chapter(chapter.id).text == drafted.text and studio.get_chapter(chapter.id).version == 1
+    assert new.prompt_hash == draft.prompt_hash  # built from the chapter before the draft was added
+    assert draft.text.strip() not in studio.last_context().render()
+
+
+def test_accepting_a_sibling_swaps_out_the_accepted_one(studio: Studio, store):
+    chapter, draft, drafted = _drafted(studio, store)
+    _, again = drain(studio.regenerate_branch(draft.id, seed=12))
+    new = store.get_passage(again.passage_ids[0])
+    swapped = studio.accept_passage(new.id, base_version=drafted.version, chapter_id=chapter.id)
+    assert swapped.text == new.text.lstrip("\n") and swapped.version == drafted.version + 1
+    assert store.get_passage(new.id).accepted and not store.get_passage(draft.id).accepted
+    prefs = store.list_preferences(drafted.project_id)
+    assert [(p.chosen_passage_id, p.rejected_passage_id) for p in prefs] == [(new.id, draft.id)]
+
+    edited = studio.save_chapter(chapter.id, swapped.text + "他推门而入。", base_version=swapped.version)
+    with pytest.raises(InvalidInput, match="by hand"):
+        studio.accept_passage(draft.id, base_version=edited.version)
+    assert studio.get_chapter(chapter.id).text == edited.text and not store.get_passage(draft.id).accepted
+
+
+def test_accept_and_restore_refuse_another_chapters_items(studio: Studio, store):
+    project, chapter = _chapter_with_text(studio)
+    other = studio.add_chapter(project.id, title="别处")
+    passage = store.create_passage(project.id, chapter_id=chapter.id, task="branch", text="他走了进去。")
+    with pytest.raises(InvalidInput, match="another chapter"):
+        studio.accept_passage(passage.id, base_version=chapter.version, chapter_id=other.id)
+    (revision,) = studio.list_revisions(chapter.id)
+    with pytest.raises(InvalidInput, match="another chapter"):
+        studio.restore_revision(revision.id, base_version=0, chapter_id=other.id)
+    assert studio.get_chapter(chapter.id).version == chapter.version and studio.get_chapter(other.id).version == 0
+    assert not store.get_passage(passage.id).accepted

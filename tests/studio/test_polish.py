@@ -50,6 +50,39 @@ def test_accept_polish_refuses_stale_versions_and_vanished_passages(studio: Stud
     assert studio.get_chapter(chapter.id).text == newer.text and studio.get_chapter(chapter.id).version == newer.version
 
 
+def test_polish_budget_follows_the_passage_not_the_task_default(studio: Studio, store):
+    project = new_project(studio)  # its configured polish budget (16 tokens) would cut any polish short
+    chapter = studio.add_chapter(project.id)
+    passage = ORIGINAL * 8
+    stream = studio.polish(passage, "vivid", chapter_id=chapter.id, seed=2)
+    opening = next(stream)
+    stream.close()
+    wanted = 2 * studio._core.engine.count_tokens(passage) + 32
+    expected = min(wanted, studio.engine_info().context_length // 2)
+    assert expected > 16 and store.get_passage(opening.passage_ids[0]).sampling["max_new_tokens"] == expected
+
+
+def test_accept_polish_with_start_and_finished_passage(studio: Studio, store):
+    project = new_project(studio)
+    chapter = studio.add_chapter(project.id)
+    chapter = studio.save_chapter(chapter.id, f"{ORIGINAL}中间。{ORIGINAL}", base_version=0)
+    with pytest.raises(InvalidInput, match="appears 2 times"):
+        studio.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version)
+    second = len(ORIGINAL) + len("中间。")
+    with pytest.raises(InvalidInput, match="no longer at that place"):
+        studio.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version, start=1)
+    cut = store.create_passage(project.id, chapter_id=chapter.id, origin="polish", task="polish", text="改")
+    store.update_passage(cut.id, status="done", finish_reason="length")
+    with pytest.raises(InvalidInput, match="cut short"):
+        studio.accept_polish(chapter.id, ORIGINAL, "改", base_version=chapter.version, start=second, passage_id=cut.id)
+    assert studio.get_chapter(chapter.id).version == chapter.version
+    whole = store.create_passage(project.id, chapter_id=chapter.id, origin="polish", task="polish", text="改。")
+    store.update_passage(whole.id, status="done", finish_reason="stop")
+    saved = studio.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version, start=second,
+                                 passage_id=whole.id)
+    assert saved.text == f"{ORIGINAL}中间。改。" and saved.version == chapter.version + 1
+
+
 def test_pasted_passage_polishes_without_storing_and_inputs_are_checked(studio: Studio, store):
     project = new_project(studio, language="en")
     _, final = drain(studio.polish("The rain fell. He sat alone.", None, instruction="Make it tense", seed=1))

@@ -81,3 +81,26 @@ def test_bad_chat_requests(studio: Studio):
         studio.regenerate_reply(user_message.id)
     with pytest.raises(InvalidInput):
         studio.edit_message(greeting.id, "")
+
+
+def test_persona_description_reaches_the_prompt(studio: Studio):
+    project = new_project(studio)
+    character = studio.create_character(project.id, "沈砚秋", greeting="你终于来了。")
+    chat = studio.start_chat(project.id, character.id, persona_name="林凡", persona_description="北方来的独臂剑客")
+    studio.chat_turn(chat.id, "我来了。", seed=1)  # the prompt is built when the turn is asked for
+    assert "北方来的独臂剑客" in studio.last_context().render()
+
+
+def test_lore_draw_of_a_chat_follows_the_request_seed(studio: Studio):
+    from app.memory.lore import probability_passes
+
+    project, _, chat = _chat(studio)
+    entry = studio.create_lore_entry(project.id, title="青云门", content="天下第一大派。", keys=["青云"],
+                                     probability=50)
+    passing = next(s for s in range(1, 200) if probability_passes(entry, s))
+    failing = next(s for s in range(1, 200) if not probability_passes(entry, s))
+    included = {}
+    for seed in (passing, failing):
+        studio.chat_turn(chat.id, "我从青云门来。", seed=seed)
+        included[seed] = "青云门" in {item.label for item in studio.last_context().items("included")}
+    assert included == {passing: True, failing: False}

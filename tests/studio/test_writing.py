@@ -158,3 +158,25 @@ def test_cancel_all_also_cancels_a_generation_queued_behind_another(studio: Stud
     assert running_final.finish_reasons == ("cancelled",) and queued_updates[-1].finish_reasons == ("cancelled",)
     for passage_id in (first_update.passage_ids[0], queued_updates[-1].passage_ids[0]):
         assert store.get_passage(passage_id).status == "cancelled"
+
+
+def test_cancel_by_run_id_stops_only_that_run_and_keeps_what_was_seen(studio: Studio):
+    from app.studio import join_passage
+
+    _, first_chapter = _chapter(studio, max_new_tokens={"draft": 600})
+    second_chapter = studio.add_chapter(new_project(studio).id, title="次日", outline="天亮了。")  # short draft
+    stopped, other = studio.draft_chapter(first_chapter.id, seed=9), studio.draft_chapter(second_chapter.id, seed=4)
+    opening, other_opening = next(stopped), next(other)
+    assert opening.run_id and other_opening.run_id and opening.run_id != other_opening.run_id
+    seen = next(u for u in stopped if u.done or u.texts[0].strip())
+    assert not seen.done, "the 600-token draft ended before it could be stopped"
+    studio.cancel(seen.run_id)
+    final = list(stopped)[-1]
+    assert final.done and final.finish_reasons == ("cancelled",) and final.run_id == seen.run_id
+    assert final.texts[0].startswith(seen.texts[0])
+    passage = studio._core.store.get_passage(final.passage_ids[0])
+    assert passage.status == "cancelled" and passage.accepted and passage.text == final.texts[0]
+    assert final.chapter is not None and final.chapter.text == join_passage("", final.texts[0], "draft")
+    assert studio.get_chapter(first_chapter.id).text == final.chapter.text
+    other_final = list(other)[-1]
+    assert other_final.finish_reasons[0] in ("stop", "length")  # the other run was not stopped
