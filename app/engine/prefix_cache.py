@@ -5,6 +5,10 @@ batch size 1. `take()` hands the cache over (the holder forgets it, so no second
 device) cropped to the longest common prefix with the new prompt, always leaving at least one
 prompt token to prefill: a cache covering the whole input gives wrong output. Crop uses
 transformers 5 semantics: `cache.crop(-n)` drops the last n tokens.
+
+Only caches whose every layer is croppable and not sliding-window are held: a sliding layer past
+its window has already dropped tokens the prefix needs, so cropping it cannot give back a valid
+prefix. If a crop still fails, `take` returns no cache and the caller prefills from cold.
 """
 
 from __future__ import annotations
@@ -18,6 +22,18 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
         if x != y:
             return index
     return min(len(a), len(b))
+
+
+def is_reusable(cache: Any) -> bool:
+    """True for a layered cache whose layers can all be cropped back to any prefix (no sliding window)."""
+    layers = getattr(cache, "layers", None)
+    if not layers:
+        return False
+    return all(
+        getattr(layer, "is_croppable", False) and not getattr(layer, "is_sliding", False)
+        and callable(getattr(layer, "crop", None))
+        for layer in layers
+    )
 
 
 class PrefixCache:
@@ -40,12 +56,15 @@ class PrefixCache:
             return None, 0
         surplus = cache.get_seq_length() - reusable
         if surplus > 0:
-            cache.crop(-surplus)
+            try:
+                cache.crop(-surplus)
+            except Exception:  # noqa: BLE001 - a cache that cannot be cropped is dropped: prefill cold
+                return None, 0
         return cache, reusable
 
     def keep(self, cache: Any, ids: Sequence[int]) -> None:
         """Hold a batch-1 cache covering exactly `ids`."""
-        if cache is None or cache.get_seq_length() != len(ids):
+        if cache is None or not is_reusable(cache) or cache.get_seq_length() != len(ids):
             self.clear()
             return
         self._cache, self._ids = cache, list(ids)
