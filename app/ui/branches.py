@@ -9,7 +9,17 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict
-from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
+from app.ui.common import (
+    Shell,
+    as_id,
+    as_seed,
+    conflict_message,
+    guarded,
+    require_id,
+    stream,
+    sync_editor,
+    wire_stop,
+)
 from app.ui.write import saved_outputs
 
 MAX_SHOWN = 4
@@ -51,34 +61,36 @@ def build(shell: Shell) -> None:
             history = tr.make(gr.Dropdown, "passage", choices=[], allow_custom_value=True)
             preview = tr.make(gr.Textbox, "passage_text", lines=6, interactive=False)
             accept_old = tr.button("accept_passage")
-    _wire_columns(shell, count, seed, run, stop, columns, history)
-    _wire_history(shell, history, preview, accept_old)
+    _wire_columns(shell, count, seed, run, stop, columns, history, shell.revisions)
+    _wire_history(shell, history, preview, accept_old, shell.revisions)
 
 
 def _accepter(shell: Shell):
-    """Handler: accept a passage into the chapter at the editor's base version (conflict → message)."""
+    """Handler: accept a passage into the open chapter, after saving the editor's unsaved text (conflict →
+    message, nothing accepted)."""
 
     @guarded
-    def accept(chapter_id: Any, passage_id: Any, base_version: Any):
+    def accept(chapter_id: Any, passage_id: Any, editor_text: str | None, base_version: Any):
+        ident, studio = require_id(chapter_id, "chapter"), shell.studio
         try:
-            chapter = shell.studio.accept_passage(require_id(passage_id, "branch"), base_version)
+            chapter = sync_editor(shell, ident, editor_text, base_version)
+            chapter = studio.accept_passage(require_id(passage_id, "branch"), chapter.version, chapter_id=ident)
         except SaveConflict as conflict:
-            gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
-        editor, version, status, _ = saved_outputs(shell, chapter, "accepted_version")
-        return editor, version, status, gr.update(choices=history_choices(shell, chapter_id), value=None)
+            return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip(), gr.skip()
+        editor, version, status, revisions = saved_outputs(shell, chapter, "accepted_version")
+        return editor, version, status, revisions, gr.update(choices=history_choices(shell, ident), value=None)
 
     return accept
 
 
-def _wire_columns(shell: Shell, count, seed, run, stop, columns, history) -> None:
+def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisions) -> None:
     studio = shell.studio
     texts, passages = [c[1] for c in columns], [c[2] for c in columns]
 
     @guarded
     def branch(chapter_id: Any, n: Any, seed_value: Any, request: gr.Request):
         ident, n = require_id(chapter_id, "chapter"), int(n or 3)
-        for update in stream(shell.live, request, studio.branch(ident, n, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.branch(ident, n, seed=as_seed(seed_value))):
             shown = list(update.texts) + [""] * (MAX_SHOWN - len(update.texts))
             ids = list(update.passage_ids) + [None] * (MAX_SHOWN - len(update.passage_ids))
             tail = [gr.update(choices=history_choices(shell, ident))] if update.done else [gr.skip()]
@@ -87,22 +99,27 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history) -> Non
     @guarded
     def regenerate(passage_id: Any, seed_value: Any, request: gr.Request):
         ident = require_id(passage_id, "branch")
-        for update in stream(shell.live, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
             yield (update.texts[0] if update.texts else ""), (update.passage_ids or (None,))[0]
 
-    accept, accepted = _accepter(shell), [shell.editor, shell.version, shell.status, history]
+    def clear_columns(_chapter_id: Any):  # branches of another chapter must not be accepted here
+        return [""] * MAX_SHOWN + [None] * MAX_SHOWN
+
+    accept = _accepter(shell)
+    accepted = [shell.editor, shell.version, shell.status, revisions, history]
     count.change(lambda n: [gr.update(visible=i < int(n)) for i in range(MAX_SHOWN)], [count],
                  [c[0] for c in columns], api_visibility="private")
-    events = [run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")]
+    shell.chapter.change(clear_columns, [shell.chapter], [*texts, *passages], api_visibility="private")
+    run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")
     for i, (_, text, passage, accept_button, again) in enumerate(columns):
         suffix = "" if i == 0 else f"_{i + 1}"
-        accept_button.click(accept, [shell.chapter, passage, shell.version], accepted,
+        accept_button.click(accept, [shell.chapter, passage, shell.editor, shell.version], accepted,
                             api_name=f"accept_branch{suffix}")
-        events.append(again.click(regenerate, [passage, seed], [text, passage], api_name=f"regenerate_branch{suffix}"))
-    stop.click(lambda: studio.cancel_all(), None, None, cancels=events, api_visibility="private")
+        again.click(regenerate, [passage, seed], [text, passage], api_name=f"regenerate_branch{suffix}")
+    wire_stop(shell, stop)
 
 
-def _wire_history(shell: Shell, history, preview, accept_old) -> None:
+def _wire_history(shell: Shell, history, preview, accept_old, revisions) -> None:
     studio = shell.studio
 
     @guarded
@@ -117,7 +134,8 @@ def _wire_history(shell: Shell, history, preview, accept_old) -> None:
     def list_branch_history(chapter_id: Any):
         return gr.update(choices=history_choices(shell, chapter_id), value=None)
 
-    accepted = [shell.editor, shell.version, shell.status, history]
+    accepted = [shell.editor, shell.version, shell.status, revisions, history]
     shell.chapter.change(list_branch_history, [shell.chapter], [history], api_name="list_branches")
     history.change(show_passage, [shell.chapter, history], [preview], api_visibility="private")
-    accept_old.click(_accepter(shell), [shell.chapter, history, shell.version], accepted, api_name="accept_passage")
+    accept_old.click(_accepter(shell), [shell.chapter, history, shell.editor, shell.version], accepted,
+                     api_name="accept_passage")

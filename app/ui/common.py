@@ -63,29 +63,55 @@ class Translator:
         return [gr.update(**{attr: t(language, key)}) for _, key, attr in self._labelled]
 
 
+@dataclass(eq=False)
+class LiveRun:
+    """One studio generator a browser session is streaming; `run_id` is 0 until its first update."""
+
+    gen: Iterator[GenerationUpdate]
+    run_id: int = 0
+    stop_requested: bool = False
+
+
 class LiveGenerations:
-    """The studio generators each browser session is streaming, so a closed page can stop them."""
+    """The studio generators each browser session is streaming, so Stop or a closed page stops exactly
+    that session's runs (never another writer's)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_session: dict[str, set[Iterator[GenerationUpdate]]] = {}
+        self._by_session: dict[str, set[LiveRun]] = {}
 
-    def add(self, session: str, gen: Iterator[GenerationUpdate]) -> None:
+    def add(self, session: str, gen: Iterator[GenerationUpdate]) -> LiveRun:
+        run = LiveRun(gen)
         with self._lock:
-            self._by_session.setdefault(session, set()).add(gen)
+            self._by_session.setdefault(session, set()).add(run)
+        return run
 
-    def discard(self, session: str, gen: Iterator[GenerationUpdate]) -> None:
+    def discard(self, session: str, run: LiveRun) -> None:
         with self._lock:
-            self._by_session.get(session, set()).discard(gen)
+            self._by_session.get(session, set()).discard(run)
 
-    def close_session(self, session: str) -> None:
+    def request_stop(self, session: str) -> list[int]:
+        """Mark the session's runs stopped; returns the run ids known so far (the rest are cancelled by
+        `stream` as soon as their first update names their run)."""
         with self._lock:
-            gens = self._by_session.pop(session, set())
-        for gen in gens:
+            runs = list(self._by_session.get(session, set()))
+            for run in runs:
+                run.stop_requested = True
+        return [run.run_id for run in runs if run.run_id]
+
+    def close_session(self, session: str) -> list[int]:
+        """A closed page: forget its runs and close their generators; returns their known run ids so the
+        caller can cancel any that are executing right now."""
+        with self._lock:
+            runs = self._by_session.pop(session, set())
+            for run in runs:
+                run.stop_requested = True
+        for run in runs:
             try:
-                gen.close()  # type: ignore[attr-defined]  # GeneratorExit: studio cancels + persists
+                run.gen.close()  # type: ignore[attr-defined]  # GeneratorExit: studio cancels + persists
             except ValueError:
-                pass  # it is executing right now; the stream ends at its next yield
+                pass  # it is executing right now; cancelling its run ends it
+        return [run.run_id for run in runs if run.run_id]
 
 
 @dataclass
@@ -100,6 +126,7 @@ class Shell:
     version: gr.State = None  # type: ignore[assignment]  # chapter version the editor was loaded at
     editor: gr.Textbox = None  # type: ignore[assignment]  # set by the write tab
     status: gr.Markdown = None  # type: ignore[assignment]  # set by the write tab
+    revisions: gr.Dropdown = None  # type: ignore[assignment]  # the open chapter's revisions (write tab)
     # (fn, outputs) run on every page load, so a reloaded page shows what other tabs created since
     on_load: list[tuple[Callable[..., Any], list[Any]]] = field(default_factory=list)
 
@@ -156,25 +183,70 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def stream(
-    live: LiveGenerations, request: gr.Request | None, gen: Iterator[GenerationUpdate]
-) -> Iterator[GenerationUpdate]:
-    """Drive a studio generator, registered for its session, always closing it at the end."""
-    session = getattr(request, "session_hash", None) or ""
-    live.add(session, gen)
+def session_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or ""
+
+
+def cancel_runs(studio: Studio, run_ids: list[int]) -> None:
+    for run_id in run_ids:
+        studio.cancel(run_id)
+
+
+def stream(shell: Shell, request: gr.Request | None, gen: Iterator[GenerationUpdate]) -> Iterator[GenerationUpdate]:
+    """Drive a studio generator, registered for its session (with its run id, so the session's Stop
+    cancels it), always closing it at the end."""
+    session = session_of(request)
+    run = shell.live.add(session, gen)
     try:
         for update in gen:
+            if update.run_id and not run.run_id:
+                run.run_id = update.run_id
+                if run.stop_requested:  # Stop came before the run was known
+                    shell.studio.cancel(run.run_id)
             if update.error:
                 gr.Warning(update.error)
             yield update
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     finally:
-        live.discard(session, gen)
+        shell.live.discard(session, run)
         try:
             gen.close()  # type: ignore[attr-defined]
         except ValueError:
             pass  # a closed page's unload is closing it on another thread right now
+
+
+def stop_session(shell: Shell, request: gr.Request | None) -> None:
+    """Stop this browser session's generations; each ends with its final (cancelled) update."""
+    cancel_runs(shell.studio, shell.live.request_stop(session_of(request)))
+
+
+def wire_stop(shell: Shell, button: Any, status: Any = None, **api: Any) -> None:
+    """Stop button: cancels this session's runs (no `cancels=`, so each final update still reaches the
+    page and the editor's base version stays right)."""
+
+    def stop(request: gr.Request):
+        stop_session(shell, request)
+        return shell.tr("stopped") if status is not None else None
+
+    button.click(stop, None, [status] if status is not None else None, **(api or {"api_visibility": "private"}))
+
+
+def conflict_message(conflict: Exception) -> str:
+    """Warn about a refused save; the status line text (the editor keeps the writer's text)."""
+    gr.Warning(str(conflict))
+    return f"⚠ {conflict}"
+
+
+def sync_editor(shell: Shell, chapter_id: int, editor_text: Any, base_version: Any) -> Any:
+    """Save the editor's unsaved text before an action that changes or reads the chapter.
+
+    Returns the chapter as stored afterwards; a stale `base_version` raises SaveConflict and nothing is
+    written. `editor_text` None means "no editor text sent" (an API caller), so nothing is saved."""
+    chapter = shell.studio.get_chapter(chapter_id)
+    if editor_text is None or editor_text == chapter.text:
+        return chapter
+    return shell.studio.save_chapter(chapter_id, editor_text, base_version)
 
 
 def choices(records: list[Any], label: Callable[[Any], str]) -> list[tuple[str, int]]:

@@ -25,7 +25,8 @@ def lore_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
 
 
 def _keys(text: str) -> list[str]:
-    return [k.strip() for k in (text or "").replace("，", ",").split(",") if k.strip()]
+    """Keys edited one per line, so a regex like `/a{1,3}/i` or a key with a comma survives unchanged."""
+    return [k.strip() for k in (text or "").splitlines() if k.strip()]
 
 
 def _entry_fields(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -49,8 +50,8 @@ def build(shell: Shell) -> None:
             picker = tr.make(gr.Dropdown, "lore_entry", choices=[], allow_custom_value=True, scale=3)
             new = tr.button("new_lore", size="sm", scale=1)
         with gr.Row():
-            texts = [tr.make(gr.Textbox, f"lore_{TEXTS[0]}"), tr.make(gr.Textbox, f"lore_{TEXTS[2]}"),
-                     tr.make(gr.Textbox, f"lore_{TEXTS[3]}")]
+            texts = [tr.make(gr.Textbox, f"lore_{TEXTS[0]}"), tr.make(gr.Textbox, f"lore_{TEXTS[2]}", lines=3),
+                     tr.make(gr.Textbox, f"lore_{TEXTS[3]}", lines=3)]
         content = tr.make(gr.Textbox, "lore_content", lines=4)
         texts.insert(1, content)
         with gr.Row():
@@ -85,7 +86,7 @@ def _wire_entries(shell: Shell, picker, new, form, add, save, delete) -> None:
         entry = next((e for e in (studio.list_lore(project) if project else []) if e.id == ident), None)
         if entry is None:
             return [gr.skip()] * len(form)
-        return [entry.title, entry.content, ", ".join(entry.keys), ", ".join(entry.secondary_keys),
+        return [entry.title, entry.content, "\n".join(entry.keys), "\n".join(entry.secondary_keys),
                 entry.selective_logic, entry.position, *[getattr(entry, f) for f in FLAGS],
                 *[getattr(entry, n) for n in NUMBERS]]
 

@@ -1,5 +1,10 @@
-"""The Polish tab: pick a passage (or paste one), a preset or an instruction, stream the rewrite, review it
-as a word/character-level diff, then accept it into the chapter or reject it.
+"""The Polish tab: pick a passage (the editor's selection, the whole editor text, or a pasted one), a preset
+or an instruction, stream the rewrite, review it as a word/character-level diff, then accept it into the
+chapter or reject it.
+
+Invariant: `start` (a State) is the offset of the original passage in the editor text it was taken from,
+or None once the writer edits the original by hand; accepting passes it so the studio replaces exactly
+that occurrence, and passes the polish passage id so a cut-short polish is refused.
 """
 
 from __future__ import annotations
@@ -8,11 +13,20 @@ from typing import Any
 
 import gradio as gr
 
-from app.studio import SaveConflict
-from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
+from app.studio import SaveConflict, polish_presets
+from app.ui.common import (
+    Shell,
+    as_id,
+    as_seed,
+    conflict_message,
+    guarded,
+    require_id,
+    stream,
+    sync_editor,
+    wire_stop,
+)
 from app.ui.write import saved_outputs
 
-PRESETS = ["polish", "tighten", "vivid", "pacing", "pov", "grammar"]  # keys of prompts/*/polish.j2
 DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}
 
 
@@ -22,6 +36,11 @@ def diff_spans(shell: Shell, original: str, revised: str) -> list[tuple[str, str
     return [(op.text, marks[op.kind]) for op in shell.studio.diff(original or "", revised or "")]
 
 
+def preset_choices(language: str) -> list[tuple[str, str]]:
+    """(what the preset asks for, preset name), as the polish template of `language` defines them."""
+    return [(description, name) for name, description in polish_presets(language).items()]
+
+
 def build(shell: Shell) -> None:
     tr = shell.tr
     with tr.tab("tab_polish", id="polish"):
@@ -29,7 +48,7 @@ def build(shell: Shell) -> None:
             with gr.Column():
                 original = tr.make(gr.Textbox, "polish_original", lines=8, elem_id="polish-original")
                 use_chapter = tr.button("use_chapter_text", size="sm", elem_id="use-chapter-text")
-                preset = tr.make(gr.Dropdown, "polish_preset", choices=[(tr(f"preset_{p}"), p) for p in PRESETS],
+                preset = tr.make(gr.Dropdown, "polish_preset", choices=preset_choices(tr.language),
                                  value="tighten", allow_custom_value=True)
                 instruction = tr.make(gr.Textbox, "polish_instruction", lines=2)
                 with gr.Row():
@@ -38,49 +57,86 @@ def build(shell: Shell) -> None:
                     stop = tr.button("stop", variant="stop")
             with gr.Column():
                 result = tr.make(gr.Textbox, "polish_result", lines=8, elem_id="polish-result")
+                status = gr.Markdown(elem_id="polish-status")
                 diff = tr.make(gr.HighlightedText, "polish_diff", combine_adjacent=True, show_legend=False,
                                color_map=DIFF_COLORS, elem_id="polish-diff")
                 with gr.Row():
                     accept = tr.button("accept_polish", variant="primary", elem_id="accept-polish")
                     reject = tr.button("reject_polish", elem_id="reject-polish")
-    _wire(shell, original, use_chapter, preset, instruction, seed, run, stop, result, diff, accept, reject)
+        where = dict(selection=gr.State(None), start=gr.State(None), passage=gr.State(None))
+    widgets = dict(original=original, use_chapter=use_chapter, preset=preset, instruction=instruction, seed=seed,
+                   run=run, stop=stop, result=result, status=status, diff=diff, accept=accept, reject=reject)
+    _wire_source(shell, widgets, where)
+    _wire_polish(shell, widgets, where)
 
 
-def _wire(shell: Shell, original, use_chapter, preset, instruction, seed, run, stop, result, diff, accept,
-          reject) -> None:
+def _wire_source(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None:
+    """Where the original passage comes from: the editor's selection (with its offset) or all of it."""
     studio = shell.studio
 
+    def remember_selection(evt: gr.SelectData):
+        """(start offset, selected text) of the editor's selection, or None when nothing is selected."""
+        index = evt.index if isinstance(evt.index, (list, tuple)) else None
+        if not index or len(index) != 2 or index[1] <= index[0] or not evt.value:
+            return None
+        return int(index[0]), str(evt.value)
+
     @guarded
-    def chapter_text(chapter_id: Any):
-        return studio.get_chapter(require_id(chapter_id, "chapter")).text
+    def chapter_text(chapter_id: Any, editor_text: str | None, selection: Any):
+        text = editor_text if editor_text is not None else studio.get_chapter(require_id(chapter_id, "chapter")).text
+        if selection:
+            start, selected = selection
+            if text[start:start + len(selected)] == selected:
+                return selected, start
+        return text, 0
+
+    shell.editor.select(remember_selection, None, [where["selection"]], api_visibility="private")
+    shell.editor.input(lambda: None, None, [where["selection"]], api_visibility="private")
+    w["use_chapter"].click(chapter_text, [shell.chapter, shell.editor, where["selection"]],
+                           [w["original"], where["start"]], api_name="chapter_text")
+    w["original"].input(lambda: None, None, [where["start"]], api_visibility="private")  # typed by hand
+
+
+def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None:
+    studio, tr = shell.studio, shell.tr
 
     @guarded
     def polish(text: str, preset_name: Any, how: str, chapter_id: Any, seed_value: Any, request: gr.Request):
         gen = studio.polish(text or "", preset_name or None, how or "", chapter_id=as_id(chapter_id),
                             seed=as_seed(seed_value))
-        for update in stream(shell.live, request, gen):
+        for update in stream(shell, request, gen):
             revised = update.texts[0] if update.texts else ""
-            yield revised, (diff_spans(shell, text, revised) if update.done else gr.skip())
+            passage = update.passage_ids[0] if update.passage_ids else None
+            if update.done:
+                reason = update.finish_reasons[0] if update.finish_reasons else ""
+                key = "polish_finished" if reason == "stop" else "polish_cut_short"
+                yield revised, diff_spans(shell, text, revised), tr(key, reason=reason), passage
+            else:
+                yield revised, gr.skip(), tr("generating"), passage
 
     @guarded
-    def show_diff(text: str, revised: str):
-        return diff_spans(shell, text, revised)
+    def edited_by_hand(text: str, revised: str):
+        """The writer edited the result: it is theirs now (no longer the polish passage), and its diff."""
+        return diff_spans(shell, text, revised), None
 
     @guarded
-    def accept_polish(chapter_id: Any, text: str, revised: str, base_version: Any):
-        try:
-            chapter = studio.accept_polish(require_id(chapter_id, "chapter"), text or "", revised or "",
-                                           base_version)
+    def accept_polish(chapter_id: Any, text: str, revised: str, editor_text: str | None, base_version: Any,
+                      start: Any, passage_id: Any):
+        ident = require_id(chapter_id, "chapter")
+        try:  # the editor's unsaved text is saved first; `start` is an offset into exactly that text
+            chapter = sync_editor(shell, ident, editor_text, base_version)
+            chapter = studio.accept_polish(ident, text or "", revised or "", chapter.version, start=as_id(start),
+                                           passage_id=as_id(passage_id))
         except SaveConflict as conflict:
-            gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip(), gr.skip()
-        return (*saved_outputs(shell, chapter, "polish_accepted")[:3], "", [])
+            return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip(), gr.skip(), gr.skip()
+        return (*saved_outputs(shell, chapter, "polish_accepted"), "", [])
 
-    use_chapter.click(chapter_text, [shell.chapter], [original], api_name="chapter_text")
-    event = run.click(polish, [original, preset, instruction, shell.chapter, seed], [result, diff],
-                      api_name="polish")
-    result.input(show_diff, [original, result], [diff], api_name="diff")
-    accept.click(accept_polish, [shell.chapter, original, result, shell.version],
-                 [shell.editor, shell.version, shell.status, result, diff], api_name="accept_polish")
-    reject.click(lambda: ("", []), None, [result, diff], api_name="reject_polish")
-    stop.click(lambda: studio.cancel_all(), None, None, cancels=[event], api_visibility="private")
+    w["run"].click(polish, [w["original"], w["preset"], w["instruction"], shell.chapter, w["seed"]],
+                   [w["result"], w["diff"], w["status"], where["passage"]], api_name="polish")
+    w["result"].input(edited_by_hand, [w["original"], w["result"]], [w["diff"], where["passage"]], api_name="diff")
+    w["accept"].click(accept_polish, [shell.chapter, w["original"], w["result"], shell.editor, shell.version,
+                                      where["start"], where["passage"]],
+                      [shell.editor, shell.version, shell.status, shell.revisions, w["result"], w["diff"]],
+                      api_name="accept_polish")
+    w["reject"].click(lambda: ("", []), None, [w["result"], w["diff"]], api_name="reject_polish")
+    wire_stop(shell, w["stop"])

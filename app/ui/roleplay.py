@@ -12,7 +12,16 @@ from typing import Any
 import gradio as gr
 
 from app.ui.characters import character_choices
-from app.ui.common import Shell, as_id, as_seed, dropdown_update, guarded, require_id, stream
+from app.ui.common import (
+    Shell,
+    as_id,
+    as_seed,
+    dropdown_update,
+    guarded,
+    require_id,
+    stream,
+    wire_stop,
+)
 
 
 def chat_messages(records: list[Any]) -> list[dict[str, str]]:
@@ -116,7 +125,7 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         if not (text or "").strip():
             raise gr.Error(shell.tr("chat_empty_input"))
         before = chat_messages(studio.chat_transcript(ident)) + [{"role": "user", "content": text}]
-        for update in stream(shell.live, request, studio.chat_turn(ident, text, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.chat_turn(ident, text, seed=as_seed(seed_value))):
             if update.done:
                 transcript = studio.chat_transcript(ident)
                 yield chat_messages(transcript), "", _position(shell, transcript[-1].id)
@@ -128,7 +137,7 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         transcript, target = _pick(shell, session_id, index)
         cut = transcript.index(target)
         before = chat_messages(transcript[:cut])
-        for update in stream(shell.live, request, studio.regenerate_reply(target.id, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.regenerate_reply(target.id, seed=as_seed(seed_value))):
             if update.done:
                 fresh = studio.chat_transcript(require_id(session_id, "chat"))
                 yield chat_messages(fresh), _position(shell, fresh[cut].id if cut < len(fresh) else fresh[-1].id)
@@ -136,13 +145,11 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
                 yield before + [{"role": "assistant", "content": update.texts[0]}], gr.skip()
 
     turn_out = [w["chatbot"], w["message"], w["position"]]
-    events = [
-        w["send"].click(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_name="chat_turn"),
-        w["message"].submit(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_visibility="private"),
-        w["regenerate"].click(chat_regenerate, [w["sessions"], w["index"], w["seed"]], [w["chatbot"], w["position"]],
-                              api_name="chat_regenerate"),
-    ]
-    w["stop"].click(lambda: studio.cancel_all(), None, None, cancels=events, api_visibility="private")
+    w["send"].click(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_name="chat_turn")
+    w["message"].submit(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_visibility="private")
+    w["regenerate"].click(chat_regenerate, [w["sessions"], w["index"], w["seed"]], [w["chatbot"], w["position"]],
+                          api_name="chat_regenerate")
+    wire_stop(shell, w["stop"])
 
 
 def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
@@ -164,13 +171,8 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     @guarded
     def chat_branch(project_id: Any, session_id: Any, index: Any):
         _, target = _pick(shell, session_id, index)
-        result = studio.branch_chat_from(target.id)
-        if isinstance(result, list):  # the studio moved the current path within the same session
-            new_session = result[-1].session_id if result else session_id
-        else:
-            new_session = result.id
-        transcript = studio.chat_transcript(require_id(new_session, "chat"))
-        return dropdown_update(session_choices(shell, project_id), new_session), chat_messages(transcript)
+        path = studio.branch_chat_from(target.id)  # the session's new current path ends at `target`
+        return dropdown_update(session_choices(shell, project_id), session_id), chat_messages(path)
 
     def select_message(evt: gr.SelectData):
         return evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index

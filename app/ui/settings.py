@@ -4,11 +4,11 @@ project's sampling defaults, and the interface language.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
-from app.engine import SamplingParams
 from app.ui.common import Shell, as_id, guarded, markdown_table, require_id
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
@@ -60,9 +60,11 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
     @guarded
     def save_sampling(project_id: Any, temperature: float, top_p: float, top_k: int, min_p: float,
                       repetition_penalty: float):
-        params = SamplingParams(temperature=float(temperature), top_p=float(top_p), top_k=int(top_k or 0),
-                                min_p=float(min_p), repetition_penalty=float(repetition_penalty))
-        studio.set_sampling_defaults(require_id(project_id, "project"), params)
+        ident = require_id(project_id, "project")
+        # the project's current defaults with the form's values (the studio validates them)
+        params = replace(studio.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
+                         top_k=int(top_k or 0), min_p=float(min_p), repetition_penalty=float(repetition_penalty))
+        studio.set_sampling_defaults(ident, params)
         return tr("sampling_saved")
 
     refresh.click(lambda: engine_table(shell), None, [engine], api_name="engine_info")

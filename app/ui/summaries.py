@@ -8,7 +8,16 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_seed, guarded, markdown_table, require_id, stream
+from app.ui.common import (
+    Shell,
+    as_id,
+    as_seed,
+    guarded,
+    markdown_table,
+    require_id,
+    stream,
+    wire_stop,
+)
 
 
 def summaries_table(shell: Shell, project_id: Any) -> str:
@@ -45,10 +54,12 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
     @guarded
     def summarize(project_id: Any, chapter_id: Any, seed_value: Any, request: gr.Request):
         ident = require_id(chapter_id, "chapter")
-        for update in stream(shell.live, request, studio.summarize_chapter(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.summarize_chapter(ident, seed=as_seed(seed_value))):
             text = update.texts[0] if update.texts else ""
-            if update.done:
-                yield text, tr("summary_saved"), summaries_table(shell, project_id)
+            if update.done:  # the studio saves the summary only for a finished one (then `chapter` is set)
+                reason = update.finish_reasons[0] if update.finish_reasons else ""
+                said = tr("summary_saved") if update.chapter is not None else tr("summary_not_saved", reason=reason)
+                yield text, said, summaries_table(shell, project_id)
             else:
                 yield text, tr("generating"), gr.skip()
 
@@ -59,7 +70,7 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
 
     shell.chapter.change(load_summary, [shell.project, shell.chapter], [summary, table], api_visibility="private")
     shell.project.change(lambda p: summaries_table(shell, p), [shell.project], [table], api_visibility="private")
-    event = run.click(summarize, [shell.project, shell.chapter, seed], [summary, status, table],
+    run.click(summarize, [shell.project, shell.chapter, seed], [summary, status, table],
                       api_name="summarize")
     save.click(save_summary, [shell.project, shell.chapter, summary], [status, table], api_name="save_summary")
-    stop.click(lambda: studio.cancel_all(), None, None, cancels=[event], api_visibility="private")
+    wire_stop(shell, stop, status)

@@ -12,9 +12,21 @@ from typing import Any
 
 import gradio as gr
 
-from app.studio import SaveConflict
-from app.ui.common import Shell, as_id, as_seed, choices, dropdown_update, guarded, markdown_table, require_id, stream
-
+from app.studio import SaveConflict, join_passage
+from app.ui.common import (
+    Shell,
+    as_id,
+    as_seed,
+    choices,
+    conflict_message,
+    dropdown_update,
+    guarded,
+    markdown_table,
+    require_id,
+    stream,
+    sync_editor,
+    wire_stop,
+)
 
 CHAPTER_STATUSES = ["outline", "draft", "revised", "final"]
 
@@ -69,13 +81,14 @@ def build(shell: Shell) -> None:
                 shell.status = gr.Markdown(elem_id="write-status")
                 ideas = tr.make(gr.Textbox, "brainstorm_output", lines=5, interactive=False, elem_id="ideas")
                 with tr.make(gr.Accordion, "revisions", open=False):
-                    revisions = tr.make(gr.Dropdown, "revision", choices=[], allow_custom_value=True)
+                    revisions = shell.revisions = tr.make(gr.Dropdown, "revision", choices=[],
+                                                          allow_custom_value=True)
                     preview = tr.make(gr.Textbox, "revision_text", lines=6, interactive=False)
                     restore = tr.button("restore_revision")
     _wire_open(shell, chapters, (title, status, ordinal, outline), revisions, save_outline)
     _wire_chapter_list(shell, chapters, (title, status, ordinal, outline), add, rename, move, delete)
     _wire_editor(shell, revisions, preview, save, restore)
-    _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop)
+    _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop, revisions)
 
 
 def _listing(shell: Shell, project_id: Any, keep: Any = None) -> tuple[Any, str]:
@@ -156,8 +169,7 @@ def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
         try:
             chapter = studio.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
         except SaveConflict as conflict:
-            gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
+            return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
         return saved_outputs(shell, chapter, "saved_version")
 
     @guarded
@@ -168,59 +180,75 @@ def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
         return next((r.text for r in studio.list_revisions(chapter) if r.id == ident), "")
 
     @guarded
-    def restore_revision(revision_id: Any, base_version: Any):
-        try:
-            chapter = studio.restore_revision(require_id(revision_id, "revision"), base_version)
+    def restore_revision(chapter_id: Any, revision_id: Any, editor_text: str | None, base_version: Any):
+        ident = require_id(chapter_id, "chapter")
+        try:  # unsaved editor text becomes a revision first, so restoring never loses it
+            chapter = sync_editor(shell, ident, editor_text, base_version)
+            chapter = studio.restore_revision(require_id(revision_id, "revision"), chapter.version, chapter_id=ident)
         except SaveConflict as conflict:
-            gr.Warning(str(conflict))
-            return gr.skip(), gr.skip(), f"⚠ {conflict}", gr.skip()
+            return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
         return saved_outputs(shell, chapter, "restored_version")
 
     changed = [shell.editor, shell.version, shell.status, revisions]
     save.click(save_chapter, [shell.chapter, shell.editor, shell.version], changed, api_name="save_chapter")
     revisions.change(show_revision, [shell.chapter, revisions], [preview], api_visibility="private")
-    restore.click(restore_revision, [revisions, shell.version], changed, api_name="restore_revision")
+    restore.click(restore_revision, [shell.chapter, revisions, shell.editor, shell.version], changed,
+                  api_name="restore_revision")
 
 
-def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop) -> None:
+def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, revisions) -> None:
     studio, tr = shell.studio, shell.tr
 
-    def chapter_stream(start, chapter_id: Any, seed_value: Any, request: gr.Request):
+    def synced(chapter_id: Any, editor_text: str | None, base_version: Any):
+        """(chapter id, chapter after saving the editor's unsaved text); SaveConflict when stale."""
         ident = require_id(chapter_id, "chapter")
-        base = studio.get_chapter(ident).text
-        updates = stream(shell.live, request, start(ident, seed=as_seed(seed_value)))
-        for update in updates:
+        return ident, sync_editor(shell, ident, editor_text, base_version)
+
+    def chapter_stream(task: str, start, chapter_id: Any, editor_text: str | None, base_version: Any,
+                       seed_value: Any, request: gr.Request):
+        try:
+            ident, chapter = synced(chapter_id, editor_text, base_version)
+        except SaveConflict as conflict:  # nothing generated, the editor keeps its text
+            yield gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
+            return
+        base = chapter.text
+        yield gr.skip(), chapter.version, tr("generating"), gr.skip()
+        for update in stream(shell, request, start(ident, seed=as_seed(seed_value))):
             streamed = update.texts[0] if update.texts else ""
-            if update.done:
+            if update.done:  # the final update carries the chapter (and its new version) when it changed
                 chapter = update.chapter or studio.get_chapter(ident)
                 reason = update.finish_reasons[0] if update.finish_reasons else ""
-                yield chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version)
-            else:
-                yield (base + "\n\n" + streamed if base else streamed), gr.skip(), tr("generating")
+                yield (chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version),
+                       gr.update(choices=revision_choices(shell, ident), value=None))
+            else:  # preview exactly what will be saved, so the text does not jump at the end
+                yield join_passage(base, streamed, task), gr.skip(), tr("generating"), gr.skip()
 
     @guarded
-    def draft_chapter(chapter_id: Any, seed_value: Any, request: gr.Request):
-        yield from chapter_stream(studio.draft_chapter, chapter_id, seed_value, request)
+    def draft_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
+                      request: gr.Request):
+        yield from chapter_stream("draft", studio.draft_chapter, chapter_id, editor_text, base_version, seed_value,
+                                  request)
 
     @guarded
-    def continue_chapter(chapter_id: Any, seed_value: Any, request: gr.Request):
-        yield from chapter_stream(studio.continue_chapter, chapter_id, seed_value, request)
+    def continue_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
+                         request: gr.Request):
+        yield from chapter_stream("continue", studio.continue_chapter, chapter_id, editor_text, base_version,
+                                  seed_value, request)
 
     @guarded
-    def brainstorm_ideas(chapter_id: Any, seed_value: Any, request: gr.Request):
-        ident = require_id(chapter_id, "chapter")
-        for update in stream(shell.live, request, studio.brainstorm(ident, seed=as_seed(seed_value))):
-            yield update.texts[0] if update.texts else ""
+    def brainstorm_ideas(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
+                         request: gr.Request):
+        try:
+            ident, chapter = synced(chapter_id, editor_text, base_version)
+        except SaveConflict as conflict:
+            yield gr.skip(), gr.skip(), conflict_message(conflict)
+            return
+        yield gr.skip(), chapter.version, tr("generating")
+        for update in stream(shell, request, studio.brainstorm(ident, seed=as_seed(seed_value))):
+            yield (update.texts[0] if update.texts else ""), gr.skip(), gr.skip()
 
-    def stop_all(request: gr.Request):
-        shell.live.close_session(getattr(request, "session_hash", "") or "")
-        studio.cancel_all()
-        return tr("stopped")
-
-    out = [shell.editor, shell.version, shell.status]
-    events = [
-        draft.click(draft_chapter, [shell.chapter, seed], out, api_name="draft"),
-        cont.click(continue_chapter, [shell.chapter, seed], out, api_name="continue"),
-        brainstorm.click(brainstorm_ideas, [shell.chapter, seed], [ideas], api_name="brainstorm"),
-    ]
-    stop.click(stop_all, None, [shell.status], cancels=events, api_name="stop_writing")
+    inputs, out = [shell.chapter, shell.editor, shell.version, seed], [shell.editor, shell.version, shell.status, revisions]
+    draft.click(draft_chapter, inputs, out, api_name="draft")
+    cont.click(continue_chapter, inputs, out, api_name="continue")
+    brainstorm.click(brainstorm_ideas, inputs, [ideas, shell.version, shell.status], api_name="brainstorm")
+    wire_stop(shell, stop, shell.status, api_name="stop_writing")

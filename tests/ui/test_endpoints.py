@@ -96,7 +96,7 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
         client.predict(project_id, handle_file(str(bad)), api_name="/import_card")
     assert len(studio.list_characters(project_id)) == 2
 
-    lore = ["青云山", "九峰环抱。", "青云, 山门", "", "and_any", "before_char", False, True, False, False, False,
+    lore = ["青云山", "九峰环抱。", "青云\n山门", "", "and_any", "before_char", False, True, False, False, False,
             False, True, 100, 4, 100]
     entry_id = value(client.predict(project_id, *lore, api_name="/add_lore"))
     (entry,) = studio.list_lore(project_id)
@@ -105,6 +105,22 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
     book = client.predict(project_id, api_name="/export_lorebook")
     client.predict(project_id, handle_file(book), api_name="/import_lorebook")
     assert len(studio.list_lore(project_id)) == 2
+
+
+def test_lore_keys_one_per_line_survive_a_save_unchanged(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    keys, secondary = ["/a{1,3}/i", "青云, 山门", "  spaced  "], ["/x,y/", "甲，乙"]
+    form = ["regex", "c", "\n".join(keys) + "\n\n", "\n".join(secondary), "and_any", "before_char", False, True,
+            False, False, False, False, False, 100, 4, 100]
+    entry_id = value(client.predict(project_id, *form, api_name="/add_lore"))
+    entry = studio.list_lore(project_id)[0]
+    assert (entry.keys, entry.secondary_keys) == (["/a{1,3}/i", "青云, 山门", "spaced"], secondary)
+    shown_keys, shown_secondary = "\n".join(entry.keys), "\n".join(entry.secondary_keys)  # as the form shows them
+    client.predict(project_id, entry_id, "regex", "c", shown_keys, shown_secondary, *form[4:],
+                   api_name="/update_lore")
+    again = studio.list_lore(project_id)[0]
+    assert (again.id, again.keys, again.secondary_keys) == (entry_id, entry.keys, entry.secondary_keys)
 
 
 def test_chapters_add_rename_reorder_delete_and_revisions(running, client, make_fast):
@@ -121,7 +137,7 @@ def test_chapters_add_rename_reorder_delete_and_revisions(running, client, make_
     client.predict(second, "v1", api_name="/save_chapter")
     _, _, revisions = client.predict(second, "v2", api_name="/save_chapter")
     older = [value for label, value in revisions["choices"] if label.startswith("v1")][0]
-    editor, _, _ = client.predict(older, api_name="/restore_revision")
+    editor, _, _ = client.predict(second, older, "v2", api_name="/restore_revision")
     assert editor == "v1" and studio.get_chapter(second).version == 3
 
     client.predict(project_id, first, api_name="/delete_chapter")
@@ -152,11 +168,11 @@ def test_draft_streams_and_persists_then_continue_appends(running, client, make_
     studio = running.studio
     chapter_id = new_chapter(client, new_project(client, make_fast))
     client.predict(chapter_id, api_name="/open_chapter")
-    updates, (editor, status) = run_stream(client, chapter_id, 7, api_name="/draft")
+    updates, (editor, status, _) = run_stream(client, chapter_id, "", 7, api_name="/draft")
     assert len(updates) >= 2  # text streamed in before the final update
     chapter = studio.get_chapter(chapter_id)
     assert chapter.text and editor == chapter.text and chapter.version == 1
-    _, (editor, _) = run_stream(client, chapter_id, 8, api_name="/continue")
+    _, (editor, _, _) = run_stream(client, chapter_id, editor, 8, api_name="/continue")
     after = studio.get_chapter(chapter_id)
     assert after.version == 2 and after.text.startswith(chapter.text) and editor == after.text
     # the editor's base version followed the generation, so a save now succeeds
@@ -167,8 +183,8 @@ def test_draft_streams_and_persists_then_continue_appends(running, client, make_
 def test_same_seed_same_draft_text(running, client, make_fast):
     first = new_chapter(client, new_project(client, make_fast, title="同种子"))
     second = new_chapter(client, new_project(client, make_fast, title="同种子"))
-    run_stream(client, first, 42, api_name="/draft")
-    run_stream(client, second, 42, api_name="/draft")
+    run_stream(client, first, "", 42, api_name="/draft")
+    run_stream(client, second, "", 42, api_name="/draft")
     studio = running.studio
     assert studio.get_chapter(first).text == studio.get_chapter(second).text != ""
 
@@ -185,7 +201,7 @@ def test_three_branches_accept_one_records_preferences(running, client, make_fas
     (group,) = studio.list_branches(chapter_id)
     assert sorted(p.id for p in group) == sorted(ids[:3])
 
-    editor, status, _ = client.predict(chapter_id, ids[1], api_name="/accept_branch_2")
+    editor, status, _, _ = client.predict(chapter_id, ids[1], "开篇。", api_name="/accept_branch_2")
     chapter = studio.get_chapter(chapter_id)
     assert chapter.version == 2 and editor == chapter.text
     assert chapter.text == "开篇。" + texts[1]  # the chosen branch continues the chapter
@@ -200,17 +216,35 @@ def test_polish_diff_accept_replaces_the_passage(running, client, make_fast):
     chapter_id = new_chapter(client, new_project(client, make_fast))
     client.predict(chapter_id, api_name="/open_chapter")
     client.predict(chapter_id, "山门前，少年独立。风起云涌。", api_name="/save_chapter")
-    original = client.predict(chapter_id, api_name="/chapter_text")
-    _, (revised, diff) = run_stream(client, original, "tighten", "", chapter_id, 3, api_name="/polish")
-    assert diff is not None
+    original = client.predict(chapter_id, "山门前，少年独立。风起云涌。", api_name="/chapter_text")
+    _, (revised, diff, status) = run_stream(client, original, "tighten", "", chapter_id, 3, api_name="/polish")
     spans = diff if isinstance(diff, list) else diff.get("value", diff)
     assert "".join(s["token"] for s in spans if s.get("class_or_confidence") != "-") == revised
-    client.predict(chapter_id, original, revised, api_name="/accept_polish")
+    # 16 new tokens cannot finish a rewrite: the cut-short polish is refused and shown as such
+    assert "(length)" in status
+    with pytest.raises(AppError, match="cut short"):
+        client.predict(chapter_id, original, revised, original, api_name="/accept_polish")
+    assert studio.get_chapter(chapter_id).version == 1
+    # edited by hand, the result is the writer's own text and is accepted in place of the original
+    mine = revised + "。"
+    client.predict(original, mine, api_name="/diff")
+    client.predict(chapter_id, original, mine, original, api_name="/accept_polish")
     chapter = studio.get_chapter(chapter_id)
-    assert chapter.version == 2 and chapter.text == revised
+    assert chapter.version == 2 and chapter.text == mine
 
-    empty_result, empty_diff = client.predict(api_name="/reject_polish")
+    empty_result, _ = client.predict(api_name="/reject_polish")
     assert empty_result == ""
+
+
+def test_polish_of_a_repeated_passage_needs_its_place(running, client, make_fast):
+    studio = running.studio
+    chapter_id = new_chapter(client, new_project(client, make_fast))
+    client.predict(chapter_id, api_name="/open_chapter")
+    client.predict(chapter_id, "风起。云涌。风起。", api_name="/save_chapter")
+    client.predict("风起。", "风停。", api_name="/diff")  # pasted by hand: no offset into the chapter
+    with pytest.raises(AppError, match="2"):
+        client.predict(chapter_id, "风起。", "风停。", "风起。云涌。风起。", api_name="/accept_polish")
+    assert studio.get_chapter(chapter_id).text == "风起。云涌。风起。"
 
 
 def test_summary_context_and_sampling(running, client, make_fast):
@@ -292,7 +326,7 @@ def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, mak
     project_id = new_project(client, make_fast)
     studio.update_project(project_id, settings={"max_new_tokens": {"draft": 512}})
     chapter_id = new_chapter(client, project_id)
-    job = client.submit(chapter_id, 1, api_name="/draft")
+    job = client.submit(chapter_id, "", 1, api_name="/draft")
     deadline = time.monotonic() + 60
     while not any(out and out[0] for out in job.outputs()) and time.monotonic() < deadline:
         time.sleep(0.05)
