@@ -107,10 +107,14 @@ class BranchDecode:
             if self._cancel.is_set():
                 yield from self._finish_all("cancelled")
                 break
-            keep = torch.tensor(live, dtype=torch.long, device=tokens.device)
-            self._shape_cache(len(rows), live, keep)
-            rows, seen = [rows[r] for r in live], seen[keep]
-            logits = self._forward(tokens[keep].unsqueeze(1))  # [rows, 1] -> [rows, V]
+            if len(live) < len(rows):  # a branch finished: compact its row out of every tensor
+                keep = torch.tensor(live, dtype=torch.long, device=tokens.device)
+                tokens, seen = tokens[keep], seen[keep]
+                self._shape_cache(len(rows), live, keep)
+                rows = [rows[r] for r in live]
+            else:
+                self._shape_cache(len(rows), live, None)
+            logits = self._forward(tokens.unsqueeze(1))  # [rows, 1] -> [rows, V]
             self._fed += 1
         self._keep_prefix(rows[0])
 
@@ -134,8 +138,9 @@ class BranchDecode:
                 live.append(row)
         return events, live
 
-    def _shape_cache(self, rows: int, live: list[int], keep: torch.Tensor) -> None:
-        """Repeat the batch-1 prompt cache for the live branches, or drop finished rows."""
+    def _shape_cache(self, rows: int, live: list[int], keep: torch.Tensor | None) -> None:
+        """Repeat the batch-1 prompt cache for the live branches, or drop finished rows (`keep`
+        holds the live row indexes and is None when no row finished)."""
         if self._cache_rows == 1 and rows > 1:
             # Still the shared prompt cache: every live row starts from the same prompt.
             if len(live) > 1:

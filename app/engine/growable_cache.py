@@ -66,9 +66,12 @@ class GrowableLayer(DynamicLayer):
             self._set_length(max(0, self._length + tokens_to_remove))
 
     def batch_repeat_interleave(self, repeats: int) -> None:
+        """Rows [B] -> [B * repeats] (each row repeated in place), into buffers that keep spare room
+        so the next decode steps write in place instead of copying the repeated cache again."""
         if self.get_seq_length() > 0:
-            self._key_buffer = self.keys.repeat_interleave(repeats, dim=0)
-            self._value_buffer = self.values.repeat_interleave(repeats, dim=0)
+            capacity = max(self._key_buffer.shape[-2], self._length + MIN_HEADROOM)
+            self._key_buffer = _repeat_rows(self.keys, repeats, capacity)
+            self._value_buffer = _repeat_rows(self.values, repeats, capacity)
             self._set_length(self._length)
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
@@ -81,6 +84,16 @@ class GrowableLayer(DynamicLayer):
         self._key_buffer = self._value_buffer = None
         self._length = 0
         super().reset()
+
+
+def _repeat_rows(states: torch.Tensor, repeats: int, capacity: int) -> torch.Tensor:
+    """states [B, N, S, D] -> a new buffer [B * repeats, N, capacity, D] whose first S positions
+    hold each row `repeats` times in a row (repeat_interleave order); one copy, no temporary."""
+    batch, heads, length, dim = states.shape
+    buffer = states.new_empty(batch * repeats, heads, capacity, dim)
+    grouped = buffer.view(batch, repeats, heads, capacity, dim)
+    grouped[..., :length, :] = states.unsqueeze(1)  # broadcast over the repeats
+    return buffer
 
 
 def new_growable_cache(config: Any) -> DynamicCache | None:
