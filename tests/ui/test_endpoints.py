@@ -339,3 +339,70 @@ def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, mak
         time.sleep(0.1)
     assert (passage.status, passage.finish_reason) == ("cancelled", "cancelled")
     assert passage.text and studio.get_chapter(chapter_id).text == passage.text.lstrip("\n")
+
+
+def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_nothing(running, client, make_fast):
+    from gradio_client import Client
+
+    studio, store = running.studio, running.store
+    project_id = new_project(client, make_fast)
+    chapter_id = new_chapter(client, project_id)
+    client.predict(chapter_id, api_name="/open_chapter")
+    client.predict(chapter_id, "v1", api_name="/save_chapter")
+    _, (editor, _, _) = run_stream(client, chapter_id, "v1 and more, typed but not saved", 2, api_name="/continue")
+    revisions = studio.list_revisions(chapter_id)
+    assert [(r.version, r.source, r.text) for r in revisions][1] == (2, "user", "v1 and more, typed but not saved")
+    chapter = studio.get_chapter(chapter_id)
+    assert chapter.version == 3 and chapter.text.startswith("v1 and more, typed but not saved") and editor == chapter.text
+
+    other = Client(running.url, verbose=False)
+    try:
+        other.predict(chapter_id, api_name="/open_chapter")
+        client.predict(chapter_id, chapter.text + "!", api_name="/save_chapter")  # the first tab moves on
+        passages = len(store.list_passages(project_id, chapter_id))
+        _, (_, status, _) = run_stream(other, chapter_id, "stale tab text", 3, api_name="/draft")
+        assert "⚠" in status and "saved elsewhere" in status
+        assert len(store.list_passages(project_id, chapter_id)) == passages  # nothing generated
+        assert studio.get_chapter(chapter_id).text == chapter.text + "!"
+    finally:
+        other.close()
+
+
+def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter(running, client, make_fast):
+    import time
+
+    from gradio_client import Client
+
+    studio, store = running.studio, running.store
+    project_id = new_project(client, make_fast)
+    studio.update_project(project_id, settings={"max_new_tokens": {"continue": 900}})
+    chapter_id = new_chapter(client, project_id)
+    client.predict(chapter_id, api_name="/open_chapter")
+    job = client.submit(chapter_id, "开篇。", 1, api_name="/continue")
+
+    def passage():
+        found = [p for p in store.list_passages(project_id, chapter_id) if p.task == "continue"]
+        return found[0] if found else None
+
+    deadline = time.monotonic() + 60
+    while not (passage() and passage().text) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    other = Client(running.url, verbose=False)
+    try:
+        other.predict(api_name="/stop_writing")  # another browser session's Stop
+    finally:
+        other.close()
+    seen = len(passage().text)
+    deadline = time.monotonic() + 60
+    while len(passage().text) <= seen and passage().status == "streaming" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(passage().text) > seen  # still writing after the other session's Stop
+
+    client.predict(api_name="/stop_writing")
+    editor, status, _ = job.result(timeout=120)
+    chapter = studio.get_chapter(chapter_id)
+    assert (passage().status, passage().finish_reason) == ("cancelled", "cancelled")
+    assert editor == chapter.text and chapter.text.startswith("开篇。") and len(chapter.text) > len("开篇。")
+    assert "cancelled" in status
+    _, status, _ = client.predict(chapter_id, chapter.text + "。", api_name="/save_chapter")
+    assert "⚠" not in status and studio.get_chapter(chapter_id).version == chapter.version + 1
