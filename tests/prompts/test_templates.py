@@ -21,7 +21,7 @@ TASK_VALUES = {
     "polish": {"passage": "ZZPASSAGE", "preset": "vivid", "instruction": "ZZINSTRUCTION"},
     "character_bio": {"name": "ZZNAME", "notes": "ZZNOTES"},
     "outline": {"premise": "ZZPREMISE", "character_notes": "ZZCHARNOTES", "chapter_count": 12},
-    "roleplay": {"char_name": "ZZPARTNER", "user_name": "ZZUSER"},
+    "roleplay": {"char_name": "ZZPARTNER", "user_name": "ZZUSER", "persona_description": "ZZPERSONA"},
     "script_outline": {"premise": "ZZPREMISE"},
     "short_video": {"topic": "ZZTOPIC", "duration_s": 45},
     "brainstorm": {"count": 4},
