@@ -28,6 +28,9 @@ _LABELS = {
     "en": {"contents": "Contents", "synopsis": "Synopsis", "chapter": "Chapter {n}"},
 }
 
+# Headings of the front matter an exported book carries before its chapters (not chapters on import).
+FRONT_MATTER_HEADINGS = frozenset(labels[key] for labels in _LABELS.values() for key in ("contents", "synopsis"))
+
 
 class ExportError(ValueError):
     """An export could not be written; the message says why."""

@@ -6,8 +6,11 @@ of its own: "第一章 …" / "第1章 …" / "第十二回 …", "序章", "楔
 - the whole file is checked (size, UTF-8, chapter count and size) before anything is returned, so a
   bad file imports nothing;
 - no prose is dropped: text before the first heading becomes its own untitled chapter; a Markdown
-  book title (a single top-level heading above repeated chapter headings) names nothing and is the
-  only line not carried into a chapter.
+  book title (a single top-level heading above repeated chapter headings) names nothing and is not
+  carried into a chapter, nor is the front matter Inkstone's own exports put before the first chapter
+  (a "Synopsis"/"Contents" or "简介"/"目录" Markdown section), so re-importing an export gives its chapters;
+- a heading-like line that reads as prose ("Chapter two of her life began that day, she thought.",
+  "第三章里，他说……") stays in the text.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
+
+from app.exports import FRONT_MATTER_HEADINGS
 
 MAX_MANUSCRIPT_BYTES = 20 * 1024 * 1024
 MAX_CHAPTERS = 5000
@@ -34,9 +39,11 @@ _NUMBER_WORDS = (
 )
 _ENGLISH_HEADING = re.compile(
     rf"^(?:chapter\s+(?:\d+|[ivxlcdm]+|(?:{_NUMBER_WORDS})(?:[\s-](?:{_NUMBER_WORDS}))*)\b|prologue|epilogue)"
-    r"(?:\s*[:.\-—]\s*.*|\s+.*)?$",
+    r"(?P<rest>\s*[:.\-—]\s*.*|\s+.*)?$",
     re.IGNORECASE,
 )
+_TITLE_SEPARATOR = re.compile(r"^\s*[:.\-—]")
+_ENGLISH_PROSE = re.compile(r"[,;!?\"“”]|\.\s*$")
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
@@ -87,19 +94,27 @@ def split_chapters(text: str, fallback_title: str = "") -> list[ImportedChapter]
     chapters: list[ImportedChapter] = []
     title: str | None = None
     body: list[str] = []
+    in_front_matter = False  # inside an export's Synopsis/Contents section, before any chapter
     for index, line in enumerate(lines):
         if index == title_line:
             continue
         heading = _heading_title(line, chapter_level)
         if heading is None:
-            body.append(line)
+            if not in_front_matter:
+                body.append(line)
             continue
         _close_chapter(chapters, title, body)
-        title, body = heading, []
+        in_front_matter = not chapters and title is None and _is_front_matter(line, chapter_level)
+        title, body = (None if in_front_matter else heading), []
     _close_chapter(chapters, title, body)
     if len(chapters) == 1 and not chapters[0].title:
         return [ImportedChapter(title=fallback_title, text=chapters[0].text)]
     return chapters
+
+
+def _is_front_matter(line: str, chapter_level: int | None) -> bool:
+    markdown = _MARKDOWN_HEADING.match(line.strip())
+    return bool(markdown) and len(markdown.group(1)) == chapter_level and markdown.group(2) in FRONT_MATTER_HEADINGS
 
 
 def _close_chapter(chapters: list[ImportedChapter], title: str | None, body: list[str]) -> None:
@@ -128,7 +143,14 @@ def _is_named_heading(text: str) -> bool:
     chinese = _CHINESE_HEADING.match(text)
     if chinese:  # "第一章 夜雨" or "第一章夜雨", but not the prose line "第三章里，他说……"
         return not _SENTENCE_PUNCTUATION.search(chinese.group("rest") or "")
-    return bool(_ENGLISH_HEADING.match(text))
+    english = _ENGLISH_HEADING.match(text)
+    if not english:
+        return False
+    rest = english.group("rest") or ""
+    if not rest.strip() or _TITLE_SEPARATOR.match(rest):  # "Chapter 2", "Chapter 2: The Gate"
+        return True
+    # "Chapter 3 The Gate" is a heading; "Chapter two of her life began that day, she thought." is not.
+    return not rest.strip()[0].islower() and not _ENGLISH_PROSE.search(rest)
 
 
 def _markdown_levels(lines: list[str]) -> tuple[int | None, int | None]:

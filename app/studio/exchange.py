@@ -70,16 +70,9 @@ class ExchangeMixin:
             parsed = parse_manuscript(filename, bytes(data))
         except ManuscriptError as exc:
             raise InvalidInput(str(exc)) from exc
-        created: list[ChapterRecord] = []
-        try:
-            for chapter in parsed:
-                created.append(self._core.store.create_chapter(project_id, title=chapter.title[:500],
-                                                               text=chapter.text, source="import"))
-        except StudioError:
-            for record in created:  # all or nothing: take back what this import added
-                self._core.store.delete_chapter(record.id)
-            raise
-        return created
+        # One transaction: every chapter (revision 1, source "import") or none.
+        return self._core.store.create_chapters(
+            project_id, [{"title": chapter.title[:500], "text": chapter.text} for chapter in parsed])
 
     # --- character cards and lorebooks -----------------------------------------------------------
     def import_character_card(self, project_id: int, filename: str, data: bytes) -> CharacterRecord:

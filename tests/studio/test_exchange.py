@@ -132,8 +132,19 @@ def test_export_then_import_round_trips_the_chapters(studio: Studio):
     exported = studio.export_book(project.id, "md")
     copy = new_project(studio, title="副本")
     created = studio.import_manuscript(copy.id, exported.name, exported.read_bytes())
-    bodies = [c.text for c in created if c.title.startswith("第")]
-    assert bodies == [body for _, body in CHAPTERS]
+    assert [c.text for c in created] == [body for _, body in CHAPTERS]  # no 简介/目录 chapters
+    assert all(c.title.startswith("第") for c in created)
+
+
+def test_export_then_import_of_an_english_book_gives_only_its_chapters(studio: Studio):
+    project = studio.create_project("Rain", language="en", synopsis="A boy climbs a mountain.")
+    for title, body in (("Night Rain", "It rained."), ("Fog", "The fog rose.")):
+        chapter = studio.add_chapter(project.id, title=title)
+        studio.save_chapter(chapter.id, body, base_version=0)
+    exported = studio.export_book(project.id, "md")
+    copy = studio.create_project("Copy", language="en")
+    created = studio.import_manuscript(copy.id, exported.name, exported.read_bytes())
+    assert [(c.title, c.text) for c in created] == [("Chapter 1: Night Rain", "It rained."), ("Chapter 2: Fog", "The fog rose.")]
 
 
 @pytest.mark.parametrize("name, data, problem", [

@@ -15,7 +15,8 @@ from app.manuscript import ManuscriptError, parse_manuscript, split_chapters
     ("序章", True), ("楔子 风起", True), ("番外一 春", True), ("Chapter 1", True), ("CHAPTER IV", True),
     ("Chapter Twenty-One: Ash", True), ("Prologue", True), ("Epilogue: After", True),
     ("第三章里，他说。", False), ("第一次见面", False), ("后记得他说", False), ("Chapter and verse were quoted.", False),
-    ("He read chapter 3 twice.", False),
+    ("He read chapter 3 twice.", False), ("Chapter two of her life began that day, she thought.", False),
+    ("Chapter 3 The Gate", True), ("Chapter 3 was the hardest to write.", False),
 ])
 def test_heading_recognition(heading: str, is_heading: bool):
     chapters = split_chapters(f"前文。\n{heading}\n正文。", fallback_title="书")
