@@ -7,7 +7,8 @@ token: at 2K tokens and 4 branches that copy costs about as much as the attentio
 [B, N, length, D]. Crop only shortens `length` (the stale tail is overwritten by later writes).
 
 Used by the engine only for models whose default cache is a plain full-attention DynamicCache;
-sliding-window layers and the int8 cache (kv_cache_bits=8) keep their own classes.
+sliding-window layers keep transformers' classes; the int8 cache (kv_cache_bits=8, kv_cache.py) grows
+in place the same way with its own buffers.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class GrowableLayer(DynamicLayer):
         so the next decode steps write in place instead of copying the repeated cache again."""
         if self.get_seq_length() > 0:
             capacity = max(self._key_buffer.shape[-2], self._length + MIN_HEADROOM)
-            self._key_buffer = _repeat_rows(self.keys, repeats, capacity)
-            self._value_buffer = _repeat_rows(self.values, repeats, capacity)
+            self._key_buffer = repeat_rows_with_room(self.keys, repeats, capacity)
+            self._value_buffer = repeat_rows_with_room(self.values, repeats, capacity)
             self._set_length(self._length)
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
@@ -86,7 +87,7 @@ class GrowableLayer(DynamicLayer):
         super().reset()
 
 
-def _repeat_rows(states: torch.Tensor, repeats: int, capacity: int) -> torch.Tensor:
+def repeat_rows_with_room(states: torch.Tensor, repeats: int, capacity: int) -> torch.Tensor:
     """states [B, N, S, D] -> a new buffer [B * repeats, N, capacity, D] whose first S positions
     hold each row `repeats` times in a row (repeat_interleave order); one copy, no temporary."""
     batch, heads, length, dim = states.shape

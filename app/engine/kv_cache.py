@@ -4,7 +4,8 @@
 (absmax over head_dim / 127) and dequantizes on read, halving KV memory: A4.2B at 8K tokens goes
 from 2.19 GiB (bf16) to ~1.12 GiB. It is a DynamicCache subclass, so `crop(-n)`,
 `batch_repeat_interleave(n)`, `batch_select_indices`, `reorder_cache` and `get_seq_length` work as
-for DynamicCache. Shapes: codes [B, N, S, D] int8, scales [B, N, S, 1] in the model dtype.
+for DynamicCache. Shapes: codes [B, N, S, D] int8, scales [B, N, S, 1] in the model dtype. New tokens
+are written into buffers with spare room, not concatenated onto the whole cache.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedConfig
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+
+from app.engine.growable_cache import MIN_HEADROOM, repeat_rows_with_room
 
 INT8_MAX = 127.0
 
@@ -32,16 +35,23 @@ def dequantize_int8(codes: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
 class Int8KVLayer(DynamicLayer):
     """One layer's cache: `keys`/`values` hold int8 codes, `key_scales`/`value_scales` their scales.
 
-    Invariant: codes and scales always have the same B, N and S (every edit touches all four).
+    The four tensors are views of the filled part of buffers with spare room (capacity >= length), so
+    a decode step writes its token in place instead of re-concatenating the whole cache (as
+    growable_cache.GrowableLayer does for 16-bit K/V). Buffers: codes [B, N, capacity, D], scales
+    [B, N, capacity, 1]. Invariant: all four buffers share B, N and capacity, and all four views
+    have length `_length` (every edit touches all four).
     """
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         self.dtype, self.device = key_states.dtype, key_states.device
         batch, heads, _, dim = key_states.shape
-        self.keys = torch.zeros((batch, heads, 0, dim), dtype=torch.int8, device=self.device)
-        self.values = torch.zeros((batch, heads, 0, value_states.shape[-1]), dtype=torch.int8, device=self.device)
-        self.key_scales = torch.zeros((batch, heads, 0, 1), dtype=self.dtype, device=self.device)
-        self.value_scales = torch.zeros((batch, heads, 0, 1), dtype=self.dtype, device=self.device)
+        self._buffers = (
+            torch.zeros((batch, heads, 0, dim), dtype=torch.int8, device=self.device),
+            torch.zeros((batch, heads, 0, value_states.shape[-1]), dtype=torch.int8, device=self.device),
+            torch.zeros((batch, heads, 0, 1), dtype=self.dtype, device=self.device),
+            torch.zeros((batch, heads, 0, 1), dtype=self.dtype, device=self.device),
+        )
+        self._set_length(0)
         self.is_initialized = True
 
     def update(
@@ -52,28 +62,50 @@ class Int8KVLayer(DynamicLayer):
             self.lazy_initialization(key_states, value_states)
         key_codes, key_scales = quantize_int8(key_states)
         value_codes, value_scales = quantize_int8(value_states)
-        self.keys = torch.cat([self.keys, key_codes], dim=-2)
-        self.values = torch.cat([self.values, value_codes], dim=-2)
-        self.key_scales = torch.cat([self.key_scales, key_scales], dim=-2)
-        self.value_scales = torch.cat([self.value_scales, value_scales], dim=-2)
+        start, end = self._length, self._length + key_states.shape[-2]
+        if end > self._buffers[0].shape[-2]:
+            self._grow(end)
+        for buffer, new in zip(self._buffers, (key_codes, value_codes, key_scales, value_scales)):
+            buffer[..., start:end, :] = new
+        self._set_length(end)
         return dequantize_int8(self.keys, self.key_scales), dequantize_int8(self.values, self.value_scales)
 
+    def _grow(self, needed: int) -> None:
+        capacity = needed + max(MIN_HEADROOM, needed // 4)
+        grown = []
+        for buffer in self._buffers:
+            bigger = buffer.new_empty(*buffer.shape[:2], capacity, buffer.shape[-1])
+            bigger[..., : self._length, :] = buffer[..., : self._length, :]
+            grown.append(bigger)
+        self._buffers = tuple(grown)
+
+    def _set_length(self, length: int) -> None:
+        self._length = length
+        self.keys, self.values, self.key_scales, self.value_scales = (b[..., :length, :] for b in self._buffers)
+
     def get_seq_length(self) -> int:
-        return 0 if not self.is_initialized else self.keys.shape[-2]
+        return self._length if self.is_initialized else 0
 
     def reset(self) -> None:
+        self._buffers = ()
+        self._length = 0
         self.key_scales = self.value_scales = None
         super().reset()
 
     def crop(self, tokens_to_remove: int) -> None:
         """Drop the last -tokens_to_remove tokens (a negative count, as DynamicCache wants)."""
-        super().crop(tokens_to_remove)
+        if tokens_to_remove > 0:
+            raise ValueError("crop takes a negative number of tokens to remove")
         if self.is_initialized and tokens_to_remove < 0:
-            self.key_scales = self.key_scales[..., :tokens_to_remove, :]
-            self.value_scales = self.value_scales[..., :tokens_to_remove, :]
+            self._set_length(max(0, self._length + tokens_to_remove))
 
     def batch_repeat_interleave(self, repeats: int) -> None:
-        self._map_rows(lambda t: t.repeat_interleave(repeats, dim=0))
+        """Rows [B] -> [B * repeats] into buffers with spare room for the decode steps that follow."""
+        if self.get_seq_length() > 0:
+            capacity = max(self._buffers[0].shape[-2], self._length + MIN_HEADROOM)
+            views = (self.keys, self.values, self.key_scales, self.value_scales)
+            self._buffers = tuple(repeat_rows_with_room(view, repeats, capacity) for view in views)
+            self._set_length(self._length)
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         self._map_rows(lambda t: t[indices, ...])
@@ -89,11 +121,11 @@ class Int8KVLayer(DynamicLayer):
             self._map_rows(lambda t: t.to(self.device, non_blocking=True))
 
     def _map_rows(self, edit) -> None:
-        """Apply the same batch-dimension edit to codes and scales."""
+        """Apply the same batch-dimension edit to the four buffers (codes and scales)."""
         if not self.is_initialized:
             return
-        self.keys, self.values = edit(self.keys), edit(self.values)
-        self.key_scales, self.value_scales = edit(self.key_scales), edit(self.value_scales)
+        self._buffers = tuple(edit(buffer) for buffer in self._buffers)
+        self._set_length(self._length)
 
 
 class Int8KVCache(DynamicCache):

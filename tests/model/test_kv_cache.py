@@ -104,3 +104,26 @@ def test_int8_config_switch_drives_generate(tiny_fp32) -> None:
         model.config.kv_cache_bits = 16
     assert isinstance(out.past_key_values, Int8KVCache)
     assert out.sequences.shape == (1, ids.shape[1] + 6)
+
+
+def test_int8_layer_writes_in_place_and_matches_a_fresh_quantization() -> None:
+    """Decode steps, crop and repeat leave codes/scales equal to quantizing the same sequence at once,
+    and the steps after a repeat write into the repeated buffers instead of copying the cache."""
+    torch.manual_seed(2)
+    prompt_k, prompt_v = torch.randn(2, 2, 6, 8), torch.randn(2, 2, 6, 8)
+    cache = Int8KVCache()
+    cache.update(prompt_k, prompt_v, 0)
+    cache.update(torch.randn(2, 2, 1, 8), torch.randn(2, 2, 1, 8), 0)
+    cache.crop(-1)  # back to the prompt; the next write overwrites the stale position
+    cache.batch_repeat_interleave(2)
+    layer = cache.layers[0]
+    buffer_addresses = [buffer.data_ptr() for buffer in layer._buffers]
+    steps_k, steps_v = torch.randn(4, 2, 5, 8), torch.randn(4, 2, 5, 8)
+    for step in range(5):
+        got_k, got_v = cache.update(steps_k[..., step : step + 1, :], steps_v[..., step : step + 1, :], 0)
+    assert [buffer.data_ptr() for buffer in layer._buffers] == buffer_addresses
+    whole_k = torch.cat([prompt_k.repeat_interleave(2, dim=0), steps_k], dim=-2)  # [4, 2, 11, 8]
+    whole_v = torch.cat([prompt_v.repeat_interleave(2, dim=0), steps_v], dim=-2)
+    assert torch.equal(got_k, dequantize_int8(*quantize_int8(whole_k)))
+    assert torch.equal(got_v, dequantize_int8(*quantize_int8(whole_v)))
+    assert layer.keys.dtype == torch.int8 and cache.get_seq_length() == 11
