@@ -9,7 +9,8 @@ Owns the lifecycle promise of every streamed use case:
   (≈20/s), each carrying every branch;
 - closing the consumer (UI Stop, closed tab, garbage collection) or `cancel()` sets the cancel event;
   `close()` then waits for the worker, which drains/closes the engine stream and persists what was
-  streamed with status "cancelled". The engine itself never runs two generations at once (it queues).
+  streamed with status "cancelled". Chunks the engine still emits after the cancel are dropped, so
+  the kept text is the text streamed up to the moment of the cancel. The engine itself never runs two generations at once (it queues).
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class GenerationRun:
         persisted_revision = 0
         for event in stream:
             with self._lock:
+                if isinstance(event, Chunk) and self._cancel.is_set():
+                    continue  # text frozen at the cancel: what is kept is what was streamed by then
                 if isinstance(event, Chunk):
                     self._texts[event.branch].append(_CONTROL_CHARS.sub("", event.text))
                 else:
