@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import torch
 from transformers import MistralConfig, MistralForCausalLM
-from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer, Fp8QuantizedLayer
+from transformers.cache_utils import (
+    DynamicCache,
+    DynamicLayer,
+    DynamicSlidingWindowLayer,
+    LinearAttentionAndFullAttentionLayer,
+)
 
 from app.engine import GenerationRequest, SamplingParams, generate
 from app.engine.prefix_cache import PrefixCache
@@ -42,7 +47,8 @@ def test_keep_refuses_a_cache_with_a_sliding_window_layer():
 
 def test_keep_refuses_a_cache_that_cannot_be_cropped():
     cache = DynamicCache()
-    cache.layers = [DynamicLayer(), Fp8QuantizedLayer()]  # transformers marks quantized layers not croppable
+    # A linear-attention layer whose state kind is not known yet says it cannot be cropped back.
+    cache.layers = [DynamicLayer(), LinearAttentionAndFullAttentionLayer()]
     cache.update(torch.randn(1, 2, 3, 4), torch.randn(1, 2, 3, 4), 0)
     prefix = PrefixCache()
     prefix.keep(cache, [1, 2, 3])
