@@ -66,7 +66,7 @@ def _corrupt_tokenizer(folder) -> None:
 
 
 def _truncate_first_shard(folder) -> None:  # raises safetensors' own error, not an EngineError
-    sorted(folder.glob("*.safetensors"))[0].write_bytes(b"\x00" * 7)
+    min(folder.glob("*.safetensors")).write_bytes(b"\x00" * 7)
 
 
 @pytest.mark.parametrize("damage", [_corrupt_tokenizer, _truncate_first_shard])
