@@ -238,13 +238,18 @@ def conflict_message(conflict: Exception) -> str:
     return f"⚠ {conflict}"
 
 
+def as_shown(text: str) -> str:
+    """Text as a browser's textarea holds it (line breaks normalised to \\n), for "was it edited?"."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def sync_editor(shell: Shell, chapter_id: int, editor_text: Any, base_version: Any) -> Any:
     """Save the editor's unsaved text before an action that changes or reads the chapter.
 
     Returns the chapter as stored afterwards; a stale `base_version` raises SaveConflict and nothing is
     written. `editor_text` None means "no editor text sent" (an API caller), so nothing is saved."""
     chapter = shell.studio.get_chapter(chapter_id)
-    if editor_text is None or editor_text == chapter.text:
+    if editor_text is None or as_shown(editor_text) == as_shown(chapter.text):
         return chapter
     return shell.studio.save_chapter(chapter_id, editor_text, base_version)
 

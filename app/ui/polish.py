@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.studio import SaveConflict, polish_presets
+from app.studio import InvalidInput, SaveConflict, polish_presets
 from app.ui.common import (
     Shell,
     as_id,
@@ -127,16 +127,18 @@ def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
             chapter = sync_editor(shell, ident, editor_text, base_version)
             chapter = studio.accept_polish(ident, text or "", revised or "", chapter.version, start=as_id(start),
                                            passage_id=as_id(passage_id))
-        except SaveConflict as conflict:
-            return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip(), gr.skip(), gr.skip()
-        return (*saved_outputs(shell, chapter, "polish_accepted"), "", [])
+        except (SaveConflict, InvalidInput) as refused:  # a message, not an error: the result stays editable
+            message = conflict_message(refused)
+            return gr.skip(), gr.skip(), message, gr.skip(), gr.skip(), gr.skip(), message
+        saved = saved_outputs(shell, chapter, "polish_accepted")
+        return (*saved, "", [], saved[2])
 
     w["run"].click(polish, [w["original"], w["preset"], w["instruction"], shell.chapter, w["seed"]],
                    [w["result"], w["diff"], w["status"], where["passage"]], api_name="polish")
     w["result"].input(edited_by_hand, [w["original"], w["result"]], [w["diff"], where["passage"]], api_name="diff")
     w["accept"].click(accept_polish, [shell.chapter, w["original"], w["result"], shell.editor, shell.version,
                                       where["start"], where["passage"]],
-                      [shell.editor, shell.version, shell.status, shell.revisions, w["result"], w["diff"]],
+                      [shell.editor, shell.version, shell.status, shell.revisions, w["result"], w["diff"], w["status"]],
                       api_name="accept_polish")
     w["reject"].click(lambda: ("", []), None, [w["result"], w["diff"]], api_name="reject_polish")
     wire_stop(shell, w["stop"])

@@ -22,6 +22,11 @@ from browser_steps import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def as_shown(text: str) -> str:
+    """The text as a textarea holds it (random text may contain \\r; browsers normalise line breaks)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _draft_streams_into_editor(page, studio, chapter_id: int) -> str:
     """Click Draft; the editor must show at least two different partial texts before it finishes."""
     page.locator("#draft").click()
@@ -36,7 +41,7 @@ def _draft_streams_into_editor(page, studio, chapter_id: int) -> str:
     wait_until(finished, 90, "the draft to finish")
     assert len(seen) >= 2, "the draft did not stream in (one update only)"
     chapter = studio.get_chapter(chapter_id)
-    assert chapter.version == 1 and chapter.text and textbox(page, "editor").input_value() == chapter.text
+    assert chapter.version == 1 and chapter.text and textbox(page, "editor").input_value() == as_shown(chapter.text)
     return chapter.text
 
 
@@ -60,18 +65,37 @@ def _branches_accept_second(page, studio, store, project_id: int, chapter_id: in
 
 
 def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
+    """Select part of the editor, polish it, and accept it into exactly that place."""
+    chapter = studio.get_chapter(chapter_id)
+    plain = chapter.text.find("\r") % (len(chapter.text) + 1)  # offsets agree with the textarea before any \r
+    start, end = min(5, plain // 4), min(25, plain)
+    open_tab(page, "Write")
+    textbox(page, "editor").evaluate("(el, [a, b]) => { el.focus(); el.setSelectionRange(a, b); }", [start, end])
+    page.wait_for_timeout(500)  # the select event reaches the server
     open_tab(page, "Polish")
     page.locator("#use-chapter-text").click()
-    chapter = studio.get_chapter(chapter_id)
-    wait_until(lambda: textbox(page, "polish-original").input_value() == chapter.text, 20, "the chapter text")
+    wanted = chapter.text[start:end]
+    wait_until(lambda: textbox(page, "polish-original").input_value() == wanted, 20, "the selected text")
     page.locator("#polish").click()
     wait_until(lambda: page.locator("#polish-diff .token").count() > 0, 90, "the diff")
-    revised = textbox(page, "polish-result").input_value()
+    status = wait_until(lambda: page.locator("#polish-status").inner_text(), 20, "the finish reason")
     shoot(page, "04-polish-diff")
+    if "(length)" in status:  # a cut-short polish is refused; nothing changes
+        page.locator("#accept-polish").click()
+        page.get_by_text("cut short").first.wait_for(timeout=20_000)
+        assert studio.get_chapter(chapter_id).version == chapter.version
+    else:
+        assert "(stop)" in status
+    result = textbox(page, "polish-result")
+    revised = result.input_value() + "!"
+    result.click()
+    result.press("Control+End")
+    result.press_sequentially("!")  # edited by hand: the writer's own text now
+    wait_until(lambda: "!" in page.locator("#polish-diff").inner_text(), 20, "the diff of the hand edit")
     page.locator("#accept-polish").click()
     after = wait_until(lambda: (c := studio.get_chapter(chapter_id)).version > chapter.version and c, 30, "polish")
-    assert after.text == revised
-    return revised
+    assert after.text == chapter.text[:start] + revised + chapter.text[end:]
+    return after.text
 
 
 def _export_markdown(page, title: str, chapter_title: str, text: str, shoot) -> None:
@@ -92,7 +116,7 @@ def test_write_branch_polish_export_journey(page, running, shoot):
     studio, store = running.studio, running.store
     create_project(page, "Harbor Lights")
     project = project_by_title(studio, "Harbor Lights")
-    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 120}})
+    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 400}})
     shoot(page, "01-projects")
 
     open_tab(page, "Characters")

@@ -56,8 +56,9 @@ def test_language_switch_relabels_every_registered_component():
 
 def test_polish_presets_offered_are_the_templates_presets():
     from app.studio import polish_presets
-    from app.ui.polish import PRESETS
+    from app.ui.polish import preset_choices
 
     for language in LANGUAGES:
-        assert set(PRESETS) == set(polish_presets(language))
-    assert all(f"preset_{p}" in STRINGS for p in PRESETS)
+        offered = preset_choices(language)
+        assert [name for _, name in offered] == list(polish_presets(language)) and len(offered) >= 2
+        assert all(label.strip() for label, _ in offered)
