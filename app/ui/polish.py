@@ -97,22 +97,29 @@ def _wire_source(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
     w["original"].input(lambda: None, None, [where["start"]], api_visibility="private")  # typed by hand
 
 
-def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None:
+def _polish_stream(shell: Shell, text: str, preset_name: Any, how: str, chapter_id: Any, seed_value: Any,
+                   request: gr.Request):
+    """(result, diff, status, polish passage id) updates; the status names the finish reason."""
     studio, tr = shell.studio, shell.tr
+    gen = studio.polish(text or "", preset_name or None, how or "", chapter_id=as_id(chapter_id),
+                        seed=as_seed(seed_value))
+    for update in stream(shell, request, gen):
+        revised = update.texts[0] if update.texts else ""
+        passage = update.passage_ids[0] if update.passage_ids else None
+        if update.done:
+            reason = update.finish_reasons[0] if update.finish_reasons else ""
+            key = "polish_finished" if reason == "stop" else "polish_cut_short"
+            yield revised, diff_spans(shell, text, revised), tr(key, reason=reason), passage
+        else:
+            yield revised, gr.skip(), tr("generating"), passage
+
+
+def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None:
+    studio = shell.studio
 
     @guarded
     def polish(text: str, preset_name: Any, how: str, chapter_id: Any, seed_value: Any, request: gr.Request):
-        gen = studio.polish(text or "", preset_name or None, how or "", chapter_id=as_id(chapter_id),
-                            seed=as_seed(seed_value))
-        for update in stream(shell, request, gen):
-            revised = update.texts[0] if update.texts else ""
-            passage = update.passage_ids[0] if update.passage_ids else None
-            if update.done:
-                reason = update.finish_reasons[0] if update.finish_reasons else ""
-                key = "polish_finished" if reason == "stop" else "polish_cut_short"
-                yield revised, diff_spans(shell, text, revised), tr(key, reason=reason), passage
-            else:
-                yield revised, gr.skip(), tr("generating"), passage
+        yield from _polish_stream(shell, text, preset_name, how, chapter_id, seed_value, request)
 
     @guarded
     def edited_by_hand(text: str, revised: str):

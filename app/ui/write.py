@@ -196,50 +196,55 @@ def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
                   api_name="restore_revision")
 
 
+def _synced(shell: Shell, chapter_id: Any, editor_text: str | None, base_version: Any):
+    """(chapter id, chapter after saving the editor's unsaved text); SaveConflict when stale."""
+    ident = require_id(chapter_id, "chapter")
+    return ident, sync_editor(shell, ident, editor_text, base_version)
+
+
+def _chapter_stream(shell: Shell, task: str, start, chapter_id: Any, editor_text: str | None, base_version: Any,
+                    seed_value: Any, request: gr.Request):
+    """Draft/continue streamed into the editor (after saving its unsaved text): (editor, version, status,
+    revisions) updates; the preview is exactly what the studio will save."""
+    studio, tr = shell.studio, shell.tr
+    try:
+        ident, chapter = _synced(shell, chapter_id, editor_text, base_version)
+    except SaveConflict as conflict:  # nothing generated, the editor keeps its text
+        yield gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
+        return
+    base = chapter.text
+    yield gr.skip(), chapter.version, tr("generating"), gr.skip()
+    for update in stream(shell, request, start(ident, seed=as_seed(seed_value))):
+        streamed = update.texts[0] if update.texts else ""
+        if update.done:  # the final update carries the chapter (and its new version) when it changed
+            chapter = update.chapter or studio.get_chapter(ident)
+            reason = update.finish_reasons[0] if update.finish_reasons else ""
+            yield (chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version),
+                   gr.update(choices=revision_choices(shell, ident), value=None))
+        else:  # preview exactly what will be saved, so the text does not jump at the end
+            yield join_passage(base, streamed, task), gr.skip(), tr("generating"), gr.skip()
+
+
 def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, revisions) -> None:
     studio, tr = shell.studio, shell.tr
-
-    def synced(chapter_id: Any, editor_text: str | None, base_version: Any):
-        """(chapter id, chapter after saving the editor's unsaved text); SaveConflict when stale."""
-        ident = require_id(chapter_id, "chapter")
-        return ident, sync_editor(shell, ident, editor_text, base_version)
-
-    def chapter_stream(task: str, start, chapter_id: Any, editor_text: str | None, base_version: Any,
-                       seed_value: Any, request: gr.Request):
-        try:
-            ident, chapter = synced(chapter_id, editor_text, base_version)
-        except SaveConflict as conflict:  # nothing generated, the editor keeps its text
-            yield gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
-            return
-        base = chapter.text
-        yield gr.skip(), chapter.version, tr("generating"), gr.skip()
-        for update in stream(shell, request, start(ident, seed=as_seed(seed_value))):
-            streamed = update.texts[0] if update.texts else ""
-            if update.done:  # the final update carries the chapter (and its new version) when it changed
-                chapter = update.chapter or studio.get_chapter(ident)
-                reason = update.finish_reasons[0] if update.finish_reasons else ""
-                yield (chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version),
-                       gr.update(choices=revision_choices(shell, ident), value=None))
-            else:  # preview exactly what will be saved, so the text does not jump at the end
-                yield join_passage(base, streamed, task), gr.skip(), tr("generating"), gr.skip()
 
     @guarded
     def draft_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
                       request: gr.Request):
-        yield from chapter_stream("draft", studio.draft_chapter, chapter_id, editor_text, base_version, seed_value,
+        yield from _chapter_stream(shell, "draft", studio.draft_chapter, chapter_id, editor_text, base_version, seed_value,
                                   request)
 
     @guarded
     def continue_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
                          request: gr.Request):
-        yield from chapter_stream("continue", studio.continue_chapter, chapter_id, editor_text, base_version,
+        yield from _chapter_stream(shell, "continue", studio.continue_chapter, chapter_id, editor_text, base_version,
                                   seed_value, request)
 
     @guarded
     def brainstorm_ideas(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
                          request: gr.Request):
         try:
-            ident, chapter = synced(chapter_id, editor_text, base_version)
+            ident, chapter = _synced(shell, chapter_id, editor_text, base_version)
         except SaveConflict as conflict:
             yield gr.skip(), gr.skip(), conflict_message(conflict)
             return
