@@ -407,3 +407,19 @@ def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter
     assert "cancelled" in status
     _, status, _ = client.predict(chapter_id, chapter.text + "。", api_name="/save_chapter")
     assert "⚠" not in status and studio.get_chapter(chapter_id).version == chapter.version + 1
+
+
+def test_a_branch_of_another_chapter_is_refused_and_nothing_changes(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    first, second = new_chapter(client, project_id, "甲"), new_chapter(client, project_id, "乙")
+    client.predict(first, api_name="/open_chapter")
+    _, final = run_stream(client, first, 2, 4, api_name="/branch")
+    branch_of_first = final[4]
+    client.predict(second, api_name="/open_chapter")
+    client.predict(second, "乙章正文。", api_name="/save_chapter")
+    with pytest.raises(AppError, match="another chapter"):
+        client.predict(second, branch_of_first, "乙章正文。", api_name="/accept_passage")
+    assert (studio.get_chapter(second).text, studio.get_chapter(second).version) == ("乙章正文。", 1)
+    assert studio.get_chapter(first).version == 0
+    assert not any(p.accepted for group in studio.list_branches(first) for p in group)
