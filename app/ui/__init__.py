@@ -25,7 +25,7 @@ from app.ui import (
     summaries,
     write,
 )
-from app.ui.common import LiveGenerations, Shell, Translator, cancel_runs, session_of
+from app.ui.common import LiveGenerations, Shell, Translator, session_of
 from app.ui.strings import LANGUAGES
 
 CSS = """
@@ -98,8 +98,8 @@ def build_app(studio: Studio) -> gr.Blocks:
             chosen = settings.build(shell)
         _wire_language(shell, blocks, chosen)
 
-        def page_closed(request: gr.Request) -> None:  # close its generators and stop any that is running
-            cancel_runs(studio, shell.live.close_session(session_of(request)))
+        def page_closed(request: gr.Request) -> None:  # close its generators, running ones included
+            shell.live.close_session(session_of(request))
 
         blocks.unload(page_closed)
     return blocks

@@ -70,6 +70,7 @@ class LiveRun:
     gen: Iterator[GenerationUpdate]
     run_id: int = 0
     stop_requested: bool = False
+    page_closed: bool = False  # its page is gone: close it at its next update (chapter untouched)
 
 
 class LiveGenerations:
@@ -99,19 +100,20 @@ class LiveGenerations:
                 run.stop_requested = True
         return [run.run_id for run in runs if run.run_id]
 
-    def close_session(self, session: str) -> list[int]:
-        """A closed page: forget its runs and close their generators; returns their known run ids so the
-        caller can cancel any that are executing right now."""
+    def close_session(self, session: str) -> None:
+        """A closed page: close its generators (GeneratorExit: the studio cancels the engine and keeps the
+        streamed text, the chapter untouched). One executing right now cannot be closed from here; it
+        is marked, and `stream` closes it at its next update. (Not `cancel(run_id)`: a cancelled run
+        finishes normally and would add its text to the chapter.)"""
         with self._lock:
             runs = self._by_session.pop(session, set())
             for run in runs:
-                run.stop_requested = True
+                run.page_closed = True
         for run in runs:
             try:
-                run.gen.close()  # type: ignore[attr-defined]  # GeneratorExit: studio cancels + persists
+                run.gen.close()  # type: ignore[attr-defined]
             except ValueError:
-                pass  # it is executing right now; cancelling its run ends it
-        return [run.run_id for run in runs if run.run_id]
+                pass  # executing right now: `stream` closes it at its next update
 
 
 @dataclass
@@ -203,6 +205,8 @@ def stream(shell: Shell, request: gr.Request | None, gen: Iterator[GenerationUpd
                 run.run_id = update.run_id
                 if run.stop_requested:  # Stop came before the run was known
                     shell.studio.cancel(run.run_id)
+            if run.page_closed:
+                break  # the finally closes it: nobody is watching, the chapter stays untouched
             if update.error:
                 gr.Warning(update.error)
             yield update

@@ -247,3 +247,4 @@ def test_closing_the_page_keeps_the_streamed_text(browser, running):
 
     passage = wait_until(kept, 60, "the streamed text to be persisted and the run to end")
     assert passage.status == "cancelled" and len(passage.text) >= len(seen)
+    assert studio.get_chapter(chapter.id).version == 0  # a closed page's run adds nothing to the chapter
