@@ -21,40 +21,37 @@ from transformers.cache_utils import DynamicCache, DynamicLayer
 MIN_HEADROOM = 256  # tokens of spare room after each growth
 
 
-class GrowableLayer(DynamicLayer):
-    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
-        super().lazy_initialization(key_states, value_states)
-        self._key_buffer: torch.Tensor | None = None
-        self._value_buffer: torch.Tensor | None = None
-        self._length = 0
+class BufferedLayer(DynamicLayer):
+    """A cache layer whose tensors live in buffers with spare room; subclasses name the views.
 
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
-               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append K/V [B, N, T, D]; return views of all cached K/V [B, N, S, D]."""
-        if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
-        end = self._length + key_states.shape[-2]
-        if self._key_buffer is None or end > self._key_buffer.shape[-2]:
-            self._grow(key_states, value_states, end)
-        self._key_buffer[..., self._length : end, :] = key_states
-        self._value_buffer[..., self._length : end, :] = value_states
-        self._set_length(end)
-        return self.keys, self.values
+    Buffers: a tuple of tensors [B, N, capacity, *]. Invariant: all buffers share B, N and capacity,
+    and the views that `_set_length` publishes (keys, values, ...) have length `_length`; every edit
+    touches every buffer. Crop only shortens `_length` (the stale tail is overwritten by later writes).
+    """
 
-    def _grow(self, key_states: torch.Tensor, value_states: torch.Tensor, needed: int) -> None:
-        capacity = needed + max(MIN_HEADROOM, needed // 4)
-        batch, heads, _, dim = key_states.shape
-        keys = key_states.new_empty(batch, heads, capacity, dim)
-        values = value_states.new_empty(batch, heads, capacity, value_states.shape[-1])
-        if self._length:
-            keys[..., : self._length, :] = self.keys
-            values[..., : self._length, :] = self.values
-        self._key_buffer, self._value_buffer = keys, values
+    _buffers: tuple[torch.Tensor, ...] = ()
+    _length = 0
 
     def _set_length(self, length: int) -> None:
-        self._length = length
-        self.keys = self._key_buffer[..., :length, :]
-        self.values = self._value_buffer[..., :length, :]
+        raise NotImplementedError  # sets `_length` and the subclass's views of the buffers
+
+    def _write(self, new: tuple[torch.Tensor, ...]) -> None:
+        """Append one tensor [B, N, T, *] per buffer at positions [_length, _length + T)."""
+        start, end = self._length, self._length + new[0].shape[-2]
+        if end > self._buffers[0].shape[-2]:
+            self._grow(end)
+        for buffer, states in zip(self._buffers, new):
+            buffer[..., start:end, :] = states
+        self._set_length(end)
+
+    def _grow(self, needed: int) -> None:
+        capacity = needed + max(MIN_HEADROOM, needed // 4)
+        grown = []
+        for buffer in self._buffers:
+            bigger = buffer.new_empty(*buffer.shape[:2], capacity, buffer.shape[-1])
+            bigger[..., : self._length, :] = buffer[..., : self._length, :]
+            grown.append(bigger)
+        self._buffers = tuple(grown)
 
     def get_seq_length(self) -> int:
         return self._length if self.is_initialized else 0
@@ -70,21 +67,58 @@ class GrowableLayer(DynamicLayer):
         """Rows [B] -> [B * repeats] (each row repeated in place), into buffers that keep spare room
         so the next decode steps write in place instead of copying the repeated cache again."""
         if self.get_seq_length() > 0:
-            capacity = max(self._key_buffer.shape[-2], self._length + MIN_HEADROOM)
-            self._key_buffer = repeat_rows_with_room(self.keys, repeats, capacity)
-            self._value_buffer = repeat_rows_with_room(self.values, repeats, capacity)
+            capacity = max(self._buffers[0].shape[-2], self._length + MIN_HEADROOM)
+            self._buffers = tuple(repeat_rows_with_room(buffer[..., : self._length, :], repeats, capacity)
+                                  for buffer in self._buffers)
             self._set_length(self._length)
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        if self.get_seq_length() > 0:
-            self._key_buffer = self._key_buffer[indices, ...]
-            self._value_buffer = self._value_buffer[indices, ...]
-            self._set_length(self._length)
+        self._map_rows(lambda t: t[indices, ...])
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        self._map_rows(lambda t: t.index_select(0, beam_idx.to(t.device)))
+
+    def offload(self) -> None:
+        self._map_rows(lambda t: t.to("cpu", non_blocking=True))
+
+    def prefetch(self) -> None:
+        if self.is_initialized and self.keys.device != self.device:
+            self._map_rows(lambda t: t.to(self.device, non_blocking=True))
+
+    def _map_rows(self, edit) -> None:
+        """Apply the same batch-dimension edit to every buffer."""
+        if not self.is_initialized:
+            return
+        self._buffers = tuple(edit(buffer) for buffer in self._buffers)
+        self._set_length(self._length)
 
     def reset(self) -> None:
-        self._key_buffer = self._value_buffer = None
+        self._buffers = ()
         self._length = 0
         super().reset()
+
+
+class GrowableLayer(BufferedLayer):
+    """16-bit K/V: buffers (keys [B, N, capacity, D], values [B, N, capacity, D])."""
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        batch, heads, _, dim = key_states.shape
+        self._buffers = (key_states.new_empty(batch, heads, 0, dim),
+                         value_states.new_empty(batch, heads, 0, value_states.shape[-1]))
+        self._set_length(0)
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append K/V [B, N, T, D]; return views of all cached K/V [B, N, S, D]."""
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        self._write((key_states, value_states))
+        return self.keys, self.values
+
+    def _set_length(self, length: int) -> None:
+        self._length = length
+        self.keys, self.values = (buffer[..., :length, :] for buffer in self._buffers)
 
 
 def repeat_rows_with_room(states: torch.Tensor, repeats: int, capacity: int) -> torch.Tensor:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 from transformers import PreTrainedConfig
-from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+from transformers.cache_utils import Cache, DynamicCache
 
-from app.engine.growable_cache import MIN_HEADROOM, repeat_rows_with_room
+from app.engine.growable_cache import BufferedLayer
 
 INT8_MAX = 127.0
 
@@ -32,7 +32,7 @@ def dequantize_int8(codes: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
     return codes.to(scales.dtype) * scales
 
 
-class Int8KVLayer(DynamicLayer):
+class Int8KVLayer(BufferedLayer):
     """One layer's cache: `keys`/`values` hold int8 codes, `key_scales`/`value_scales` their scales.
 
     The four tensors are views of the filled part of buffers with spare room (capacity >= length), so
@@ -62,70 +62,16 @@ class Int8KVLayer(DynamicLayer):
             self.lazy_initialization(key_states, value_states)
         key_codes, key_scales = quantize_int8(key_states)
         value_codes, value_scales = quantize_int8(value_states)
-        start, end = self._length, self._length + key_states.shape[-2]
-        if end > self._buffers[0].shape[-2]:
-            self._grow(end)
-        for buffer, new in zip(self._buffers, (key_codes, value_codes, key_scales, value_scales)):
-            buffer[..., start:end, :] = new
-        self._set_length(end)
+        self._write((key_codes, value_codes, key_scales, value_scales))
         return dequantize_int8(self.keys, self.key_scales), dequantize_int8(self.values, self.value_scales)
-
-    def _grow(self, needed: int) -> None:
-        capacity = needed + max(MIN_HEADROOM, needed // 4)
-        grown = []
-        for buffer in self._buffers:
-            bigger = buffer.new_empty(*buffer.shape[:2], capacity, buffer.shape[-1])
-            bigger[..., : self._length, :] = buffer[..., : self._length, :]
-            grown.append(bigger)
-        self._buffers = tuple(grown)
 
     def _set_length(self, length: int) -> None:
         self._length = length
         self.keys, self.values, self.key_scales, self.value_scales = (b[..., :length, :] for b in self._buffers)
 
-    def get_seq_length(self) -> int:
-        return self._length if self.is_initialized else 0
-
     def reset(self) -> None:
-        self._buffers = ()
-        self._length = 0
         self.key_scales = self.value_scales = None
         super().reset()
-
-    def crop(self, tokens_to_remove: int) -> None:
-        """Drop the last -tokens_to_remove tokens (a negative count, as DynamicCache wants)."""
-        if tokens_to_remove > 0:
-            raise ValueError("crop takes a negative number of tokens to remove")
-        if self.is_initialized and tokens_to_remove < 0:
-            self._set_length(max(0, self._length + tokens_to_remove))
-
-    def batch_repeat_interleave(self, repeats: int) -> None:
-        """Rows [B] -> [B * repeats] into buffers with spare room for the decode steps that follow."""
-        if self.get_seq_length() > 0:
-            capacity = max(self._buffers[0].shape[-2], self._length + MIN_HEADROOM)
-            views = (self.keys, self.values, self.key_scales, self.value_scales)
-            self._buffers = tuple(repeat_rows_with_room(view, repeats, capacity) for view in views)
-            self._set_length(self._length)
-
-    def batch_select_indices(self, indices: torch.Tensor) -> None:
-        self._map_rows(lambda t: t[indices, ...])
-
-    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
-        self._map_rows(lambda t: t.index_select(0, beam_idx.to(t.device)))
-
-    def offload(self) -> None:
-        self._map_rows(lambda t: t.to("cpu", non_blocking=True))
-
-    def prefetch(self) -> None:
-        if self.is_initialized and self.keys.device != self.device:
-            self._map_rows(lambda t: t.to(self.device, non_blocking=True))
-
-    def _map_rows(self, edit) -> None:
-        """Apply the same batch-dimension edit to the four buffers (codes and scales)."""
-        if not self.is_initialized:
-            return
-        self._buffers = tuple(edit(buffer) for buffer in self._buffers)
-        self._set_length(self._length)
 
 
 class Int8KVCache(DynamicCache):

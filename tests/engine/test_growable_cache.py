@@ -48,14 +48,14 @@ def test_repeat_keeps_row_order_and_leaves_room_for_the_next_steps():
     layer = GrowableLayer()
     keys, values = torch.randn(2, 4, 10, 8), torch.randn(2, 4, 10, 8)
     layer.update(keys, values)
-    spare = layer._key_buffer.shape[-2] - 10
+    spare = layer._buffers[0].shape[-2] - 10
     layer.update(torch.randn(2, 4, spare, 8), torch.randn(2, 4, spare, 8))  # the buffers are now full
     filled_keys, filled_values = layer.keys.clone(), layer.values.clone()
     layer.batch_repeat_interleave(3)
     assert torch.equal(layer.keys, filled_keys.repeat_interleave(3, dim=0))
     assert torch.equal(layer.values, filled_values.repeat_interleave(3, dim=0))
-    key_buffer, value_buffer = layer._key_buffer.data_ptr(), layer._value_buffer.data_ptr()
+    key_buffer, value_buffer = layer._buffers[0].data_ptr(), layer._buffers[1].data_ptr()
     for _ in range(8):  # decode steps write into the repeated buffers, never copy them again
         layer.update(torch.randn(6, 4, 1, 8), torch.randn(6, 4, 1, 8))
-    assert (layer._key_buffer.data_ptr(), layer._value_buffer.data_ptr()) == (key_buffer, value_buffer)
+    assert (layer._buffers[0].data_ptr(), layer._buffers[1].data_ptr()) == (key_buffer, value_buffer)
     assert torch.equal(layer.keys[:, :, : filled_keys.shape[-2]], filled_keys.repeat_interleave(3, dim=0))
