@@ -82,7 +82,8 @@ def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
     shoot(page, "04-polish-diff")
     if "(length)" in status:  # a cut-short polish is refused; nothing changes
         page.locator("#accept-polish").click()
-        page.get_by_text("cut short").first.wait_for(timeout=20_000)
+        # the refusal lands in this tab's status (the Write tab's status, hidden here, gets it too)
+        page.locator("#polish-status").get_by_text("polish a shorter", exact=False).wait_for(timeout=20_000)
         assert studio.get_chapter(chapter_id).version == chapter.version
     else:
         assert "(stop)" in status
