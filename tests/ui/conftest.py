@@ -71,6 +71,6 @@ def make_fast(running: RunningStudio):
     """Give a project short generations (its settings), so tests stay fast on 2 CPU cores."""
 
     def make_fast(project_id: int):
-        return running.studio.update_project(project_id, settings={"max_new_tokens": FAST_TOKENS})
+        return running.studio.library.update_project(project_id, settings={"max_new_tokens": FAST_TOKENS})
 
     return make_fast
