@@ -376,7 +376,7 @@ def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter
 
     studio, store = running.studio, running.store
     project_id = new_project(client, make_fast)
-    studio.library.update_project(project_id, settings={"max_new_tokens": {"continue": 900}})
+    studio.library.update_project(project_id, settings={"max_new_tokens": {"continue": 2000}})
     chapter_id = new_chapter(client, project_id)
     client.predict(chapter_id, api_name="/open_chapter")
     other = Client(running.url, verbose=False)  # connected first: the run may not outlast a connect
