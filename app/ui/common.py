@@ -61,7 +61,8 @@ class Translator:
         """Make `language` the interface language (labels and every message from now on); returns one
         update per registered component, in registration order (the outputs of a switch)."""
         self.language = language
-        return [gr.update(**{attr: t(language, key)}) for _, key, attr in self._labelled]
+        updates: list[dict[str, Any]] = [{attr: t(language, key)} for _, key, attr in self._labelled]
+        return [gr.update(**update) for update in updates]
 
 
 class LiveGenerations:

@@ -16,7 +16,7 @@ SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty
 
 def engine_table(shell: Shell) -> str:
     info, tr = shell.studio.settings.engine_info(), shell.tr
-    rows = [[tr("engine_kind"), info.kind], [tr("engine_model"), info.model_id],
+    rows: list[list[Any]] = [[tr("engine_kind"), info.kind], [tr("engine_model"), info.model_id],
             [tr("engine_quantization"), info.quantization or "—"], [tr("engine_context"), info.context_length],
             [tr("engine_device"), info.device or "—"], [tr("engine_memory"), info.memory or "—"],
             [tr("engine_notes"), info.notes or "—"]]
