@@ -27,7 +27,7 @@ class Studio:
         self._core = core = StudioCore(store, engine, options)
         self.library = LibraryService(store)
         self.chapters = ChapterService(store)
-        self.settings = SettingsService(store, engine)
+        self.settings = SettingsService(store, engine, options.backup_dir)
         self.writing = WritingService(core)
         self.branches = BranchService(core)
         self.polish = PolishService(core)

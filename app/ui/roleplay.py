@@ -44,7 +44,10 @@ def build(shell: Shell) -> None:
             persona = tr.make(gr.Textbox, "persona_name")
             persona_text = tr.make(gr.Textbox, "persona_description")
             start = tr.button("chat_start", variant="primary", elem_id="chat-start")
-        sessions = tr.make(gr.Dropdown, "chat_sessions", choices=[], allow_custom_value=True, elem_id="chat-sessions")
+        with gr.Row():
+            sessions = tr.make(gr.Dropdown, "chat_sessions", choices=[], allow_custom_value=True,
+                               elem_id="chat-sessions", scale=4)
+            delete = tr.button("chat_delete", size="sm", variant="stop", elem_id="chat-delete", scale=1)
         chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot")
         with gr.Row():
             message = tr.make(gr.Textbox, "chat_input", scale=4, elem_id="chat-input")
@@ -62,7 +65,7 @@ def build(shell: Shell) -> None:
             edit = tr.button("edit_message", size="sm")
             branch = tr.button("branch_chat", size="sm")
         widgets = dict(character=character, persona=persona, persona_text=persona_text, start=start,
-                       sessions=sessions, chatbot=chatbot, message=message, seed=seed, send=send, stop=stop,
+                       sessions=sessions, delete=delete, chatbot=chatbot, message=message, seed=seed, send=send, stop=stop,
                        index=index, previous=previous, position=position, following=following,
                        regenerate=regenerate, edited=edited, edit=edit, branch=branch)
         _wire_sessions(shell, widgets)
@@ -110,7 +113,15 @@ def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:
         return dropdown_update(session_choices(shell, project_id)), \
             dropdown_update(character_choices(shell, project_id))
 
+    @guarded
+    def chat_delete(project_id: Any, session_id: Any):
+        studio.roleplay.delete_chat(require_id(session_id, "chat"))  # to the trash: restorable
+        gr.Info(shell.tr("chat_deleted"))
+        return dropdown_update(session_choices(shell, project_id)), [], ""
+
     shell.project.change(list_chats, [shell.project], [w["sessions"], w["character"]], api_name="list_chats")
+    w["delete"].click(chat_delete, [shell.project, w["sessions"]], [w["sessions"], w["chatbot"], w["position"]],
+                      api_name="chat_delete")
     w["start"].click(chat_start, [shell.project, w["character"], w["persona"], w["persona_text"]],
                      [w["sessions"], w["chatbot"], w["position"]], api_name="chat_start")
     w["sessions"].change(open_chat, [w["sessions"]], [w["chatbot"], w["position"]], api_name="open_chat")

@@ -235,3 +235,24 @@ def t(language: str, key: str, **values: Any) -> str:
     english, chinese = STRINGS[key]
     text = chinese if language == "zh" else english
     return text.format(**values) if values else text
+
+
+# Settings → backups, Role-play → delete chat (issue 9).
+STRINGS.update({
+    "backups_heading": ("### Backups of the story store", "### 故事库备份"),
+    "backup": ("Backup", "备份"),
+    "refresh_backups": ("Refresh list", "刷新列表"),
+    "backup_now": ("Back up now", "立即备份"),
+    "backup_made": ("✓ Backup {name} written.", "✓ 已写入备份 {name}。"),
+    "backup_choose": ("Choose a backup first.", "请先选择一个备份。"),
+    "restore_confirm": ("Replace everything with this backup", "用此备份替换全部内容"),
+    "restore_backup": ("Restore backup", "恢复备份"),
+    "restore_unconfirmed": ("Tick “Replace everything with this backup” first; nothing was changed.",
+                            "请先勾选“用此备份替换全部内容”；未做任何更改。"),
+    "backup_restored": ("✓ Restored the backup of {when} UTC. The content from just before is kept as backup {safety}. "
+                        "Reload the page to see the restored projects.",
+                        "✓ 已恢复 {when} UTC 的备份。恢复前的内容已另存为备份 {safety}。请刷新页面查看恢复后的作品。"),
+    "chat_delete": ("Delete chat", "删除对话"),
+    "chat_deleted": ("Chat moved to the trash (restore it from Projects → Trash).",
+                     "对话已移入回收站（可在“作品 → 回收站”中恢复）。"),
+})

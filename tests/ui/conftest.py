@@ -44,7 +44,8 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     model, tokenizer = tiny_parts
     engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=4096,  # room for a long run in the Stop test
                                 notes="demo model: text is random")
-    options = StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.2)
+    options = StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.2,
+                            backup_dir=data / "backups")
     studio = Studio(store, engine, options)
     app = build_app(studio)
     port = free_port()
