@@ -43,6 +43,8 @@ def render_plan(shell: Shell, plan: Any) -> str:
         return f"<p>{html.escape(tr('context_none'))}</p>"
     parts = [f"<p><b>{html.escape(plan.task)}</b> · {html.escape(plan.language)}</p>",
              _budget_bar(plan.used_tokens, plan.budget, tr("context_budget"))]
+    if not shell.studio.settings.engine_info().token_counts_exact:  # no tokenizer: counts are estimates
+        parts.append(f"<p id='token-estimate-note'>⚠ {html.escape(tr('context_estimated'))}</p>")
     parts += [_section_html(shell, section) for section in plan.sections]
     parts.append(f"<details><summary>{html.escape(tr('context_prompt'))}</summary>"
                  f"<pre style='white-space:pre-wrap'>{html.escape(plan.prompt)}</pre></details>")

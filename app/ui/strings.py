@@ -252,6 +252,8 @@ STRINGS.update({
     "backup_restored": ("✓ Restored the backup of {when} UTC. The content from just before is kept as backup {safety}. "
                         "Reload the page to see the restored projects.",
                         "✓ 已恢复 {when} UTC 的备份。恢复前的内容已另存为备份 {safety}。请刷新页面查看恢复后的作品。"),
+    "context_estimated": ("Token counts are estimates: this model server offers no tokenizer, so the budget keeps a margin.",
+                          "词元数为估算值：该模型服务未提供分词器，预算留有余量。"),
     "chat_delete": ("Delete chat", "删除对话"),
     "chat_deleted": ("Chat moved to the trash (restore it from Projects → Trash).",
                      "对话已移入回收站（可在“作品 → 回收站”中恢复）。"),

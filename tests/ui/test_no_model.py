@@ -56,6 +56,8 @@ def test_generation_without_a_model_is_a_clear_message(no_model_url):
         _, status, _ = client.predict(chapter_id, "Saved again.", api_name="/save_chapter")
         assert "⚠" not in status and studio.chapters.get_chapter(chapter_id).version == 3  # the editor's version followed
         assert "none" in client.predict(api_name="/engine_info")
+        # without the model's tokenizer the inspector says its counts are estimates
+        assert "token-estimate-note" in client.predict(chapter_id, "continue", api_name="/preview_context")
     finally:
         client.close()
 
