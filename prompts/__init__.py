@@ -108,14 +108,6 @@ def _template_variables(language: str, name: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def stop_strings(language: str, template_name: str, **values: Any) -> tuple[str, ...]:
-    """The stop markers a template declares. Constant lists need no values; computed ones do."""
-    constant = _constant_stop(language, template_name)
-    if constant is not None:
-        return constant
-    return render_with_stop(language, template_name, **values)[1]
-
-
 def constant_list(language: str, template_name: str, variable: str) -> Any:
     """The constant value of a top-level `{% set variable = ... %}` (e.g. the polish presets)."""
     env = _environment(language)
@@ -128,11 +120,6 @@ def constant_list(language: str, template_name: str, variable: str) -> Any:
             except nodes.Impossible:
                 return None
     raise PromptError(f"template {language}/{template_name} sets no {variable!r}")
-
-
-def _constant_stop(language: str, template_name: str) -> tuple[str, ...] | None:
-    value = constant_list(language, template_name, "stop")
-    return None if value is None else _stop_tuple(value, template_name)
 
 
 def _stop_tuple(value: Any, template_name: str) -> tuple[str, ...]:

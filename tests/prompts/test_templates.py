@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from prompts import (LANGUAGES, PromptError, constant_list, list_templates, render, render_item, render_with_stop,
-                     stop_strings, template_variables)
+                     template_variables)
 
 TASKS = ["brainstorm", "character_bio", "continue", "draft", "outline", "polish", "roleplay", "script_outline",
          "short_video", "summary"]
@@ -75,11 +75,11 @@ def test_continuation_points():
 
 
 def test_stops_computed_from_values():
-    assert "\nZZUSER：" in stop_strings("zh", "roleplay", **values_for("roleplay"))
-    assert "\n5." in stop_strings("en", "brainstorm", **values_for("brainstorm"))
-    assert stop_strings("zh", "continue") == ("\n【", "（本章完）", "（未完待续）")
+    assert "\nZZUSER：" in render_with_stop("zh", "roleplay", **values_for("roleplay"))[1]
+    assert "\n5." in render_with_stop("en", "brainstorm", **values_for("brainstorm"))[1]
+    assert render_with_stop("zh", "continue", **values_for("continue"))[1] == ("\n【", "（本章完）", "（未完待续）")
     with pytest.raises(PromptError):
-        stop_strings("zh", "roleplay")  # its markers need the user's name
+        render_with_stop("zh", "roleplay")  # its markers need the user's name
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
