@@ -101,18 +101,25 @@ def _template_variables(language: str, name: str) -> frozenset[str]:
             continue
         seen.add(file_name)
         _template(language, file_name)  # clear error for an unknown name
-        source = env.loader.get_source(env, file_name)[0]  # type: ignore[union-attr]
+        source = _source(env, file_name)
         tree = env.parse(source)
         found |= meta.find_undeclared_variables(tree)
         pending.extend(t for t in meta.find_referenced_templates(tree) if t)
     return frozenset(found)
 
 
+def _source(env: jinja2.Environment, file_name: str) -> str:
+    """A template file's source text (every environment here has a FileSystemLoader)."""
+    if env.loader is None:
+        raise PromptError(f"no template loader for {file_name!r}")
+    return env.loader.get_source(env, file_name)[0]
+
+
 def constant_list(language: str, template_name: str, variable: str) -> Any:
     """The constant value of a top-level `{% set variable = ... %}` (e.g. the polish presets)."""
     env = _environment(language)
     file_name = _template(language, template_name).name or ""
-    source = env.loader.get_source(env, file_name)[0]  # type: ignore[union-attr]
+    source = _source(env, file_name)
     for assign in env.parse(source).find_all(nodes.Assign):
         if isinstance(assign.target, nodes.Name) and assign.target.name == variable:
             try:

@@ -104,12 +104,13 @@ class Shell:
     studio: Studio
     tr: Translator
     live: LiveGenerations
-    project: gr.Dropdown = None  # type: ignore[assignment]  # value: project id
-    chapter: gr.Dropdown = None  # type: ignore[assignment]  # value: chapter id
-    version: gr.State = None  # type: ignore[assignment]  # chapter version the editor was loaded at
-    editor: gr.Textbox = None  # type: ignore[assignment]  # set by the write tab
-    status: gr.Markdown = None  # type: ignore[assignment]  # set by the write tab
-    revisions: gr.Dropdown = None  # type: ignore[assignment]  # the open chapter's revisions (write tab)
+    # Set while the page is laid out (the header, then the write tab), before any tab reads them.
+    project: gr.Dropdown = field(init=False)  # value: project id
+    chapter: gr.Dropdown = field(init=False)  # value: chapter id
+    version: gr.State = field(init=False)  # chapter version the editor was loaded at
+    editor: gr.Textbox = field(init=False)  # set by the write tab
+    status: gr.Markdown = field(init=False)  # set by the write tab
+    revisions: gr.Dropdown = field(init=False)  # the open chapter's revisions (write tab)
     # (fn, outputs) run on every page load, so a reloaded page shows what other tabs created since
     on_load: list[tuple[Callable[..., Any], list[Any]]] = field(default_factory=list)
 
