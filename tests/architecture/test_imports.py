@@ -157,6 +157,16 @@ def test_tabs_do_not_import_tabs(module: str, path: Path):
     assert not bad, f"{module} imports {bad}; share code through {', '.join(UI_SHARED[1:])}"
 
 
+@pytest.mark.parametrize("module,path", UI_MODULES, ids=[m for m, _ in UI_MODULES])
+def test_the_ui_uses_only_the_studio_package_api(module: str, path: Path):
+    """The UI reaches use cases as `studio.<service>.<method>` and imports only `app.studio` itself."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imported = _imports(tree, module, path.name == "__init__.py")
+    studio_modules = {m for m, _ in STUDIO_MODULES} - {"app.studio"}
+    internal = sorted({n for n in imported for m in studio_modules if _matches(n, m)})
+    assert not internal, f"{module} imports studio internals {internal}; use what app.studio exports"
+
+
 def test_the_layer_checks_catch_violations():
     service_to_service = _imports(ast.parse("from app.studio.writing import join_passage\n"), "app.studio.branches")
     assert _studio_layer_violations("app.studio.branches", service_to_service)
