@@ -21,6 +21,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.engine": ("app.ui", "app.studio", "app.memory", "app.config", "story_store", "prompts", "gradio", "sqlalchemy"),
     "app.memory": ("app.ui", "app.studio", "app.engine", "app.config", "gradio", "sqlalchemy", "torch"),
     "app.studio": ("app.ui", "app.config", "gradio"),
+    "app.continuity": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "gradio",
+                       "sqlalchemy", "torch", "transformers"),
     "app.exports": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
     "app.manuscript": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
     # The UI never touches SQL, tensors or the store directly; it talks to the Studio.
