@@ -51,6 +51,7 @@ class _ZhIndex:
     by_wildcard: dict[str, list[tuple[KnownName, int]]]
     lengths: tuple[int, ...]
     known: frozenset[str]
+    in_place: frozenset[tuple[int, int, str]]  # (name length, position, character) of every known name
 
 
 def _zh_index(facts: StoryFacts) -> _ZhIndex:
@@ -64,8 +65,10 @@ def _zh_index(facts: StoryFacts) -> _ZhIndex:
         if len(name.text) >= 3:
             for p in range(len(name.text)):
                 by_wildcard.setdefault(name.text[:p] + "*" + name.text[p + 1:], []).append((name, p))
-    lengths = tuple(sorted({len(n.text) for names in by_reading.values() for n in names}))
-    return _ZhIndex(by_reading, by_wildcard, lengths, _known_texts(facts))
+    indexed = {n.text for names in by_reading.values() for n in names}
+    lengths = tuple(sorted({len(t) for t in indexed}))
+    in_place = frozenset((len(t), j, c) for t in indexed for j, c in enumerate(t))
+    return _ZhIndex(by_reading, by_wildcard, lengths, _known_texts(facts), in_place)
 
 
 def _known_texts(facts: StoryFacts) -> frozenset[str]:
@@ -73,14 +76,20 @@ def _known_texts(facts: StoryFacts) -> frozenset[str]:
     return frozenset([*(n.text for n in facts.names), *terms, *facts.allowed])
 
 
-def _covered(passage: str, texts: frozenset[str], case_sensitive: bool) -> list[bool]:
-    """covered[i]: position i lies inside an occurrence of a known name, term or allowed word."""
-    covered = [False] * len(passage)
-    for text in texts:
-        for start in occurrences(passage, text, case_sensitive):
+def _covered(passage: str, texts: frozenset[str]) -> list[tuple[int, int] | None]:
+    """covered[i]: the longest occurrence (start, end) of a known name, term or allowed word over i."""
+    covered: list[tuple[int, int] | None] = [None] * len(passage)
+    for text in sorted(texts, key=len):
+        for start in occurrences(passage, text, True):
             for i in range(start, start + len(text)):
-                covered[i] = True
+                covered[i] = (start, start + len(text))
     return covered
+
+
+def _blocked(covered: list[tuple[int, int] | None], start: int, end: int) -> bool:
+    """A window is blocked by a known occurrence it cuts into (one it wholly contains does not block:
+    肖长风 holds the alias 长风 and is still a near miss of 萧长风)."""
+    return any(span is not None and (span[0] < start or span[1] > end) for span in covered[start:end])
 
 
 def _zh_match(window: str, index: _ZhIndex) -> tuple[KnownName, str] | None:
@@ -98,22 +107,24 @@ def _zh_match(window: str, index: _ZhIndex) -> tuple[KnownName, str] | None:
 
 def _zh_near_misses(passage: str, facts: StoryFacts) -> Iterator[Finding]:
     index = _zh_index(facts)
-    covered = _covered(passage, index.known, True)
+    covered = _covered(passage, index.known)
     boundaries: frozenset[int] | None = None  # segmented lazily, at the first candidate
     start = 0
     while start < len(passage):
         hit = None
         for length in reversed(index.lengths):
             window = passage[start:start + length]
-            if len(window) < length or any(covered[start:start + length]) or window in index.known:
+            if len(window) < length or window in index.known:
                 continue
-            if not all(CJK.fullmatch(c) for c in window):
+            if not any((length, j, c) in index.in_place for j, c in enumerate(window)):
+                continue  # shares no character in place with any known name of this length
+            if _blocked(covered, start, start + length) or not all(CJK.fullmatch(c) for c in window):
                 continue
             hit = _zh_match(window, index)
             if hit and boundaries is None:
                 boundaries = word_boundaries(passage)
-            if hit and boundaries and not {start, start + length} <= boundaries:
-                hit = None  # the window cuts through a word (树林|为首): not a name
+            if hit and boundaries and start not in boundaries and start + length not in boundaries:
+                hit = None  # both ends cut through words (树|林为|首): not a name
             if hit:
                 yield _finding(passage, start, length, *hit)
                 break
@@ -157,3 +168,12 @@ def _finding(passage: str, start: int, length: int, name: KnownName, reason: str
 def near_miss_names(passage: str, facts: StoryFacts) -> list[Finding]:
     finder = _zh_near_misses if facts.language == "zh" else _en_near_misses
     return list(finder(passage, facts))
+
+
+def established_spellings(book_text: str, facts: StoryFacts, min_count: int = 3) -> frozenset[str]:
+    """Near-miss spellings the book itself already uses at least `min_count` times (another character's
+    real name such as Mary beside Mara, not a slip): pass them as `StoryFacts.allowed`."""
+    counts: dict[str, int] = {}
+    for finding in near_miss_names(book_text, facts):
+        counts[finding.span.quote] = counts.get(finding.span.quote, 0) + 1
+    return frozenset(spelling for spelling, count in counts.items() if count >= min_count)
