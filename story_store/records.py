@@ -208,3 +208,30 @@ def _deep_copy_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_deep_copy_json(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class GlossaryTermRecord:
+    id: int
+    project_id: int
+    canonical: str
+    variants: list[str]
+    note: str
+    case_sensitive: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoryFactRecord:
+    id: int
+    project_id: int
+    subject: str
+    attribute: str
+    value: str
+    since_chapter: int | None
+    note: str
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
