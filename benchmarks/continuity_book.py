@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from app.continuity import StoryFacts, parse_lines, story_facts
 
@@ -51,10 +52,11 @@ class Book:
     terms: list[tuple[str, str]]  # (canonical, wrong variant)
     new_names: list[str]
     planted: dict[str, list[str]]  # kind -> sentence templates
+    gaps: list[str]  # contradictions outside the rules' reach (the known gaps)
     clean: list[str]  # hard-negative templates
 
 
-ZH = dict(
+ZH: dict[str, Any] = dict(
     people=[("林微", ["阿微"]), ("萧长风", ["长风"]), ("苏婉", []), ("顾清寒", []), ("沈墨白", ["墨白"]), ("陆遥", [])],
     near_misses={"林微": ["林薇", "林威"], "萧长风": ["萧长峰", "肖长风"], "苏婉": ["苏琬", "苏宛"], "顾清寒": ["顾青寒"],
                  "沈墨白": ["沈默白"], "陆遥": ["陆瑶"]},
@@ -71,11 +73,14 @@ ZH = dict(
         "rank_regression": ["{name}不过是{lower}修士。", "{name}的修为停留在{lower}。", "{name}仍是{lower}境界。"],
         "owner_mismatch": ["{other}拔出{item}，寒光四射。", "{other}手中的{item}嗡嗡作响。", "{other}握着{item}站在门口。"],
     },
+    # contradictions the rules do not target (reported apart, as the known gaps)
+    gaps=["{dead}的声音从门外传来：“开门。”", "{name}连{lower}的门槛都没摸到。", "{item}如今挂在{other}腰间。",
+          "“{dead}？她刚才还在厨房。”", "那位死去多年的人又一次{dead_action}。"],
     clean=["{alive}推开窗，望着院中的积雪。", "众人想起{dead}说过的话，一时无言。", "{name}已是{higher}修士。",
            "{owner}拔出{item}，寒光四射。", "那艘船的{term}忽然熄了火。", "{new}从廊下走来，{alive}点头。",
            "{alive}看着{owner}的{item}，叹了口气。"],
 )
-EN = dict(
+EN: dict[str, Any] = dict(
     people=[("Mara Quill", ["Mara"]), ("Tobin Ash", ["Tobin"]), ("Selene Roe", ["Selene"]),
             ("Corvin Hale", ["Corvin"]), ("Isolde Wren", ["Isolde"]), ("Bram Oakes", ["Bram"])],
     near_misses={"Mara Quill": ["Marra", "Mora"], "Tobin Ash": ["Tobyn", "Toben"], "Selene Roe": ["Selena", "Seline"],
@@ -99,6 +104,9 @@ EN = dict(
         "owner_mismatch": ["{other} drew the {item} and waited.", "{other}'s {item} glowed faintly.",
                            "{other} held the {item} high."],
     },
+    gaps=["A voice at the door, {dead}'s own, asked to be let in.", "{name} had never risen past {lower}.",
+          "The {item} now hung at {other}'s belt.", "\"{dead}? She was in the kitchen a moment ago.\"",
+          "{dead}, pale but alive, raised a hand."],
     clean=["At dusk {alive} opened the shutters.", "They remembered how {dead} said goodbye.",
            "{name} was already {a_higher}.", "{owner} drew the {item} and waited.",
            "The {term} of the ship fell silent.", "Then {new} came down the stairs and {alive} nodded.",
@@ -123,7 +131,7 @@ def build_book(language: str) -> Book:
     dead = [(f.subject, f.since_chapter or 0) for f in stated.facts if f.attribute == "status"]
     ranks = [(f.subject, ladder.index(f.value)) for f in stated.facts if f.attribute == "rank"]
     return Book(language, facts, spec["near_misses"], dead, ranks, ladder, spec["items"], spec["terms"],
-                spec["new_names"], spec["planted"], spec["clean"])
+                spec["new_names"], spec["planted"], spec["gaps"], spec["clean"])
 
 
 def _short(book: Book, name: str) -> str:
@@ -147,7 +155,7 @@ def fill(book: Book, template: str, rng: random.Random, chapter: int) -> str:
               "dead": _short(book, rng.choice(dead_names or [book.dead[0][0]])), "name": _short(book, name),
               "lower": lower, "higher": higher, "a_lower": _article(lower), "a_higher": _article(higher),
               "item": item, "owner": _short(book, owner), "other": _short(book, other),
-              "alive": _short(book, rng.choice(alive)), "new": rng.choice(book.new_names)}
+              "alive": _short(book, rng.choice(alive)), "new": rng.choice(book.new_names), "dead_action": "开口"}
     return template.format(**values)
 
 
@@ -155,7 +163,7 @@ def excerpts(text: str, language: str, count: int, size: int, rng: random.Random
     """`count` runs of about `size` characters of real prose, cut at sentence ends."""
     body = re.sub(r"^#.*$|^-+$", "", text, flags=re.M)
     ends = "。！？" if language == "zh" else ".!?"
-    found = []
+    found: list[str] = []
     while len(found) < count:
         start = rng.randrange(0, len(body) - size * 2)
         while start < len(body) and body[start] not in ends:
@@ -177,8 +185,11 @@ def insert(excerpt: str, sentence: str, language: str, rng: random.Random) -> tu
 
 
 def cases(book: Book, prose: str, per_kind: int, clean_count: int, rng: random.Random) -> list[Case]:
+    """Planted cases of each kind, then the known-gap cases (kind "gap"), then clean ones."""
     made: list[Case] = []
-    jobs = [(kind, t) for kind, ts in book.planted.items() for t in (ts * per_kind)[:per_kind]]
+    jobs: list[tuple[str | None, str]] = [(kind, t) for kind, ts in book.planted.items()
+                                          for t in (ts * per_kind)[:per_kind]]
+    jobs += [("gap", t) for t in book.gaps * 4]
     jobs += [(None, t) for t in (book.clean * clean_count)[:clean_count]]
     for (kind, template), excerpt in zip(jobs, excerpts(prose, book.language, len(jobs), 500, rng)):
         chapter = rng.randrange(41, 80)

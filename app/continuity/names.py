@@ -25,7 +25,7 @@ from .text import CJK, COMMON_EN_WORDS, edit_distance, is_sentence_start, occurr
 try:  # pypinyin is a runtime dependency; without it only the one-character rule runs for Chinese
     from pypinyin import Style, pinyin as _pinyin
 except ImportError:  # pragma: no cover - exercised only where pypinyin is missing
-    _pinyin = None
+    _pinyin = None  # type: ignore[assignment]
 from .segment import word_boundaries
 
 EN_WORD = re.compile(r"\b[A-Z][a-z]{2,}\b")
