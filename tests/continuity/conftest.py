@@ -32,3 +32,12 @@ def zh_book(store):
 def en_book(store):
     return _book(store, "en", [("Mara Quill", ["Mara"]), ("Tobin Ash", ["Tobin"]), ("Selene Roe", ["Selene"])],
                  "Moonblade", EN_LORE, EN_FACT_LINES)
+
+
+@pytest.fixture(scope="session")
+def count_tokens(tiny_model_dir):
+    """Exact token counts under the tiny model's real tokenizer."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
