@@ -10,6 +10,7 @@ from typing import Any
 
 from app.engine import Engine
 from app.studio.branches import BranchesMixin
+from app.studio.consistency import ConsistencyMixin
 from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeMixin
 from app.studio.library import LibraryMixin
@@ -18,7 +19,7 @@ from app.studio.roleplay import RoleplayMixin
 from app.studio.writing import WritingMixin
 
 
-class Studio(LibraryMixin, WritingMixin, BranchesMixin, PolishMixin, RoleplayMixin, ExchangeMixin):
+class Studio(LibraryMixin, WritingMixin, BranchesMixin, PolishMixin, RoleplayMixin, ExchangeMixin, ConsistencyMixin):
     """Use cases of the novelist's studio over a Store and an Engine; returns plain records."""
 
     def __init__(self, store: Any, engine: Engine, options: StudioOptions) -> None:
