@@ -210,6 +210,10 @@ def _deep_copy_json(value: Any) -> Any:
     return value
 
 
+# The stages a chapter goes through, in order (the one definition: the store validates against it).
+CHAPTER_STATUSES = ("outline", "draft", "revised", "final")
+
+
 @dataclass(frozen=True)
 class GlossaryTermRecord:
     id: int

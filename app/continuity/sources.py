@@ -7,11 +7,12 @@ attribute is "rank_scale" holds a ladder `a < b < c` (its subject names the rank
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from .facts import Evidence, Fact, GlossaryTerm, RankScale, StoryFacts, make_fact, story_facts
-from .notation import import_from_lore, parse_ladder
+from .notation import FACT_SEPARATOR, import_from_lore, parse_fact, parse_ladder
 
 T = TypeVar("T")
 RANK_SCALE = "rank_scale"
@@ -60,3 +61,22 @@ def lore_as_of(entries: Sequence[T], reveals: Mapping[int, int], cutoff: int | N
 
 def facts_records_as_of(records: Sequence[T], cutoff: int | None) -> list[T]:
     return [r for r in records if cutoff is None or (getattr(r, "since_chapter") or 0) <= cutoff]
+
+
+def lore_known_by(entries: Sequence[T], reveals: Mapping[int, int], cutoff: int | None) -> list[T]:
+    """Lore as the story knows it at `cutoff`: entries revealed later are left out, and fact lines
+    (`subject · attribute · value (since chapter M)`) with M > cutoff are cut from the others' content."""
+    if cutoff is None:
+        return list(entries)
+    known = []
+    for entry in lore_as_of(entries, reveals, cutoff):
+        content = getattr(entry, "content")
+        lines = [line for line in content.splitlines() if not _later_fact(line, cutoff)]
+        kept = "\n".join(lines)
+        known.append(entry if kept == content else dataclasses.replace(entry, content=kept))  # type: ignore[type-var]
+    return known
+
+
+def _later_fact(line: str, cutoff: int) -> bool:
+    parsed = parse_fact(line) if FACT_SEPARATOR.search(line) else None
+    return isinstance(parsed, Fact) and parsed.since_chapter is not None and parsed.since_chapter > cutoff

@@ -17,7 +17,8 @@ from app.continuity import (Finding, StoryFacts, branch_score, check_passage, fa
 from app.continuity.names import established_spellings
 from app.studio.core import StudioCore
 from app.studio.errors import InvalidInput
-from app.studio.writing import STORY_TASKS
+from app.studio.store_seam import translates_store_errors
+from app.studio.story import STORY_TASKS
 from story_store.records import GlossaryTermRecord, PassageRecord, ProjectRecord, StoryFactRecord
 
 ESTABLISHED_MIN_COUNT = 3  # a spelling the earlier chapters use this often is the book's own
@@ -48,8 +49,10 @@ class LoreImport:
     problems: tuple[tuple[str, str], ...]  # (code, line)
 
 
-class ConsistencyMixin:
-    _core: StudioCore
+@translates_store_errors
+class ConsistencyService:
+    def __init__(self, core: StudioCore) -> None:
+        self._core = core
 
     # ---- checks ------------------------------------------------------------------------------
 
@@ -87,8 +90,9 @@ class ConsistencyMixin:
 
     def rank_latest_branches(self, chapter_id: int, use_model: bool = False) -> list[RankedBranch]:
         """The chapter's newest branch group, ranked (empty when it has none)."""
-        groups = self.list_branches(chapter_id)  # type: ignore[attr-defined]
-        return self.rank_branch_group(groups[0][0].id, use_model) if groups else []
+        chapter = self._core.store.get_chapter(chapter_id)
+        story = [p for p in self._core.store.list_passages(chapter.project_id, chapter.id) if p.task in STORY_TASKS]
+        return self.rank_branch_group(max(story, key=lambda p: p.id).id, use_model) if story else []
 
     def _rank(self, project_id: int, chapter_id: int, passages: Sequence[PassageRecord],
               use_model: bool) -> list[RankedBranch]:
