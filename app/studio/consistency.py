@@ -193,3 +193,11 @@ class ConsistencyService:
         for t in new_terms:
             store.create_glossary_term(project_id, t.canonical, variants=list(t.variants))
         return LoreImport(len(new_facts), len(new_terms), tuple((p.code, p.line) for p in found.problems))
+
+    # ---- lore reveals (role-play before the reveal chapter does not know the entry) ------------------
+
+    def set_lore_reveal(self, entry_id: int, chapter: int | None) -> None:
+        self._core.store.set_lore_reveal(entry_id, chapter)
+
+    def lore_reveals(self, project_id: int) -> dict[int, int]:
+        return self._core.store.list_lore_reveals(project_id)
