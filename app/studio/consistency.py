@@ -8,6 +8,8 @@ the log-likelihood run only when the engine can score (`score` method) and a mod
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from app.studio.story import STORY_TASKS
 from story_store.records import GlossaryTermRecord, PassageRecord, ProjectRecord, StoryFactRecord
 
 ESTABLISHED_MIN_COUNT = 3  # a spelling the earlier chapters use this often is the book's own
+ESTABLISHED_CACHE = 8
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class LoreImport:
 class ConsistencyService:
     def __init__(self, core: StudioCore) -> None:
         self._core = core
+        # (project, earlier chapters' (id, version), known names) -> established spellings; scanning a long
+        # book costs seconds, so it is done once per state of the earlier chapters
+        self._established: OrderedDict[tuple[Any, ...], frozenset[str]] = OrderedDict()
+        self._established_lock = threading.Lock()
 
     # ---- checks ------------------------------------------------------------------------------
 
@@ -119,10 +126,21 @@ class ConsistencyService:
                                   lore_entries=store.list_lore_entries(project.id),
                                   glossary=store.list_glossary_terms(project.id),
                                   facts=store.list_story_facts(project.id))
-        earlier = "\n".join(c.text for c in store.list_chapters(project.id)
-                            if ordinal is None or c.ordinal < ordinal)
-        allowed = established_spellings(earlier, facts, ESTABLISHED_MIN_COUNT) if earlier else frozenset()
+        allowed = self._established_spellings(project, ordinal, facts)
         return StoryFacts(facts.language, facts.names, facts.glossary, facts.facts, facts.rank_scales, allowed)
+
+    def _established_spellings(self, project: ProjectRecord, ordinal: int | None, facts: StoryFacts) -> frozenset[str]:
+        earlier = [c for c in self._core.store.list_chapters(project.id) if ordinal is None or c.ordinal < ordinal]
+        key = (project.id, tuple((c.id, c.version) for c in earlier), facts.names)
+        with self._established_lock:
+            known = self._established.get(key)
+        if known is None:
+            known = established_spellings("\n".join(c.text for c in earlier), facts, ESTABLISHED_MIN_COUNT)
+            with self._established_lock:
+                self._established[key] = known
+                while len(self._established) > ESTABLISHED_CACHE:
+                    self._established.popitem(last=False)
+        return known
 
     def _ordinal(self, project_id: int, chapter_id: int | None) -> int | None:
         if chapter_id is None:

@@ -89,7 +89,7 @@ def _accepter(shell: Shell):
     return accept
 
 
-def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisions) -> None:
+def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisions) -> Any:
     studio = shell.studio
     texts, passages = [c[1] for c in columns], [c[2] for c in columns]
 
