@@ -66,8 +66,8 @@ def build(shell: Shell) -> None:
             history = tr.make(gr.Dropdown, "passage", choices=[], allow_custom_value=True)
             preview = tr.make(gr.Textbox, "passage_text", lines=6, interactive=False)
             accept_old = tr.button("accept_passage")
-    generated = _wire_columns(shell, count, seed, run, stop, columns, history, shell.revisions)
-    _wire_scores(shell, [c[2] for c in columns], scores, score_button, ranking, generated)
+    _wire_columns(shell, count, seed, run, stop, columns, history, shell.revisions)
+    _wire_scores(shell, [c[2] for c in columns], scores, score_button, ranking)
     _wire_history(shell, history, preview, accept_old, shell.revisions)
 
 
@@ -89,7 +89,7 @@ def _accepter(shell: Shell):
     return accept
 
 
-def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisions) -> Any:
+def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisions) -> None:
     studio = shell.studio
     texts, passages = [c[1] for c in columns], [c[2] for c in columns]
 
@@ -116,19 +116,18 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisi
     count.change(lambda n: [gr.update(visible=i < int(n)) for i in range(MAX_SHOWN)], [count],
                  [c[0] for c in columns], api_visibility="private")
     shell.chapter.change(clear_columns, [shell.chapter], [*texts, *passages], api_visibility="private")
-    generated = run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")
+    run.click(branch, [shell.chapter, count, seed], [*texts, *passages, history], api_name="branch")
     for i, (_, text, passage, accept_button, again) in enumerate(columns):
         suffix = "" if i == 0 else f"_{i + 1}"
         accept_button.click(accept, [shell.chapter, passage, shell.editor, shell.version], accepted,
                             api_name=f"accept_branch{suffix}")
         again.click(regenerate, [passage, seed], [text, passage], api_name=f"regenerate_branch{suffix}")
     wire_stop(shell, stop)
-    return generated
 
 
-def _wire_scores(shell: Shell, passages, scores, button, ranking, generated) -> None:
-    """Score every shown branch (consistency findings + mean log-likelihood) and list them best first;
-    also runs when a branch generation ends. Nothing is hidden: every branch keeps its column."""
+def _wire_scores(shell: Shell, passages, scores, button, ranking) -> None:
+    """Score every shown branch (consistency findings + mean log-likelihood) and list them best first.
+    Nothing is hidden: every branch keeps its column."""
     studio = shell.studio
 
     @guarded
@@ -145,7 +144,6 @@ def _wire_scores(shell: Shell, passages, scores, button, ranking, generated) -> 
 
     inputs, outputs = [shell.chapter, *passages], [ranking, *scores]
     button.click(rank_branches, inputs, outputs, api_name="rank_branches")
-    generated.success(rank_branches, inputs, outputs, api_visibility="private")
     shell.chapter.change(lambda _c: [gr.update(value=[])] + [""] * len(scores), [shell.chapter], outputs,
                          api_visibility="private")
 
