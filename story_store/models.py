@@ -231,3 +231,6 @@ class Preference(Base):
     chosen_passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"))
     rejected_passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+from story_store.continuity_models import ChatCutoff, GlossaryTerm, LoreReveal, StoryFact  # noqa: E402,F401

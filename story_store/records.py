@@ -212,3 +212,30 @@ def _deep_copy_json(value: Any) -> Any:
 
 # The stages a chapter goes through, in order (the one definition: the store validates against it).
 CHAPTER_STATUSES = ("outline", "draft", "revised", "final")
+
+
+@dataclass(frozen=True)
+class GlossaryTermRecord:
+    id: int
+    project_id: int
+    canonical: str
+    variants: list[str]
+    note: str
+    case_sensitive: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoryFactRecord:
+    id: int
+    project_id: int
+    subject: str
+    attribute: str
+    value: str
+    since_chapter: int | None
+    note: str
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None

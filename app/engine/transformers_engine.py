@@ -12,7 +12,7 @@ generator keeps the lock until the generator is garbage-collected.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import torch
 
 from app.engine.decoding import BranchDecode
 from app.engine.prefix_cache import PrefixCache
+from app.engine.scoring import DEFAULT_CONTEXT_TOKENS, ContinuationScore, score_continuations
 from app.engine.types import Done, EngineError, EngineInfo, Event, GenerationRequest
 
 LOCK_POLL_S = 0.02  # how often a queued request looks at its cancel event
@@ -92,6 +93,14 @@ class TransformersEngine:
             yield from decode.events()
         finally:
             self._lock.release()
+
+    def score(self, prompt: str, continuations: Sequence[str],
+              context_tokens: int = DEFAULT_CONTEXT_TOKENS) -> list[ContinuationScore]:
+        """Log-likelihood of each continuation after `prompt` (see `app.engine.scoring`)."""
+        prompt_ids = self._prompt_ids(prompt)
+        with self._lock:
+            return score_continuations(self._model, prompt_ids, [self._encode(c) for c in continuations],
+                                       context_tokens, self._context_length)
 
     def _encode(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(text, add_special_tokens=False))

@@ -92,6 +92,7 @@ def build_context(
     """Build the prompt for `task` from the story's memory; its token count never exceeds the budget."""
     if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int) or budget_tokens < 1:
         raise ValueError(f"budget_tokens must be a positive whole number, got {budget_tokens!r}")
+    chapters = _as_of(chapters, task.as_of_chapter)
     chapter = _current_chapter(chapters, current_chapter_id)
     build = _start(task, project, chapter, budget_tokens, TokenCache.wrap(count_tokens))
     frame_text, frame_tokens, headings = _frame(build)
@@ -107,11 +108,25 @@ def build_context(
     _fill(build, _previous_ending(build, chapters, chapter, room), room - recent_room, room)
     _fill_summaries(build, chapters, chapter, room - recent_room, room)
     if search is not None and "retrieved" in build.wanted:
+        search = _search_as_of(search, chapters, task.as_of_chapter)
         _fill(build, _retrieved_candidates(build, search, chapter), room - recent_room, room)
     cut = cut_recent(build.recent_source, room - build.used, build.count, build.boundary)
     prompt, stop, used, cut = _fit(build, cut)
     sections = _sections(build, frame_text, frame_tokens, cut)
     return ContextPlan(task.template, project.language, sections, budget_tokens, used, stop, prompt)
+
+
+def _as_of(chapters: Sequence[ChapterRecord], cutoff: int | None) -> Sequence[ChapterRecord]:
+    return chapters if cutoff is None else [c for c in chapters if c.ordinal <= cutoff]
+
+
+def _search_as_of(search: Callable[[str], list[SearchHit]], chapters: Sequence[ChapterRecord],
+                  cutoff: int | None) -> Callable[[str], list[SearchHit]]:
+    """With a cutoff, only hits inside the chapters kept (a hit outside any chapter is left out too)."""
+    if cutoff is None:
+        return search
+    kept = {c.id for c in chapters}
+    return lambda term: [h for h in search(term) if h.chapter_id in kept]
 
 
 def _current_chapter(chapters: Sequence[ChapterRecord], chapter_id: int | None) -> ChapterRecord | None:
@@ -342,6 +357,10 @@ def _fit(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...], int, Recen
 def _sections(build: Build, frame_text: str, frame_tokens: int, cut: RecentCut) -> tuple[PlanSection, ...]:
     items: dict[str, list[PlanItem]] = {name: [] for name in SECTION_ORDER}
     items["frame"].append(PlanItem(build.task.template, frame_text, frame_tokens, INCLUDED, "the task's template"))
+    if build.task.as_of_chapter is not None:
+        items["frame"].append(PlanItem(f"as of chapter {build.task.as_of_chapter}", "", 0, INCLUDED,
+                                       f"knowledge cutoff: only chapters 1–{build.task.as_of_chapter} and what "
+                                       "the story has established by then"))
     for c in sorted(build.kept, key=lambda c: c.order):
         items[c.section].append(PlanItem(c.label, c.text, c.tokens, INCLUDED, c.reason))
     for section, item in build.notes:

@@ -42,6 +42,9 @@ class ContextTask:
     recent_text: str | None = None
     transcript: tuple[ChatLine, ...] = ()
     focus_character_ids: tuple[int, ...] = ()
+    # Knowledge cutoff ("as of chapter N"): only chapters with ordinal ≤ N (their text, summaries and
+    # retrieved passages) reach the prompt; the plan's frame section names the cutoff. None: no cutoff.
+    as_of_chapter: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from app.continuity import lore_known_by
 from app.memory.builder import build_context
 from app.memory.plan import ChatLine, ContextBudgetError, ContextPlan, ContextTask
 from app.studio.core import StudioCore
@@ -47,15 +48,18 @@ def scratch_project(sample_text: str) -> ProjectRecord:
 def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
                    chapter: ChapterRecord | None = None, values: Mapping[str, Any] | None = None,
                    transcript: tuple[ChatLine, ...] = (), focus_character_ids: tuple[int, ...] = (),
-                   max_new_tokens: int, remember: bool = True, lore_seed: int = 0) -> PreparedPrompt:
-    """Build the ContextPlan for one request; `remember` records it as the studio's last context."""
+                   max_new_tokens: int, remember: bool = True, lore_seed: int = 0,
+                   as_of_chapter: int | None = None) -> PreparedPrompt:
+    """Build the ContextPlan for one request; `remember` records it as the studio's last context.
+
+    `as_of_chapter` (role-play's knowledge cutoff): memory sees only chapters ≤ N and lore known by then."""
     budget = core.prompt_budget(max_new_tokens)
     if budget <= 0:
         raise InvalidInput("The model's context is too short for this request; lower max new tokens.")
     task = ContextTask(template=template, values=dict(values or {}), transcript=tuple(transcript),
-                       focus_character_ids=tuple(focus_character_ids))
+                       focus_character_ids=tuple(focus_character_ids), as_of_chapter=as_of_chapter)
     try:
-        plan = build_context(task, **_memory_inputs(core, project, chapter), budget_tokens=budget,
+        plan = build_context(task, **_memory_inputs(core, project, chapter, as_of_chapter), budget_tokens=budget,
                              count_tokens=core.count_tokens,
                              seed=chapter.version if chapter is not None else lore_seed)
     except ContextBudgetError as exc:
@@ -70,7 +74,8 @@ def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
     return prepared
 
 
-def _memory_inputs(core: StudioCore, project: ProjectRecord, chapter: ChapterRecord | None) -> dict[str, Any]:
+def _memory_inputs(core: StudioCore, project: ProjectRecord, chapter: ChapterRecord | None,
+                   as_of_chapter: int | None = None) -> dict[str, Any]:
     if project.id == 0:  # a scratch project: nothing stored to draw on
         return dict(project=project, characters=[], lore_entries=[], chapters=[], current_chapter_id=None,
                     search=None)
@@ -78,9 +83,16 @@ def _memory_inputs(core: StudioCore, project: ProjectRecord, chapter: ChapterRec
     return dict(
         project=project,
         characters=core.store.list_characters(project.id),
-        lore_entries=core.store.list_lore_entries(project.id),
+        lore_entries=_lore_entries(core, project, as_of_chapter),
         chapters=[chapter if chapter is not None and c.id == chapter.id else c
                   for c in core.store.list_chapters(project.id)],
         current_chapter_id=chapter.id if chapter is not None else None,
         search=lambda query: store.search(project.id, query),
     )
+
+
+def _lore_entries(core: StudioCore, project: ProjectRecord, as_of_chapter: int | None) -> list[Any]:
+    entries = core.store.list_lore_entries(project.id)
+    if as_of_chapter is None:
+        return entries
+    return lore_known_by(entries, core.store.list_lore_reveals(project.id), as_of_chapter)

@@ -40,7 +40,8 @@ def prepare_generation(core: StudioCore, project: ProjectRecord, task: str, *, t
                        chapter: ChapterRecord | None = None, n: int = 1, seed: int | None = None,
                        values: Mapping[str, Any] | None = None, transcript: tuple[ChatLine, ...] = (),
                        focus_character_ids: tuple[int, ...] = (),
-                       wanted_tokens: Callable[[], int] | None = None) -> PreparedGeneration:
+                       wanted_tokens: Callable[[], int] | None = None,
+                       as_of_chapter: int | None = None) -> PreparedGeneration:
     """Everything a generation needs before its records exist (see the module docstring).
 
     `task` names the token allowance (DEFAULT_MAX_NEW_TOKENS); `template` the prompt (default: `task`);
@@ -50,7 +51,8 @@ def prepare_generation(core: StudioCore, project: ProjectRecord, task: str, *, t
     max_new = core.max_new_tokens(project, task, wanted_tokens() if wanted_tokens is not None else None)
     chosen_seed = core.new_seed(seed)
     prompt = prepare_prompt(core, project, template or task, chapter=chapter, values=values, transcript=transcript,
-                            focus_character_ids=focus_character_ids, max_new_tokens=max_new, lore_seed=chosen_seed)
+                            focus_character_ids=focus_character_ids, max_new_tokens=max_new, lore_seed=chosen_seed,
+                            as_of_chapter=as_of_chapter)
     sampling = sampling_for(project)
     request = core.make_request(prompt.prompt, prompt.stop, n=n, max_new_tokens=max_new, sampling=sampling,
                                 seed=chosen_seed)

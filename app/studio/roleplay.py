@@ -109,6 +109,13 @@ class RoleplayService:
         self._core.store.set_chat_leaf(message.session_id, message.id)
         return self._core.store.chat_path(message.session_id)
 
+    def set_knowledge_cutoff(self, session_id: int, chapter: int | None) -> None:
+        """Set the chat "as of chapter N": its memory holds only chapters ≤ N, facts and lore known by then."""
+        self._core.store.set_chat_cutoff(session_id, chapter)
+
+    def knowledge_cutoff(self, session_id: int) -> int | None:
+        return self._core.store.get_chat_cutoff(session_id)
+
     # --- plumbing --------------------------------------------------------------------------------
     def _user_name(self, chat: ChatSessionRecord) -> str:
         project = self._core.store.get_project(chat.project_id)
@@ -126,7 +133,8 @@ class RoleplayService:
         values = {"char_name": character.name, "user_name": self._user_name(chat),
                   "persona_description": chat.persona_description.strip()}
         return prepare_generation(self._core, project, "roleplay", values=values, transcript=tuple(lines),
-                                  focus_character_ids=(character.id,), seed=seed)
+                                  focus_character_ids=(character.id,), seed=seed,
+                                  as_of_chapter=self._core.store.get_chat_cutoff(chat.id))
 
     def _reply_record(self, chat: ChatSessionRecord, parent_id: int | None,
                       prepared: PreparedGeneration) -> RunTarget:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from app.engine import Engine
 from app.studio.branches import BranchService
 from app.studio.chapters import ChapterService
+from app.studio.consistency import ConsistencyService
 from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeService
 from app.studio.library import LibraryService
@@ -33,6 +34,7 @@ class Studio:
         self.polish = PolishService(core)
         self.roleplay = RoleplayService(core)
         self.exchange = ExchangeService(store, options.export_dir)
+        self.consistency = ConsistencyService(core)
 
     @property
     def options(self) -> StudioOptions:

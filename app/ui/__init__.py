@@ -15,6 +15,7 @@ from app.studio import Studio
 from app.ui import (
     branches,
     characters,
+    consistency,
     context,
     exports,
     lore,
@@ -90,6 +91,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             lore.build(shell)
             write.build(shell)
             branches.build(shell)
+            consistency.build(shell)
             polish.build(shell)
             summaries.build(shell)
             context.build(shell)

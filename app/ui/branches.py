@@ -20,7 +20,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
-from app.ui.views import saved_outputs
+from app.ui.views import ranking_headers, ranking_rows, reasons_text, saved_outputs
 
 MAX_SHOWN = 4
 
@@ -47,7 +47,7 @@ def build(shell: Shell) -> None:
             seed = tr.make(gr.Number, "seed", precision=0, value=-1)
             run = tr.button("generate_branches", variant="primary", elem_id="generate-branches")
             stop = tr.button("stop", variant="stop", elem_id="stop-branches")
-        columns = []
+        columns, scores = [], []
         with gr.Row(equal_height=True):
             for i in range(MAX_SHOWN):
                 with gr.Column(visible=i < 3, min_width=200) as column:
@@ -56,12 +56,18 @@ def build(shell: Shell) -> None:
                     passage = gr.Number(visible=False, precision=0, elem_id=f"branch-passage-{i}")
                     accept = tr.button("accept_branch", size="sm", elem_id=f"accept-branch-{i}")
                     again = tr.button("regenerate_branch", size="sm", elem_id=f"regenerate-branch-{i}")
+                    score = tr.make(gr.Textbox, "col_score", interactive=False, lines=2, elem_id=f"branch-score-{i}")
                 columns.append((column, text, passage, accept, again))
+                scores.append(score)
+        score_button = tr.button("score_branches", elem_id="score-branches")
+        ranking = tr.make(gr.Dataframe, "branch_ranking", headers=ranking_headers(shell), interactive=False,
+                          elem_id="branch-ranking")
         with tr.make(gr.Accordion, "branch_history", open=False):
             history = tr.make(gr.Dropdown, "passage", choices=[], allow_custom_value=True)
             preview = tr.make(gr.Textbox, "passage_text", lines=6, interactive=False)
             accept_old = tr.button("accept_passage")
     _wire_columns(shell, count, seed, run, stop, columns, history, shell.revisions)
+    _wire_scores(shell, [c[2] for c in columns], scores, score_button, ranking)
     _wire_history(shell, history, preview, accept_old, shell.revisions)
 
 
@@ -117,6 +123,29 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisi
                             api_name=f"accept_branch{suffix}")
         again.click(regenerate, [passage, seed], [text, passage], api_name=f"regenerate_branch{suffix}")
     wire_stop(shell, stop)
+
+
+def _wire_scores(shell: Shell, passages, scores, button, ranking) -> None:
+    """Score every shown branch (consistency findings + mean log-likelihood) and list them best first.
+    Nothing is hidden: every branch keeps its column."""
+    studio = shell.studio
+
+    @guarded
+    def rank_branches(chapter_id: Any, *passage_ids: Any):
+        ident = require_id(chapter_id, "chapter")
+        shown = [as_id(p) for p in passage_ids]
+        first = next((p for p in shown if p is not None), None)
+        ranked = (studio.consistency.rank_branch_group(first) if first is not None
+                  else studio.consistency.rank_latest_branches(ident))
+        by_id = {r.passage_id: r for r in ranked}
+        labels = [shell.tr("branch_score", score=round(by_id[p].total, 2), reasons=reasons_text(shell, by_id[p]))
+                  if p in by_id else "" for p in shown]
+        return gr.update(value=ranking_rows(shell, ranked), headers=ranking_headers(shell)), *labels
+
+    inputs, outputs = [shell.chapter, *passages], [ranking, *scores]
+    button.click(rank_branches, inputs, outputs, api_name="rank_branches")
+    shell.chapter.change(lambda _c: [gr.update(value=[])] + [""] * len(scores), [shell.chapter], outputs,
+                         api_visibility="private")
 
 
 def _wire_history(shell: Shell, history, preview, accept_old, revisions) -> None:

@@ -64,6 +64,7 @@ def build(shell: Shell) -> None:
             edited = tr.make(gr.Textbox, "edit_text", scale=4)
             edit = tr.button("edit_message", size="sm")
             branch = tr.button("branch_chat", size="sm")
+        _build_cutoff(shell, sessions)
         widgets = dict(character=character, persona=persona, persona_text=persona_text, start=start,
                        sessions=sessions, delete=delete, chatbot=chatbot, message=message, seed=seed, send=send, stop=stop,
                        index=index, previous=previous, position=position, following=following,
@@ -196,3 +197,25 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     w["branch"].click(chat_branch, [shell.project, w["sessions"], w["index"]], [w["sessions"], w["chatbot"]],
                       api_name="chat_branch")
     w["chatbot"].select(select_message, None, [w["index"]], api_visibility="private")
+
+
+def _build_cutoff(shell: Shell, sessions: Any) -> None:
+    """The chat's knowledge cutoff: "as of chapter N" (0: the whole book); the Context tab shows it."""
+    tr, studio = shell.tr, shell.studio
+    with gr.Row():
+        cutoff = tr.make(gr.Number, "knowledge_cutoff", value=0, precision=0, elem_id="chat-cutoff")
+        button = tr.button("set_cutoff", size="sm", elem_id="set-cutoff")
+        said = gr.Textbox(show_label=False, interactive=False, elem_id="cutoff-status")
+
+    @guarded
+    def set_knowledge_cutoff(session_id: Any, chapter: Any):
+        number = int(chapter or 0)
+        studio.roleplay.set_knowledge_cutoff(require_id(session_id, "chat"), number if number > 0 else None)
+        return tr("cutoff_set", chapter=number) if number > 0 else tr("cutoff_cleared")
+
+    def shown_cutoff(session_id: Any):
+        ident = as_id(session_id)
+        return (studio.roleplay.knowledge_cutoff(ident) or 0) if ident is not None else 0
+
+    button.click(set_knowledge_cutoff, [sessions, cutoff], [said], api_name="set_knowledge_cutoff")
+    sessions.change(shown_cutoff, [sessions], [cutoff], api_visibility="private")

@@ -36,3 +36,44 @@ def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ..
     """(editor, version, status, revisions) after the chapter text changed."""
     return (chapter.text, chapter.version, shell.tr(message_key, version=chapter.version),
             gr.update(choices=revision_choices(shell, chapter.id), value=None))
+
+
+# ---- continuity findings and branch scores (shown in the Consistency and Branches tabs) ----------------
+
+def finding_text(shell: Shell, finding: Any) -> str:
+    """A finding's code and values in the writer's language."""
+    return shell.tr(f"finding_{finding.kind}", **{"since": "?", **finding.values, "fact": finding.fact})
+
+
+def evidence_text(shell: Shell, evidence: Any) -> str:
+    since = shell.tr("evidence_since", chapter=evidence.chapter) if evidence.chapter else ""
+    return shell.tr(f"evidence_{evidence.source}", label=evidence.label) + since
+
+
+def finding_rows(shell: Shell, findings: Any) -> list[list[Any]]:
+    """Table rows: severity, finding, quote, character offsets, evidence."""
+    return [[shell.tr(f"severity_{f.severity}"), finding_text(shell, f), f.span.quote,
+             f"{f.span.start}–{f.span.end}", evidence_text(shell, f.evidence)] for f in findings]
+
+
+def finding_headers(shell: Shell) -> list[str]:
+    return [shell.tr(k) for k in ("col_severity", "col_finding", "col_quote", "col_offsets", "col_evidence")]
+
+
+def reasons_text(shell: Shell, ranked: Any) -> str:
+    if not ranked.findings:
+        return shell.tr("branch_score_clean")
+    return "; ".join(finding_text(shell, f) for f in sorted(ranked.findings, key=lambda f: -f.weight))
+
+
+def ranking_rows(shell: Shell, ranking: Any) -> list[list[Any]]:
+    """Every branch, best first: rank, branch number, passage id, score, consistency, mean log-likelihood,
+    reasons (the reason codes' texts)."""
+    return [[i + 1, r.branch_index + 1, r.passage_id, round(r.total, 3), round(r.consistency, 1),
+             None if r.mean_logprob is None else round(r.mean_logprob, 3), reasons_text(shell, r)]
+            for i, r in enumerate(ranking)]
+
+
+def ranking_headers(shell: Shell) -> list[str]:
+    keys = ("col_rank", "col_branch", "col_passage", "col_score", "col_consistency", "col_loglik", "col_reasons")
+    return [shell.tr(k) for k in keys]

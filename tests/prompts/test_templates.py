@@ -10,8 +10,8 @@ import pytest
 from prompts import (LANGUAGES, PromptError, constant_list, list_templates, render, render_item, render_with_stop,
                      template_variables)
 
-TASKS = ["brainstorm", "character_bio", "continue", "draft", "outline", "polish", "roleplay", "script_outline",
-         "short_video", "summary"]
+TASKS = ["brainstorm", "character_bio", "continue", "continuity_check", "draft", "outline", "polish", "roleplay",
+         "script_outline", "short_video", "summary"]
 MEMORY = {"title": "ZZTITLE", "genre": "ZZGENRE", "synopsis": "ZZSYNOPSIS", "style_guide": "ZZSTYLE",
           "lore_before": ["ZZLOREA\n"], "characters": ["ZZCHAR\n"], "lore_after": ["ZZLOREB\n"],
           "summaries": ["ZZSUMMARY\n"], "retrieved": ["ZZOLD\n"], "recent": "ZZRECENT\n",
@@ -26,6 +26,8 @@ TASK_VALUES = {
     "short_video": {"topic": "ZZTOPIC", "duration_s": 45},
     "brainstorm": {"count": 4},
     "summary": {"max_chars": 150},
+    "continuity_check": {"subject": "ZZSUBJECT", "attribute": "ZZATTR", "value": "ZZVALUE", "since_chapter": 12,
+                         "passage": "ZZPASSAGE"},
 }
 
 
