@@ -15,7 +15,7 @@ _ready = False
 def word_boundaries(text: str) -> frozenset[int]:
     """Offsets that are not strictly inside a segmented word (0 and len(text) included)."""
     try:
-        import jieba  # type: ignore[import-untyped]
+        import jieba
     except ImportError:  # pragma: no cover - exercised only where jieba is missing
         return frozenset()
     global _ready
