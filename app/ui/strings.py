@@ -235,3 +235,8 @@ def t(language: str, key: str, **values: Any) -> str:
     english, chinese = STRINGS[key]
     text = chinese if language == "zh" else english
     return text.format(**values) if values else text
+
+
+from app.ui.versioning_strings import VERSIONING_STRINGS  # noqa: E402  (history, conflicts, login)
+
+STRINGS.update(VERSIONING_STRINGS)
