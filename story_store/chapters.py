@@ -10,6 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
@@ -215,7 +216,7 @@ class ChapterMixin(VersioningMixin):
         return ConflictError(message, code="conflict.stale", changed_fields=("text",), added=added,
                              removed=removed, **facts)
 
-    def _check_pov(self, session: Session, row: Chapter, values: dict[str, Any]) -> None:
+    def _check_pov(self, session: Session, row: Chapter, values: Mapping[str, Any]) -> None:
         pov = values.get("pov_character_id")
         if pov is not None and self._row(session, Character, pov).project_id != row.project_id:
             raise ValidationError(f"character {pov} belongs to another project; it cannot be the POV")

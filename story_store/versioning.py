@@ -140,7 +140,7 @@ class VersioningMixin(StoreBase):
         with self._write() as session:
             revision = self._row(session, FieldRevision, revision_id)
             group = GROUPS[revision.kind][revision.field_group]
-            row = self._row(session, group.model, revision.record_id, lock=True)
+            row: Any = self._row(session, group.model, revision.record_id, lock=True)
             values = {name: _plain(revision.values[name]) for name in group.fields if name in revision.values}
             self._save_group(session, group, row, values, base_version, "restore", author)
             return self._record(session, row, group.record)
@@ -152,18 +152,17 @@ class VersioningMixin(StoreBase):
                           check: RowCheck | None = None) -> Any:
         """Validate and save `fields` of one record; with a `base_version` they must belong to one
         field group (`version.one_group_per_save` otherwise), whose version must equal it."""
-        groups = field_groups(kind)
-        values = check_fields(next(iter(groups.values())).model, next(iter(groups.values())).record,
-                              fields, writable)
+        first = next(iter(field_groups(kind).values()))
+        model, record = first.model, first.record
+        values = check_fields(model, record, fields, writable)
         self._check_save_args(base_version, source, author)
         parts = _split(kind, values)
         if base_version is not None and len(parts) > 1:
             names = [group.name for group in parts]
             raise ValidationError(f"a save based on a version changes one field group, not {names}",
                                   code="version.one_group_per_save", kind=kind, groups=names)
-        model, record = next(iter(groups.values())).model, next(iter(groups.values())).record
         with self._write() as session:
-            row = self._row(session, model, row_id, lock=True)
+            row: Any = self._row(session, model, row_id, lock=True)
             if check is not None:
                 check(session, row, values)
             for group, part in parts.items():
