@@ -12,6 +12,7 @@ from app.studio.branches import BranchService
 from app.studio.chapters import ChapterService
 from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeService
+from app.studio.history import HistoryService
 from app.studio.library import LibraryService
 from app.studio.polish import PolishService
 from app.studio.roleplay import RoleplayService
@@ -33,6 +34,7 @@ class Studio:
         self.polish = PolishService(core)
         self.roleplay = RoleplayService(core)
         self.exchange = ExchangeService(store, options.export_dir)
+        self.history = HistoryService(store)
 
     @property
     def options(self) -> StudioOptions:
