@@ -32,6 +32,9 @@ class HistoryService:
         """Every saved value of one field group of a record, newest first."""
         return self._store.list_field_revisions(kind, record_id, field_group)
 
+    def get_revision(self, revision_id: int) -> FieldRevisionRecord:
+        return self._store.get_field_revision(revision_id)
+
     def restore(self, revision_id: int, base_version: int, kind: str, record_id: int) -> Any:
         """Make a saved value current again (a new version); returns the record as stored afterwards."""
         revision = self._store.get_field_revision(revision_id)

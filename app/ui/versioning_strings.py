@@ -47,6 +47,7 @@ VERSIONING_STRINGS: dict[str, tuple[str, str]] = {
     "history_pick": ("Choose a version first.", "请先选择一个版本。"),
     "history_restored": ("✓ Version {version} restored as version {current}.", "✓ 已恢复第 {version} 版，现为第 {current} 版。"),
     "history_entry": ("v{version} · {when} · {who}", "第 {version} 版 · {when} · {who}"),
+    "save_project_details": ("Save title, synopsis and style guide", "保存书名、简介和文风指南"),
     "group_saved": ("✓ Saved (version {version}).", "✓ 已保存（第 {version} 版）。"),
     # refused input (store / studio error codes)
     "err_id.not_whole_number": ("A {entity} id must be a whole number; got {value}.", "{entity}编号必须是整数，收到的是 {value}。"),
