@@ -45,7 +45,7 @@ def build(shell: Shell) -> None:
         with gr.Row():
             count = tr.make(gr.Slider, "branch_count", minimum=2, maximum=MAX_SHOWN, step=1, value=3,
                             elem_id="branch-count")
-            seed = tr.make(gr.Number, "seed", precision=0, value=-1)
+            seed = tr.make(gr.Number, "seed", precision=None, value=-1)
             run = tr.button("generate_branches", variant="primary", elem_id="generate-branches")
             stop = tr.button("stop", variant="stop", elem_id="stop-branches")
         columns = []
@@ -54,7 +54,7 @@ def build(shell: Shell) -> None:
                 with gr.Column(visible=i < 3, min_width=200) as column:
                     text = tr.make(gr.Textbox, f"branch_{i + 1}", lines=10, interactive=False,
                                    elem_id=f"branch-{i}")
-                    passage = gr.Number(visible=False, precision=0, elem_id=f"branch-passage-{i}")
+                    passage = gr.Number(visible=False, precision=None, elem_id=f"branch-passage-{i}")
                     accept = tr.button("accept_branch", size="sm", elem_id=f"accept-branch-{i}")
                     again = tr.button("regenerate_branch", size="sm", elem_id=f"regenerate-branch-{i}")
                 columns.append((column, text, passage, accept, again))

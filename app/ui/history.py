@@ -102,7 +102,8 @@ def history_panel(shell: Shell, kind: str, group: str, elem_id: str) -> FieldHis
     version = gr.State(None)
     with tr.make(gr.Accordion, "history", open=False, elem_id=f"{elem_id}-history"):
         with gr.Row():
-            picker = tr.make(gr.Dropdown, "history", choices=[], value=None, scale=4, elem_id=f"{elem_id}-versions")
+            picker = tr.make(gr.Dropdown, "history", choices=[], value=None, scale=4, allow_custom_value=True,
+                             elem_id=f"{elem_id}-versions")  # the studio checks the version is of this record
             restore = tr.button("history_restore", size="sm", scale=1, elem_id=f"{elem_id}-restore")
     return FieldHistory(kind, group, version, picker, restore)
 

@@ -61,7 +61,7 @@ def build(shell: Shell) -> None:
             flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
         with gr.Row():
             defaults = {"insertion_order": 100, "depth": 4, "probability": 100}
-            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=0) for n in NUMBERS]
+            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=None) for n in NUMBERS]
         with gr.Row():
             add = tr.button("add_lore", variant="primary")
             save = tr.button("save_lore")

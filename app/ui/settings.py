@@ -37,7 +37,7 @@ def build(shell: Shell) -> gr.Radio:
         with gr.Row():
             temperature = tr.make(gr.Slider, "temperature", minimum=0, maximum=2, step=0.05, value=0.8)
             top_p = tr.make(gr.Slider, "top_p", minimum=0.05, maximum=1, step=0.01, value=0.9)
-            top_k = tr.make(gr.Number, "top_k", precision=0, value=50, minimum=0)
+            top_k = tr.make(gr.Number, "top_k", precision=None, value=50)
             min_p = tr.make(gr.Slider, "min_p", minimum=0, maximum=0.99, step=0.01, value=0.0)
             penalty = tr.make(gr.Slider, "repetition_penalty", minimum=0.5, maximum=2, step=0.01, value=1.05)
         save = tr.button("save_sampling", variant="primary")

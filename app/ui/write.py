@@ -50,7 +50,7 @@ def build(shell: Shell) -> None:
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
                 with gr.Row():
-                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=0, minimum=1, value=1)
+                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=None, value=1)  # checked by as_whole
                     move = tr.button("move_chapter", size="sm")
                 delete = tr.button("delete_chapter", size="sm", variant="stop")
                 meta_panel = history_panel(shell, "chapter", "meta", "chapter-meta")
@@ -61,7 +61,7 @@ def build(shell: Shell) -> None:
                 shell.editor = tr.make(gr.Textbox, "editor", lines=18, max_lines=40, elem_id="editor")
                 with gr.Row():
                     save = tr.button("save_chapter", variant="primary", elem_id="save-chapter", min_width=90)
-                    seed = tr.make(gr.Number, "seed", precision=0, value=-1, min_width=90)
+                    seed = tr.make(gr.Number, "seed", precision=None, value=-1, min_width=90)
                     draft = tr.button("draft", elem_id="draft", min_width=90)
                     cont = tr.button("continue", elem_id="continue", min_width=90)
                     brainstorm = tr.button("brainstorm", elem_id="brainstorm", min_width=90)
