@@ -21,7 +21,7 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict, StudioError
-from app.ui.common import Shell, as_id, require_id
+from app.ui.common import BadInput, Shell, as_id, require_id
 from app.ui.strings import STRINGS
 
 Values = Callable[[Any], Sequence[Any]]  # record -> the values of the group's components
@@ -31,15 +31,19 @@ def refusal(shell: Shell, exc: Exception) -> str:
     """The writer-language text of a refused action (coded StudioError / ValueError, else its message)."""
     code = getattr(exc, "code", "")
     key = f"err_{code}"
+    plain = str(getattr(exc, "message", "") or exc)  # gr.Error keeps its text in .message
     if not code or key not in STRINGS:
-        return str(exc)
+        return plain
     values = dict(getattr(exc, "values", {}) or {})
     if isinstance(exc, SaveConflict):
         values = _conflict_values(shell, values)
+    entity = f"entity_{values.get('entity', '')}"
+    if entity in STRINGS:
+        values["entity"] = shell.tr(entity)
     try:
         return shell.tr(key, **values)
     except (KeyError, IndexError, ValueError):
-        return str(exc)
+        return plain
 
 
 def _conflict_values(shell: Shell, values: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +71,7 @@ def coded(shell: Shell) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
-            except (StudioError, ValueError) as exc:
+            except (StudioError, ValueError, BadInput) as exc:  # BadInput: a refused id or number
                 raise gr.Error(refusal(shell, exc)) from None
 
         return wrapper
