@@ -104,7 +104,7 @@ def history_panel(shell: Shell, kind: str, group: str, elem_id: str) -> FieldHis
     """Build the panel (collapsed) where it is called; the version state travels with the tab."""
     tr = shell.tr
     version = gr.State(None)
-    with tr.make(gr.Accordion, "history", open=False, elem_id=f"{elem_id}-history"):
+    with tr.make(gr.Accordion, f"history_of_{group}", open=False, elem_id=f"{elem_id}-history"):
         with gr.Row():
             picker = tr.make(gr.Dropdown, "history", choices=[], value=None, scale=4, allow_custom_value=True,
                              elem_id=f"{elem_id}-versions")  # the studio checks the version is of this record
