@@ -7,9 +7,11 @@ random model (no GPU). `python launch.py --help` lists every option.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 
 # Set before gradio is imported: no usage reporting from a writer's machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -69,12 +71,59 @@ def _build_studio(settings: Settings):
     return store, Studio(store, engine, options)
 
 
+def _private_cache(settings: Settings) -> Path:
+    """Make Gradio keep its copies of uploads and exports in a 0700 folder of the data dir.
+
+    Must run before gradio is imported (it reads GRADIO_TEMP_DIR at import). The folder is per
+    process; folders left by earlier runs that are no longer alive are removed. The umask makes
+    every file this process writes private to the writer (0600 files, 0700 folders)."""
+    os.umask(0o077)
+    root = settings.cache_dir
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o700)
+    for stale in root.glob("gradio-*"):
+        if not _pid_alive(stale.name.removeprefix("gradio-")):
+            shutil.rmtree(stale, ignore_errors=True)
+    mine = root / f"gradio-{os.getpid()}"
+    mine.mkdir(mode=0o700, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(mine)
+    return mine
+
+
+def _pid_alive(text: str) -> bool:
+    if not text.isdigit():
+        return False
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _app_kwargs(settings: Settings) -> dict:
+    """With --auth, failed logins are throttled per client (app/login_guard.py)."""
+    if settings.auth is None:
+        return {}
+    from starlette.middleware import Middleware
+
+    from app.login_guard import LoginThrottle
+    from app.ui.strings import t
+
+    def message(seconds: int) -> str:
+        return t(settings.ui_language, "login_throttled", seconds=seconds)
+
+    return {"middleware": [Middleware(LoginThrottle, message=message)]}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = parse_settings(argv)
     except SettingsError as exc:
         print(f"Inkstone: {exc}", file=sys.stderr)
         return 2
+    cache = _private_cache(settings)
     from app.ui import CSS, build_app
 
     store, studio = _build_studio(settings)
@@ -87,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     # (cards, lorebooks, manuscripts) are capped before they reach the studio.
     app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
                prevent_thread_lock=True, inbrowser=False, share=False, css=CSS,
-               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD)
+               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD,
+               app_kwargs=_app_kwargs(settings))
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly
@@ -98,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if scheduler is not None:
             scheduler.stop()
         store.close()
+        shutil.rmtree(cache, ignore_errors=True)  # Gradio's copies of the writer's files
         print("Inkstone: stopped cleanly", flush=True)
     return 0
 

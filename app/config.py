@@ -59,6 +59,11 @@ class Settings:
     def demo_model_dir(self) -> Path:
         return self.data_dir / "demo-model"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Private (0700) home of Gradio's copies of uploads and exports; emptied on exit."""
+        return self.data_dir / "cache"
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="launch.py", description="Inkstone, a local studio for novelists.")

@@ -18,15 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from story_store import migrate
 from story_store.db import make_engine, writer_engine
-from story_store.errors import NotFoundError, StoreError, ValidationError
-from story_store.fields import NOUNS, check_fields
+from story_store.errors import NotFoundError, StoreError
+from story_store.fields import NOUNS, check_fields, check_id
 from story_store.models import Project, utc_now
 from story_store.records import to_record
 
 R = TypeVar("R")
 M = TypeVar("M")
 RowCheck = Callable[[Session, Any, Mapping[str, Any]], None]
-NOT_EDITABLE = frozenset({"id", "project_id", "created_at", "updated_at", "deleted_at"})
+NOT_EDITABLE = frozenset({"id", "project_id", "created_at", "updated_at", "deleted_at",
+                          # versions move only through a save (story_store.versioning)
+                          "version", "settings_version", "outline_version", "summary_version",
+                          "meta_version"})
 
 
 def editable_fields(record: type) -> tuple[str, ...]:
@@ -92,11 +95,10 @@ class StoreBase:
     def _row(session: Session, model: type[M], row_id: Any, lock: bool = False) -> M:
         """The row with id `row_id` or NotFoundError; `lock` reads it FOR UPDATE where supported."""
         noun = NOUNS[model.__tablename__]  # type: ignore[attr-defined]
-        if isinstance(row_id, bool) or not isinstance(row_id, int):
-            raise ValidationError(f"a {noun} id must be a whole number, got {row_id!r}")
+        check_id(noun, row_id)  # a whole number in SQLite's range, never coerced
         row = session.get(model, row_id, with_for_update=True if lock else None)
         if row is None:
-            raise NotFoundError(f"no {noun} with id {row_id}")
+            raise NotFoundError(f"no {noun} with id {row_id}", code="not_found", entity=noun, id=row_id)
         return row
 
     def _project(self, session: Session, project_id: Any) -> Project:

@@ -10,31 +10,22 @@ Invariants:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from story_store.base import StoreBase
 from story_store.errors import ConflictError, ValidationError
 from story_store.fields import MAX_INT32, check_choice, check_fields, check_int, check_text
 from story_store.models import Chapter, ChapterRevision, Character, Project, utc_now
 from story_store.records import ChapterRecord, RevisionRecord, to_record
+from story_store.versioning import VersioningMixin, change_size
 
 CHAPTER_META_FIELDS = ("title", "outline", "summary", "status", "pov_character_id")
 
 
-def change_size(before: str, after: str) -> tuple[int, int]:
-    """(+added, -removed) characters of the span that differs once the common ends are trimmed."""
-    prefix = len(os.path.commonprefix([before, after]))
-    rest_before, rest_after = before[prefix:], after[prefix:]
-    suffix = len(os.path.commonprefix([rest_before[::-1], rest_after[::-1]]))
-    return len(rest_after) - suffix, len(rest_before) - suffix
-
-
-class ChapterMixin(StoreBase):
+class ChapterMixin(VersioningMixin):
     def create_chapter(self, project_id: int, title: str = "", outline: str = "", text: str = "",
                        ordinal: int | None = None, source: str = "user") -> ChapterRecord:
         """Add a chapter at `ordinal` (None = at the end); non-empty text becomes revision 1."""
@@ -94,10 +85,13 @@ class ChapterMixin(StoreBase):
             rows = session.scalars(query.order_by(Chapter.ordinal, Chapter.id))
             return [to_record(row, ChapterRecord) for row in rows]
 
-    def update_chapter_meta(self, chapter_id: int, **fields: Any) -> ChapterRecord:
-        """Change title, outline, summary, status or POV character; the version does not move."""
-        return self._update(Chapter, ChapterRecord, chapter_id, fields, CHAPTER_META_FIELDS,
-                            check=self._check_pov)
+    def update_chapter_meta(self, chapter_id: int, base_version: int | None = None, source: str = "user",
+                            author: str = "", **fields: Any) -> ChapterRecord:
+        """Change title/status/POV (group "meta"), the outline or the summary; the text version does
+        not move. With `base_version` the fields belong to one group and it must be that group's
+        version (`meta_version`, `outline_version`, `summary_version`), else ConflictError."""
+        return self._versioned_update("chapter", chapter_id, fields, CHAPTER_META_FIELDS, base_version,
+                                      source, author, check=self._check_pov)
 
     def save_chapter_text(self, chapter_id: int, text: str, base_version: int,
                           source: str = "user") -> ChapterRecord:
@@ -204,18 +198,23 @@ class ChapterMixin(StoreBase):
     def _conflict(session: Session, row: Chapter, base_version: int) -> ConflictError:
         name = f"chapter {row.ordinal} “{row.title}”" if row.title else f"chapter {row.ordinal}"
         stamp = row.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        source = session.scalar(select(ChapterRevision.source).where(ChapterRevision.chapter_id == row.id)
+                                .order_by(ChapterRevision.version.desc()).limit(1))
+        facts: dict[str, Any] = dict(chapter_id=row.id, base_version=base_version, current_version=row.version,
+                                     current_updated_at=row.updated_at, kind="chapter", field_group="text",
+                                     saved_source=source or "")
         if base_version > row.version:
             message = (f"{name} has no version {base_version}; it is at version {row.version} "
                        f"(saved {stamp}). Your text was not saved.")
-        else:
-            base_text = session.scalar(select(ChapterRevision.text).where(
-                ChapterRevision.chapter_id == row.id, ChapterRevision.version == base_version)) or ""
-            added, removed = change_size(base_text, row.text)
-            message = (f"{name} was saved elsewhere at {stamp} as version {row.version} "
-                       f"(+{added} / −{removed} characters since your version {base_version}); "
-                       "your text was not saved. Reload the chapter and apply your edit again.")
-        return ConflictError(message, chapter_id=row.id, base_version=base_version,
-                             current_version=row.version, current_updated_at=row.updated_at)
+            return ConflictError(message, code="conflict.unknown_version", **facts)
+        base_text = session.scalar(select(ChapterRevision.text).where(
+            ChapterRevision.chapter_id == row.id, ChapterRevision.version == base_version)) or ""
+        added, removed = change_size(base_text, row.text)
+        message = (f"{name} was saved elsewhere at {stamp} as version {row.version} "
+                   f"(+{added} / −{removed} characters since your version {base_version}); "
+                   "your text was not saved. Reload the chapter and apply your edit again.")
+        return ConflictError(message, code="conflict.stale", changed_fields=("text",), added=added,
+                             removed=removed, **facts)
 
     def _check_pov(self, session: Session, row: Chapter, values: Mapping[str, Any]) -> None:
         pov = values.get("pov_character_id")

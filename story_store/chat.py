@@ -12,17 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from story_store.base import StoreBase
 from story_store.errors import ValidationError
 from story_store.fields import check_fields
 from story_store.models import ChatMessage, ChatSession, Character
 from story_store.records import ChatMessageRecord, ChatSessionRecord, to_record
+from story_store.versioning import VersioningMixin
 
 SESSION_FIELDS = ("character_id", "title", "persona_name", "persona_description")
 MESSAGE_FIELDS = ("parent_id", "role", "speaker", "text", "status", "seed")
 
 
-class ChatMixin(StoreBase):
+class ChatMixin(VersioningMixin):
     def create_chat_session(self, project_id: int, character_id: int | None = None, title: str = "",
                             persona_name: str = "", persona_description: str = "") -> ChatSessionRecord:
         values = check_fields(ChatSession, ChatSessionRecord, dict(
@@ -78,6 +78,18 @@ class ChatMixin(StoreBase):
                             status: str | None = None) -> ChatMessageRecord:
         changes = {k: v for k, v in dict(text=text, status=status).items() if v is not None}
         return self._update(ChatMessage, ChatMessageRecord, message_id, changes, ("text", "status"))
+
+    def edit_chat_message(self, message_id: int, text: str, base_version: int | None,
+                          author: str = "") -> ChatMessageRecord:
+        """The writer's edit of a message's text: versioned (ConflictError when `base_version` is not
+        the message's `version`) and kept in history. A message still streaming is refused."""
+        with self._read() as session:
+            streaming = self._row(session, ChatMessage, message_id).status == "streaming"
+        if streaming:
+            raise ValidationError(f"chat message {message_id} is still being written; stop it first",
+                                  code="chat.message_streaming", id=message_id)
+        return self._versioned_update("chat_message", message_id, {"text": text}, ("text",), base_version,
+                                      "user", author)
 
     def get_chat_message(self, message_id: int) -> ChatMessageRecord:
         return self._get(ChatMessage, ChatMessageRecord, message_id)

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from story_store.base import StoreBase, editable_fields
+from story_store.base import editable_fields
 from story_store.errors import ValidationError
 from story_store.fields import check_fields
 from story_store.models import Character, LoreEntry, Project
 from story_store.records import CharacterRecord, LoreEntryRecord, ProjectRecord, to_record
+from story_store.versioning import VersioningMixin
 
 PROJECT_FIELDS = editable_fields(ProjectRecord)
 CHARACTER_FIELDS = editable_fields(CharacterRecord)
@@ -36,7 +37,7 @@ def _lore_values(project_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {**values, "project_id": project_id}
 
 
-class ContentMixin(StoreBase):
+class ContentMixin(VersioningMixin):
     # ---- projects ---------------------------------------------------------------------------
 
     def create_project(self, title: str, language: str = "zh", genre: str = "", synopsis: str = "",
@@ -59,9 +60,14 @@ class ContentMixin(StoreBase):
         with self._read() as session:
             return [to_record(row, ProjectRecord) for row in session.scalars(query)]
 
-    def update_project(self, project_id: int, **fields: Any) -> ProjectRecord:
+    def update_project(self, project_id: int, base_version: int | None = None, source: str = "user",
+                       author: str = "", **fields: Any) -> ProjectRecord:
+        """Change the details (title, language, genre, synopsis, style guide, author's note; their
+        version is `version`) or the settings (`settings_version`). With `base_version` the fields
+        belong to one of the two groups and it must be that group's version, else ConflictError."""
         _require_non_blank(fields, "title", "project")
-        return self._update(Project, ProjectRecord, project_id, fields, PROJECT_FIELDS)
+        return self._versioned_update("project", project_id, fields, PROJECT_FIELDS, base_version,
+                                      source, author)
 
     def delete_project(self, project_id: int) -> ProjectRecord:
         """Move the project to the trash; its chapters, characters and chats stay with it."""
@@ -96,9 +102,12 @@ class ContentMixin(StoreBase):
         return self._list_children(Character, CharacterRecord, project_id, include_deleted,
                                    (Character.id,))
 
-    def update_character(self, character_id: int, **fields: Any) -> CharacterRecord:
+    def update_character(self, character_id: int, base_version: int | None = None, source: str = "user",
+                         author: str = "", **fields: Any) -> CharacterRecord:
+        """Change the sheet; with `base_version` it must equal the character's `version`."""
         _require_non_blank(fields, "name", "character")
-        return self._update(Character, CharacterRecord, character_id, fields, CHARACTER_FIELDS)
+        return self._versioned_update("character", character_id, fields, CHARACTER_FIELDS, base_version,
+                                      source, author)
 
     def delete_character(self, character_id: int) -> CharacterRecord:
         return self._set_deleted(Character, CharacterRecord, character_id, True)
@@ -118,8 +127,10 @@ class ContentMixin(StoreBase):
         return self._list_children(LoreEntry, LoreEntryRecord, project_id, include_deleted,
                                    (LoreEntry.insertion_order, LoreEntry.id))
 
-    def update_lore_entry(self, entry_id: int, **fields: Any) -> LoreEntryRecord:
-        return self._update(LoreEntry, LoreEntryRecord, entry_id, fields, LORE_FIELDS)
+    def update_lore_entry(self, entry_id: int, base_version: int | None = None, source: str = "user",
+                          author: str = "", **fields: Any) -> LoreEntryRecord:
+        """Change the entry; with `base_version` it must equal the entry's `version`."""
+        return self._versioned_update("lore", entry_id, fields, LORE_FIELDS, base_version, source, author)
 
     def delete_lore_entry(self, entry_id: int) -> LoreEntryRecord:
         return self._set_deleted(LoreEntry, LoreEntryRecord, entry_id, True)

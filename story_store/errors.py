@@ -1,27 +1,49 @@
-"""Errors the Store raises; every message says what was wrong in words a writer can act on."""
+"""Errors the Store raises; each carries a `code` and `values` (data a UI renders in the writer's
+language) besides an English fallback message.
+
+Codes are dotted words (`id.out_of_range`, `text.too_long`, `conflict.stale`); `values` holds only
+JSON-friendly data (texts, numbers, lists, datetimes) naming what was wrong.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class StoreError(Exception):
     """Base class of every error the story store raises on purpose."""
 
+    default_code = "store.error"
+
+    def __init__(self, message: str = "", *, code: str | None = None, **values: Any) -> None:
+        super().__init__(message or code or self.default_code)
+        self.code = code or self.default_code
+        self.values: dict[str, Any] = values
+
 
 class NotFoundError(StoreError):
     """The id names no row (or a row of another project)."""
+
+    default_code = "not_found"
 
 
 class ValidationError(StoreError):
     """Bad input: unknown field, wrong type, value out of range, text too long. Nothing was written."""
 
+    default_code = "invalid"
+
 
 class ConflictError(StoreError):
     """A save was based on an older version than the stored one; nothing was written.
 
-    Carries the facts a UI needs to explain and resolve the conflict.
+    Carries the facts a UI needs to explain and resolve the conflict: which record and field group,
+    the version the save was based on, the current version, when and by whom (source/author) that
+    one was saved, and what changed since the base (`changed_fields`, `added`/`removed` characters).
+    `chapter_id` is set for chapter conflicts (text or details) as before.
     """
+
+    default_code = "conflict.stale"
 
     def __init__(
         self,
@@ -31,9 +53,30 @@ class ConflictError(StoreError):
         base_version: int | None = None,
         current_version: int | None = None,
         current_updated_at: datetime | None = None,
+        code: str | None = None,
+        kind: str = "chapter",
+        record_id: int | None = None,
+        field_group: str = "text",
+        saved_source: str = "",
+        saved_by: str = "",
+        changed_fields: tuple[str, ...] = (),
+        added: int = 0,
+        removed: int = 0,
     ) -> None:
-        super().__init__(message)
+        record = record_id if record_id is not None else chapter_id
+        super().__init__(message, code=code, kind=kind, record_id=record, field_group=field_group,
+                         base_version=base_version, current_version=current_version,
+                         saved_at=current_updated_at, saved_source=saved_source, saved_by=saved_by,
+                         changed_fields=list(changed_fields), added=added, removed=removed)
         self.chapter_id = chapter_id
         self.base_version = base_version
         self.current_version = current_version
         self.current_updated_at = current_updated_at
+        self.kind = kind
+        self.record_id = record
+        self.field_group = field_group
+        self.saved_source = saved_source
+        self.saved_by = saved_by
+        self.changed_fields = tuple(changed_fields)
+        self.added = added
+        self.removed = removed

@@ -20,6 +20,7 @@ from story_store.errors import ValidationError
 from story_store.records import CHAPTER_STATUSES
 
 MAX_TEXT_CHARS = 5_000_000  # a whole novel fits; a 50 MB paste does not
+MAX_FIELD_CHARS = 200_000  # any other free-text column: a long character sheet or synopsis fits
 MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1
 
@@ -44,10 +45,32 @@ RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("passages", "seed"): (0, MAX_INT64),
     ("chat_messages", "seed"): (0, MAX_INT64),
 }
+# (table, column) -> the most characters a text column takes (String columns use their length).
+TEXT_CAPS: dict[tuple[str, str], int] = {
+    ("chapters", "text"): MAX_TEXT_CHARS,
+    ("chapter_revisions", "text"): MAX_TEXT_CHARS,
+    ("passages", "text"): MAX_TEXT_CHARS,
+    ("preferences", "prompt"): MAX_TEXT_CHARS,
+}
+# Caps of free-text inputs that are not columns (checked by the studio with `check_input`).
+INPUT_CAPS: dict[str, int] = {
+    "instruction": 2_000,  # a polish / rewrite instruction
+    "passage": 20_000,  # a selected passage to polish
+    "chat_message": 20_000,  # one role-play turn typed by the writer
+    "search": 1_000,  # a search query
+    "name": 500,  # a title, a name, a file name
+    "text": MAX_FIELD_CHARS,  # any other free text
+}
+# foreign-key column -> the table it names
+_REFERENCED = {"project_id": "projects", "chapter_id": "chapters", "parent_id": "",
+               "character_id": "characters", "pov_character_id": "characters",
+               "session_id": "chat_sessions", "chosen_passage_id": "passages",
+               "rejected_passage_id": "passages"}
 NOUNS = {
     "projects": "project", "characters": "character", "lore_entries": "lore entry",
     "chapters": "chapter", "chapter_revisions": "revision", "passages": "passage",
     "chat_sessions": "chat session", "chat_messages": "chat message", "preferences": "preference",
+    "field_revisions": "field revision",
 }
 
 
@@ -59,8 +82,8 @@ def check_fields(model: type, record: type, fields: Mapping[str, Any], writable:
     if unknown:
         raise ValidationError(
             f"unknown field(s) for a {NOUNS[table]}: {', '.join(map(repr, unknown))}; "
-            f"known fields: {', '.join(sorted(allowed))}"
-        )
+            f"known fields: {', '.join(sorted(allowed))}",
+            code="field.unknown", entity=NOUNS[table], fields=unknown, known=sorted(allowed))
     hints = _type_hints(record)
     for name, value in fields.items():
         check_value(model, name, hints[name], value)
@@ -78,16 +101,19 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     optional, base = _unwrap_optional(annotation)
     if value is None:
         if not optional:
-            raise ValidationError(f"{where} must not be empty (None)")
+            raise ValidationError(f"{where} must not be empty (None)", code="field.missing", field=where)
         return
     column = model.__table__.columns[name]  # type: ignore[attr-defined]
     if base is str:
         length = column.type.length if isinstance(column.type, String) else None
-        check_text(where, value, length or MAX_TEXT_CHARS)
+        check_text(where, value, length or TEXT_CAPS.get((table, name), MAX_FIELD_CHARS))
         _check_choice(table, name, where, value)
     elif base is bool:
         if not isinstance(value, bool):
-            raise ValidationError(f"{where} must be true or false, got {type(value).__name__}")
+            raise ValidationError(f"{where} must be true or false, got {type(value).__name__}",
+                                  code="field.not_boolean", field=where, value=_shown(value))
+    elif base is int and name.endswith("_id"):
+        check_id(NOUNS.get(_REFERENCED.get(name, ""), name[:-3].replace("_", " ")), value)
     elif base is int:
         widest = MAX_INT64 if isinstance(column.type, BigInteger) else MAX_INT32
         low, high = RANGES.get((table, name), (-widest - 1, widest))
@@ -97,30 +123,65 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     elif typing.get_origin(base) is dict:
         check_json_object(where, value)
     else:
-        raise ValidationError(f"{where} cannot be written")
+        raise ValidationError(f"{where} cannot be written", code="field.read_only", field=where)
 
 
 def check_text(where: str, value: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """`value` if it is storable text of at most `max_chars` characters, else ValidationError.
+
+    Codes: text.not_text, text.too_long (length, limit), text.nul, text.surrogate (position of the
+    first lone surrogate, which no UTF-8 file, database or tokenizer can hold)."""
     if not isinstance(value, str):
-        raise ValidationError(f"{where} must be text, got {type(value).__name__}")
+        raise ValidationError(f"{where} must be text, got {type(value).__name__}",
+                              code="text.not_text", field=where, got=type(value).__name__)
     if len(value) > max_chars:
         raise ValidationError(
-            f"{where} is too long: {len(value):,} characters (the limit is {max_chars:,})"
-        )
+            f"{where} is too long: {len(value):,} characters (the limit is {max_chars:,})",
+            code="text.too_long", field=where, length=len(value), limit=max_chars)
     if "\x00" in value:
-        raise ValidationError(f"{where} contains a NUL character, which cannot be stored")
+        raise ValidationError(f"{where} contains a NUL character, which cannot be stored",
+                              code="text.nul", field=where, position=value.index("\x00"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationError(f"{where} is not valid Unicode text ({exc.reason})") from exc
+        raise ValidationError(f"{where} is not valid Unicode text ({exc.reason})",
+                              code="text.surrogate", field=where, position=exc.start) from exc
     return value
+
+
+def check_id(noun: str, value: Any) -> int:
+    """`value` if it is a row id: a whole number (not a bool, float, text or list) in 1..2^63-1.
+
+    Nothing is coerced: 1.5, True, "2" and [1, 2] are refused (id.not_whole_number), and so are
+    0, -1 and 10**20 (id.out_of_range), before any SQL runs."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"a {noun} id must be a whole number, got {_shown(value)}",
+                              code="id.not_whole_number", entity=noun, value=_shown(value))
+    if not 1 <= value <= MAX_INT64:
+        raise ValidationError(f"a {noun} id must be between 1 and {MAX_INT64}, got {value}",
+                              code="id.out_of_range", entity=noun, value=_shown(value),
+                              low=1, high=MAX_INT64)
+    return value
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_input(kind: str, value: Any) -> str:
+    """A free-text input of class `kind` (see INPUT_CAPS): text, capped, no NUL, no lone surrogate."""
+    return check_text(kind, value, INPUT_CAPS[kind])
 
 
 def check_int(where: str, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX_INT32) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{where} must be a whole number, got {type(value).__name__}")
+        raise ValidationError(f"{where} must be a whole number, got {type(value).__name__}",
+                              code="number.not_whole_number", field=where, value=_shown(value))
     if not low <= value <= high:
-        raise ValidationError(f"{where} must be between {low} and {high}, got {value}")
+        raise ValidationError(f"{where} must be between {low} and {high}, got {value}",
+                              code="number.out_of_range", field=where, value=_shown(value),
+                              low=low, high=high)
     return value
 
 
@@ -133,18 +194,20 @@ def check_choice(table: str, name: str, value: Any) -> str:
 
 def check_json_object(where: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValidationError(f"{where} must be a mapping (JSON object), got {type(value).__name__}")
+        raise ValidationError(f"{where} must be a mapping (JSON object), got {type(value).__name__}",
+                              code="json.not_object", field=where, got=type(value).__name__)
     try:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{where} must hold only JSON values: {exc}") from exc
+        raise ValidationError(f"{where} must hold only JSON values: {exc}", code="json.invalid",
+                              field=where) from exc
     check_text(where, encoded)
     return value
 
 
 def _check_string_list(where: str, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError(f"{where} must be a list of texts")
+        raise ValidationError(f"{where} must be a list of texts", code="field.not_text_list", field=where)
     for item in value:
         check_text(where, item, 10_000)
 
@@ -152,7 +215,9 @@ def _check_string_list(where: str, value: Any) -> None:
 def _check_choice(table: str, name: str, where: str, value: str) -> None:
     choices = CHOICES.get((table, name))
     if choices is not None and value not in choices:
-        raise ValidationError(f"{where} must be one of {', '.join(sorted(choices))}; got {value!r}")
+        raise ValidationError(f"{where} must be one of {', '.join(sorted(choices))}; got {value!r}",
+                              code="field.not_a_choice", field=where, value=_shown(value),
+                              choices=sorted(choices))
 
 
 def _unwrap_optional(annotation: Any) -> tuple[bool, Any]:

@@ -40,6 +40,9 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # optimistic locking of the writer-editable field groups (story_store.versioning)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # details
+    settings_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     characters: Mapped[list[Character]] = relationship(
         back_populates="project", cascade="all, delete-orphan", passive_deletes=True
@@ -76,6 +79,8 @@ class Character(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # optimistic locking of the writer-editable field groups (story_store.versioning)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the sheet
 
     project: Mapped[Project] = relationship(back_populates="characters")
 
@@ -110,6 +115,8 @@ class LoreEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # optimistic locking of the writer-editable field groups (story_store.versioning)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the entry
 
     project: Mapped[Project] = relationship(back_populates="lore_entries")
 
@@ -133,6 +140,10 @@ class Chapter(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # optimistic locking of the writer-editable field groups (story_store.versioning)
+    outline_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    summary_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    meta_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # title/status/POV
 
     project: Mapped[Project] = relationship(back_populates="chapters")
     revisions: Mapped[list[ChapterRevision]] = relationship(
@@ -218,6 +229,8 @@ class ChatMessage(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger, default=None)  # 64-bit on PostgreSQL too
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now, onupdate=utc_now)
+    # optimistic locking of the writer-editable field groups (story_store.versioning)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # writer edits of text
 
 
 class Preference(Base):
@@ -234,3 +247,27 @@ class Preference(Base):
 
 
 from story_store.continuity_models import ChatCutoff, GlossaryTerm, LoreReveal, StoryFact  # noqa: E402,F401
+class FieldRevision(Base):
+    """One saved value of a writer-editable field group (project details, a character sheet, ...).
+
+    Invariants: (kind, record_id, field_group, version) is unique; `version` equals the record's
+    version column for that group after the save; `values` holds every field of the group as it was
+    after that save. The first save of a group also stores the values it replaced, as version
+    `base` with source "original", so nothing the writer typed is lost.
+    """
+
+    __tablename__ = "field_revisions"
+    __table_args__ = (
+        Index("ix_field_revisions_record", "kind", "record_id", "field_group", "version", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # project|character|lore|chapter|chat_message
+    record_id: Mapped[int] = mapped_column(Integer)
+    field_group: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(String(16))  # user|ai|import|restore|original
+    author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)

@@ -26,6 +26,8 @@ class ProjectRecord:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    version: int = 0  # of the details (title, synopsis, style guide, ...)
+    settings_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class CharacterRecord:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    version: int = 0  # of the sheet
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class LoreEntryRecord:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class ChapterRecord:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    outline_version: int = 0
+    summary_version: int = 0
+    meta_version: int = 0  # title, status, POV
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ class ChatMessageRecord:
     seed: int | None
     created_at: datetime
     updated_at: datetime
+    version: int = 0  # of the text, counting the writer's edits
 
 
 @dataclass(frozen=True)
@@ -181,6 +189,22 @@ class TrashItem:
     project_id: int | None
     label: str
     deleted_at: datetime
+
+
+@dataclass(frozen=True)
+class FieldRevisionRecord:
+    """One saved value of a field group; `values` maps each field of the group to its value."""
+
+    id: int
+    project_id: int
+    kind: str
+    record_id: int
+    field_group: str
+    version: int
+    values: dict[str, Any]
+    source: str
+    author: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, Ba
     def __enter__(self) -> Store:
         return self
 
+    # History of the writer-editable field groups: list_field_revisions, get_field_revision and
+    # restore_field_revision come from story_store.versioning.VersioningMixin (via the mixins).
+
     def list_trash(self, project_id: int | None = None) -> list[TrashItem]:
         """Everything in the trash (of one project, or of all), most recently deleted first."""
         items: list[TrashItem] = []

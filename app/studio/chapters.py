@@ -29,12 +29,14 @@ class ChapterService:
     def add_chapter(self, project_id: int, title: str = "", outline: str = "") -> ChapterRecord:
         return self._store.create_chapter(project_id, title=title, outline=outline)
 
-    def update_chapter_meta(self, chapter_id: int, **fields: Any) -> ChapterRecord:
+    def update_chapter_meta(self, chapter_id: int, base_version: int | None = None, **fields: Any) -> ChapterRecord:
+        """Save one field group: title/status/POV (`meta_version`), the outline (`outline_version`) or the
+        summary (`summary_version`), based on that version; a stale one raises SaveConflict."""
         unknown = sorted(set(fields) - set(_CHAPTER_META))
         if unknown:
             raise InvalidInput(f"Chapter details that can be edited are {', '.join(_CHAPTER_META)}; "
                                f"not {', '.join(unknown)} (the text is saved with save_chapter).")
-        return self._store.update_chapter_meta(chapter_id, **fields)
+        return self._store.update_chapter_meta(chapter_id, base_version=base_version, **fields)
 
     def move_chapter(self, chapter_id: int, new_ordinal: int) -> list[ChapterRecord]:
         return self._store.move_chapter(chapter_id, new_ordinal)

@@ -30,8 +30,10 @@ class LibraryService:
         return self._store.create_project(title, language=language, genre=genre, synopsis=synopsis,
                                                style_guide=style_guide)
 
-    def update_project(self, project_id: int, **fields: Any) -> ProjectRecord:
-        return self._store.update_project(project_id, **fields)
+    def update_project(self, project_id: int, base_version: int | None = None, **fields: Any) -> ProjectRecord:
+        """Save details (title, synopsis, style guide, ...) based on the project's `version`; a stale
+        `base_version` raises SaveConflict and nothing changes (None: an unconditional save)."""
+        return self._store.update_project(project_id, base_version=base_version, **fields)
 
     def delete_project(self, project_id: int) -> None:
         self._store.delete_project(project_id)
@@ -64,8 +66,10 @@ class LibraryService:
     def create_character(self, project_id: int, name: str, **fields: Any) -> CharacterRecord:
         return self._store.create_character(project_id, name, **fields)
 
-    def update_character(self, character_id: int, **fields: Any) -> CharacterRecord:
-        return self._store.update_character(character_id, **fields)
+    def update_character(self, character_id: int, base_version: int | None = None,
+                         **fields: Any) -> CharacterRecord:
+        """Save the sheet based on the character's `version` (stale: SaveConflict, nothing changes)."""
+        return self._store.update_character(character_id, base_version=base_version, **fields)
 
     def delete_character(self, character_id: int) -> None:
         self._store.delete_character(character_id)
@@ -81,8 +85,9 @@ class LibraryService:
     def create_lore_entry(self, project_id: int, **fields: Any) -> LoreEntryRecord:
         return self._store.create_lore_entry(project_id, **fields)
 
-    def update_lore_entry(self, entry_id: int, **fields: Any) -> LoreEntryRecord:
-        return self._store.update_lore_entry(entry_id, **fields)
+    def update_lore_entry(self, entry_id: int, base_version: int | None = None, **fields: Any) -> LoreEntryRecord:
+        """Save the entry based on its `version` (stale: SaveConflict, nothing changes)."""
+        return self._store.update_lore_entry(entry_id, base_version=base_version, **fields)
 
     def delete_lore_entry(self, entry_id: int) -> None:
         self._store.delete_lore_entry(entry_id)

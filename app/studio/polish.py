@@ -15,6 +15,7 @@ from app.studio.errors import InvalidInput, SaveConflict
 from app.studio.generation import Generation
 from app.studio.recipe import passage_records, prepare_generation
 from app.studio.store_seam import translates_store_errors
+from story_store.fields import check_input
 from story_store.records import ChapterRecord, ProjectRecord
 
 MAX_POLISH_CHARS = 20_000
@@ -49,6 +50,9 @@ class PolishService:
             raise InvalidInput("Select or paste the passage to polish first.")
         if len(text) > MAX_POLISH_CHARS:
             raise InvalidInput(f"The passage has {len(text):,} characters; polish at most {MAX_POLISH_CHARS:,} at a time.")
+        check_input("passage", text)  # capped, and no lone surrogate reaches the tokenizer
+        if instruction is not None:
+            check_input("instruction", instruction)
         core = self._core
         chapter: ChapterRecord | None = None
         project: ProjectRecord

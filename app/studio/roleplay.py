@@ -16,6 +16,7 @@ from app.studio.generation import Generation
 from app.studio.recipe import PreparedGeneration, prepare_generation
 from app.studio.sinks import ChatReplySink
 from app.studio.store_seam import translates_store_errors
+from story_store.fields import check_input
 from story_store.records import ChatMessageRecord, ChatSessionRecord
 
 MAX_CHAT_TEXT = 20_000
@@ -59,6 +60,7 @@ class RoleplayService:
             raise InvalidInput("Write a message first.")
         if len(user_text) > MAX_CHAT_TEXT:
             raise InvalidInput(f"A message may hold at most {MAX_CHAT_TEXT:,} characters.")
+        check_input("chat_message", user_text)  # no lone surrogate reaches the tokenizer
         store = self._core.store
         chat = store.get_chat_session(session_id)
         user_name = self._user_name(chat)
@@ -98,10 +100,12 @@ class RoleplayService:
         siblings = self._core.store.chat_siblings(message_id)
         return [m.id for m in siblings].index(message_id) + 1, len(siblings)
 
-    def edit_message(self, message_id: int, text: str) -> ChatMessageRecord:
+    def edit_message(self, message_id: int, text: str, base_version: int | None = None) -> ChatMessageRecord:
+        """The writer's edit, based on the message's `version` (stale: SaveConflict, nothing changes)."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("A message cannot be empty; regenerate or branch instead.")
-        return self._core.store.update_chat_message(message_id, text=text)
+        check_input("chat_message", text)
+        return self._core.store.edit_chat_message(message_id, text, base_version)
 
     def branch_chat_from(self, message_id: int) -> list[ChatMessageRecord]:
         """Continue the chat from an earlier message: it becomes the leaf; later turns form a new branch."""

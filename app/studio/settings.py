@@ -44,12 +44,14 @@ class SettingsService:
     def sampling_defaults(self, project_id: int) -> SamplingParams:
         return sampling_for(self._store.get_project(project_id))
 
-    def set_sampling_defaults(self, project_id: int, params: SamplingParams) -> ProjectRecord:
+    def set_sampling_defaults(self, project_id: int, params: SamplingParams,
+                              base_version: int | None = None) -> ProjectRecord:
+        """Save the sampling defaults based on the project's `settings_version` (stale: SaveConflict)."""
         if not isinstance(params, SamplingParams):
             raise InvalidInput("Sampling defaults must be a SamplingParams value.")
         project = self._store.get_project(project_id)
         settings = {**project.settings, "sampling": dataclasses.asdict(params)}
-        return self._store.update_project(project_id, settings=settings)
+        return self._store.update_project(project_id, base_version=base_version, settings=settings)
 
     # --- backups --------------------------------------------------------------------------------
     def list_backups(self) -> list[BackupEntry]:

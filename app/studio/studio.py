@@ -13,6 +13,7 @@ from app.studio.chapters import ChapterService
 from app.studio.consistency import ConsistencyService
 from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeService
+from app.studio.history import HistoryService
 from app.studio.library import LibraryService
 from app.studio.polish import PolishService
 from app.studio.roleplay import RoleplayService
@@ -35,6 +36,7 @@ class Studio:
         self.roleplay = RoleplayService(core)
         self.exchange = ExchangeService(store, options.export_dir)
         self.consistency = ConsistencyService(core)
+        self.history = HistoryService(store)
 
     @property
     def options(self) -> StudioOptions:

@@ -77,7 +77,7 @@ def finish_chapter_task(core: StudioCore, task: str, chapter: ChapterRecord, fin
     """The finishing step of a chapter generation (see the module docstring)."""
     text, reason = final.texts[0], final.reasons[0]
     if task == "summary" and reason in ("stop", "length") and text.strip():
-        return core.store.update_chapter_meta(chapter.id, summary=text.strip()), ""
+        return _store_summary(core, chapter, text.strip())
     if task not in ("draft", "continue") or reason == "error" or not text.strip():
         return None, ""
     try:
@@ -91,5 +91,17 @@ def finish_chapter_task(core: StudioCore, task: str, chapter: ChapterRecord, fin
         return None, f"The new text is kept in Branches but could not be added to the chapter: {exc}"
     core.store.set_passage_accepted(passage_id)
     if task == "draft" and saved.status == "outline":
-        saved = core.store.update_chapter_meta(chapter.id, status="draft")
+        saved = core.store.update_chapter_meta(chapter.id, status="draft", source="ai")
     return saved, ""
+
+
+def _store_summary(core: StudioCore, chapter: ChapterRecord, summary: str) -> tuple[ChapterRecord | None, str]:
+    """The generated summary replaces the one the generation started from; if the writer saved the
+    summary meanwhile, theirs stays (the model's text is kept in its passage)."""
+    try:
+        with store_errors():
+            return core.store.update_chapter_meta(chapter.id, base_version=chapter.summary_version,
+                                                  source="ai", summary=summary), ""
+    except SaveConflict:
+        return None, ("The summary was saved elsewhere while the model was writing, so it was not replaced; "
+                      "the generated summary is kept with the chapter's passages.")

@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id
+from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.views import character_choices
 
 TEXT_FIELDS = ("description", "personality", "appearance", "background", "speech_style", "greeting",
@@ -43,6 +44,8 @@ def build(shell: Shell) -> None:
             add = tr.button("add_character", variant="primary", elem_id="add-character")
             save = tr.button("save_character")
             delete = tr.button("delete_character", variant="stop")
+        saved = gr.Markdown(elem_id="character-status")
+        panel = history_panel(shell, "character", "sheet", "character")
         mentions = gr.Markdown()
         with gr.Row():
             card_in = tr.make(gr.File, "import_card", file_types=[".png", ".json"], type="filepath")
@@ -50,31 +53,36 @@ def build(shell: Shell) -> None:
             export = tr.button("export_card")
             card_out = tr.make(gr.File, "card_file", interactive=False)
     form = [name, aliases, pinned, *texts]
-    _wire_sheet(shell, picker, new, form, add, save, delete, mentions)
+    _wire_sheet(shell, picker, new, form, add, save, delete, mentions, panel, saved)
     _wire_cards(shell, picker, card_in, card_fmt, export, card_out)
 
 
-def _character_loader(shell: Shell):
-    """Handler: a character's sheet as form values, plus the chapters that mention it."""
+def _form_values(character: Any) -> list[Any]:
+    """A character as the form shows it (name, aliases, pinned, TEXT_FIELDS)."""
+    return [character.name, ", ".join(character.aliases), character.pinned,
+            *[getattr(character, f) for f in TEXT_FIELDS]]
+
+
+def _character_loader(shell: Shell, panel: FieldHistory):
+    """Handler: a character's sheet as form values, the chapters that mention it, its version and history."""
     studio, tr = shell.studio, shell.tr
 
-    @guarded
+    @coded(shell)
     def load_character(character_id: Any):
-        ident = as_id(character_id)
+        ident = as_id(character_id, "character")
         if ident is None:
-            return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + [""]
+            return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + ["", *loaded(shell, panel, None, 0)]
         character = studio.library.get_character(ident)
-        values = [getattr(character, f) for f in TEXT_FIELDS]
         chapters = studio.library.chapters_mentioning_character(ident)
         names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
         mentions = f"**{tr('mentioned_in')}:** {names}"
-        return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions]
+        return [*_form_values(character), mentions, *loaded(shell, panel, character, character.version)]
 
     return load_character
 
 
-def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) -> None:
-    studio = shell.studio
+def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions, panel: FieldHistory, saved) -> None:
+    studio, tr = shell.studio, shell.tr
 
     def refreshed(project_id: Any, keep: Any = None):
         return dropdown_update(character_choices(shell, project_id), keep)
@@ -88,14 +96,17 @@ def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) ->
         character = studio.library.create_character(require_id(project_id, "project"), fields.pop("name"), **fields)
         return refreshed(project_id, character.id)
 
-    @guarded
-    def update_character(project_id: Any, character_id: Any, name: str, aliases: str, pinned: bool,
+    @coded(shell)
+    def update_character(project_id: Any, character_id: Any, version: Any, name: str, aliases: str, pinned: bool,
                          description: str, personality: str, appearance: str, background: str, speech_style: str,
                          greeting: str, example_dialogue: str, scenario: str):
+        """Saves the sheet based on the version it was opened at; a stale one is refused (form kept)."""
         sheet = _sheet(name, aliases, pinned, (description, personality, appearance, background, speech_style,
                                                greeting, example_dialogue, scenario))
-        character = studio.library.update_character(require_id(character_id, "character"), **sheet)
-        return refreshed(project_id, character.id)
+        character = studio.library.update_character(require_id(character_id, "character"),
+                                                    base_version=as_version(version), **sheet)
+        return (refreshed(project_id, character.id), *loaded(shell, panel, character, character.version),
+                tr("group_saved", version=character.version))
 
     @guarded
     def delete_character(project_id: Any, character_id: Any):
@@ -103,11 +114,15 @@ def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) ->
         return refreshed(project_id)
 
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
-    picker.change(_character_loader(shell), [picker], [*form, mentions], api_name="open_character")
+    picker.change(_character_loader(shell, panel), [picker], [*form, mentions, panel.version, panel.picker],
+                  api_name="open_character")
     new.click(lambda: [None, "", "", False, *[""] * len(TEXT_FIELDS), ""], None, [picker, *form, mentions],
               api_visibility="private")
     add.click(add_character, [shell.project, *form], [picker], api_name="add_character")
-    save.click(update_character, [shell.project, picker, *form], [picker], api_name="update_character")
+    save.click(update_character, [shell.project, picker, panel.version, *form],
+               [picker, panel.version, panel.picker, saved], api_name="update_character")
+    wire_restore(shell, panel, picker, form, _form_values, lambda c: c.version, saved,
+                 api_name="restore_character_version")
     delete.click(delete_character, [shell.project, picker], [picker], api_name="delete_character")
 
 

@@ -115,20 +115,55 @@ class Shell:
     on_load: list[tuple[Callable[..., Any], list[Any]]] = field(default_factory=list)
 
 
-def as_id(value: Any) -> int | None:
-    """A dropdown/API value as an int id, or None when nothing is selected."""
+MAX_ID = 2**63 - 1  # SQLite's INTEGER range
+
+
+class BadInput(gr.Error):
+    """A refused id or number from a browser or API client, as a code plus values (nothing changed)."""
+
+    def __init__(self, message: str, code: str, **values: Any) -> None:
+        super().__init__(message)
+        self.code, self.values = code, values
+
+
+def as_id(value: Any, what: str = "item") -> int | None:
+    """A dropdown/API value as an int id, or None when nothing is selected.
+
+    Nothing is coerced: 1.5, True, [1, 2] and "1a" are refused (id.not_whole_number), and so are 0,
+    -1 and 10**20 (id.out_of_range); a string of digits (a dropdown's own value) is read as its number."""
     if value is None or value == "" or value == []:
         return None
-    if isinstance(value, (list, tuple)):
-        value = value[-1]
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"Not a valid selection: {value!r}") from None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    shown = repr(value)[:60]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"Not a valid {what} id: {shown} (ids are whole numbers).", "id.not_whole_number",
+                       entity=what, value=shown)
+    if not 1 <= value <= MAX_ID:
+        raise BadInput(f"Not a valid {what} id: {shown} (ids are between 1 and {MAX_ID}).", "id.out_of_range",
+                       entity=what, value=shown, high=MAX_ID)
+    return value
+
+
+def as_whole(value: Any, field: str, low: int, high: int, default: int | None = None) -> int:
+    """A number input as a whole number in low..high (an integral float such as 3.0 counts; 1.5,
+    True or text do not), else BadInput `number.not_whole_number` / `number.out_of_range`."""
+    if (value is None or value == "") and default is not None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    shown = repr(value)[:60]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{field} must be a whole number, got {shown}.", "number.not_whole_number",
+                       field=field, value=shown)
+    if not low <= value <= high:
+        raise BadInput(f"{field} must be between {low} and {high}, got {shown}.", "number.out_of_range",
+                       field=field, value=shown, low=low, high=high)
+    return value
 
 
 def require_id(value: Any, what: str) -> int:
-    ident = as_id(value)
+    ident = as_id(value, what)
     if ident is None:
         raise gr.Error(f"Choose a {what} first.")
     return ident
@@ -138,7 +173,7 @@ def as_seed(value: Any) -> int | None:
     """Empty or negative seed means 'let the studio pick one'."""
     if value is None or value == "":
         return None
-    seed = int(value)
+    seed = as_whole(value, "seed", -(2**63), 2**63 - 1)
     return seed if seed >= 0 else None
 
 

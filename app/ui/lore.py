@@ -7,7 +7,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id
+from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 LOGICS = ["and_any", "and_all", "not_any", "not_all"]
 POSITIONS = ["before_char", "after_char", "at_depth"]
@@ -39,7 +40,7 @@ def _entry_fields(values: tuple[Any, ...]) -> dict[str, Any]:
                                   secondary_keys=_keys(secondary), selective_logic=logic or "and_any",
                                   position=position or "before_char")
     fields.update({name: bool(v) for name, v in zip(FLAGS, flags)})
-    fields.update({name: int(v or 0) for name, v in zip(NUMBERS, numbers)})
+    fields.update({name: as_whole(v, name, -(2**31), 2**31 - 1, default=0) for name, v in zip(NUMBERS, numbers)})
     return fields
 
 
@@ -60,57 +61,69 @@ def build(shell: Shell) -> None:
             flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
         with gr.Row():
             defaults = {"insertion_order": 100, "depth": 4, "probability": 100}
-            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=0) for n in NUMBERS]
+            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=None) for n in NUMBERS]
         with gr.Row():
             add = tr.button("add_lore", variant="primary")
             save = tr.button("save_lore")
             delete = tr.button("delete_lore", variant="stop")
+        saved = gr.Markdown(elem_id="lore-status")
+        panel = history_panel(shell, "lore", "entry", "lore")
         with gr.Row():
             book_in = tr.make(gr.File, "import_lorebook", file_types=[".json"], type="filepath")
             export = tr.button("export_lorebook")
             book_out = tr.make(gr.File, "lorebook_file", interactive=False)
     form = [*texts, logic, position, *flags, *numbers]
-    _wire_entries(shell, picker, new, form, add, save, delete)
+    _wire_entries(shell, picker, new, form, add, save, delete, panel, saved)
     _wire_lorebook(shell, picker, book_in, export, book_out)
 
 
-def _wire_entries(shell: Shell, picker, new, form, add, save, delete) -> None:
-    studio = shell.studio
+def _form_values(entry: Any) -> list[Any]:
+    """A lore entry as the form shows it (TEXTS, logic, position, FLAGS, NUMBERS)."""
+    return [entry.title, entry.content, "\n".join(entry.keys), "\n".join(entry.secondary_keys),
+            entry.selective_logic, entry.position, *[getattr(entry, f) for f in FLAGS],
+            *[getattr(entry, n) for n in NUMBERS]]
+
+
+def _wire_entries(shell: Shell, picker, new, form, add, save, delete, panel: FieldHistory, saved) -> None:
+    studio, tr = shell.studio, shell.tr
 
     def refreshed(project_id: Any, keep: Any = None):
         return dropdown_update(lore_choices(shell, project_id), keep)
 
-    @guarded
+    @coded(shell)
     def load_entry(project_id: Any, entry_id: Any):
-        ident, project = as_id(entry_id), as_id(project_id)
+        ident, project = as_id(entry_id, "lore entry"), as_id(project_id, "project")
         entry = next((e for e in (studio.library.list_lore(project) if project else []) if e.id == ident), None)
         if entry is None:
-            return [gr.skip()] * len(form)
-        return [entry.title, entry.content, "\n".join(entry.keys), "\n".join(entry.secondary_keys),
-                entry.selective_logic, entry.position, *[getattr(entry, f) for f in FLAGS],
-                *[getattr(entry, n) for n in NUMBERS]]
+            return [gr.skip()] * len(form) + [*loaded(shell, panel, None, 0)]
+        return [*_form_values(entry), *loaded(shell, panel, entry, entry.version)]
 
     @guarded
     def add_lore(project_id: Any, *values: Any):
         entry = studio.library.create_lore_entry(require_id(project_id, "project"), **_entry_fields(values))
         return refreshed(project_id, entry.id)
 
-    @guarded
-    def update_lore(project_id: Any, entry_id: Any, *values: Any):
-        entry = studio.library.update_lore_entry(require_id(entry_id, "lore entry"), **_entry_fields(values))
-        return refreshed(project_id, entry.id)
+    @coded(shell)
+    def update_lore(project_id: Any, entry_id: Any, version: Any, *values: Any):
+        """Saves the entry based on the version it was opened at; a stale one is refused (form kept)."""
+        entry = studio.library.update_lore_entry(require_id(entry_id, "lore entry"),
+                                                 base_version=as_version(version), **_entry_fields(values))
+        return (refreshed(project_id, entry.id), *loaded(shell, panel, entry, entry.version),
+                tr("group_saved", version=entry.version))
 
-    @guarded
+    @coded(shell)
     def delete_lore(project_id: Any, entry_id: Any):
         studio.library.delete_lore_entry(require_id(entry_id, "lore entry"))
         return refreshed(project_id)
 
     blank = ["", "", "", "", "and_any", "before_char", *[f == "enabled" for f in FLAGS], 100, 4, 100]
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
-    picker.change(load_entry, [shell.project, picker], form, api_visibility="private")
+    picker.change(load_entry, [shell.project, picker], [*form, panel.version, panel.picker], api_name="open_lore")
     new.click(lambda: [None, *blank], None, [picker, *form], api_visibility="private")
     add.click(add_lore, [shell.project, *form], [picker], api_name="add_lore")
-    save.click(update_lore, [shell.project, picker, *form], [picker], api_name="update_lore")
+    save.click(update_lore, [shell.project, picker, panel.version, *form], [picker, panel.version, panel.picker, saved],
+               api_name="update_lore")
+    wire_restore(shell, panel, picker, form, _form_values, lambda e: e.version, saved, api_name="restore_lore_version")
     delete.click(delete_lore, [shell.project, picker], [picker], api_name="delete_lore")
 
 

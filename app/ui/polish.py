@@ -18,6 +18,7 @@ from app.ui.common import (
     Shell,
     as_id,
     as_seed,
+    as_whole,
     conflict_message,
     guarded,
     require_id,
@@ -52,7 +53,7 @@ def build(shell: Shell) -> None:
                                  value="tighten", allow_custom_value=True)
                 instruction = tr.make(gr.Textbox, "polish_instruction", lines=2)
                 with gr.Row():
-                    seed = tr.make(gr.Number, "seed", precision=0, value=-1)
+                    seed = tr.make(gr.Number, "seed", precision=None, value=-1)
                     run = tr.button("polish", variant="primary", elem_id="polish")
                     stop = tr.button("stop", variant="stop")
             with gr.Column():
@@ -132,8 +133,9 @@ def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
         ident = require_id(chapter_id, "chapter")
         try:  # the editor's unsaved text is saved first; `start` is an offset into exactly that text
             chapter = sync_editor(shell, ident, editor_text, base_version)
-            chapter = studio.polish.accept_polish(ident, text or "", revised or "", chapter.version, start=as_id(start),
-                                           passage_id=as_id(passage_id))
+            offset = None if start in (None, "") else as_whole(start, "start", 0, 2**63 - 1)
+            chapter = studio.polish.accept_polish(ident, text or "", revised or "", chapter.version, start=offset,
+                                                  passage_id=as_id(passage_id, "passage"))
         except (SaveConflict, InvalidInput) as refused:  # a message, not an error: the result stays editable
             message = conflict_message(refused)
             return gr.skip(), gr.skip(), message, gr.skip(), gr.skip(), gr.skip(), message

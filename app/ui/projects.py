@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id
+from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 
 def project_choices(shell: Shell) -> list[tuple[str, int]]:
@@ -44,14 +45,20 @@ def build(shell: Shell) -> None:
                 create = tr.button("create_project", variant="primary", elem_id="create-project")
             with gr.Column():
                 tr.markdown("projects_manage_heading")
-                new_title = tr.make(gr.Textbox, "project_new_title")
+                new_title = tr.make(gr.Textbox, "project_new_title", elem_id="project-title")
                 rename = tr.button("rename_project")
+                details = [tr.make(gr.Textbox, "project_synopsis", lines=3, elem_id="project-synopsis"),
+                           tr.make(gr.Textbox, "project_style_guide", lines=3, elem_id="project-style-guide")]
+                save_details = tr.button("save_project_details", elem_id="save-project-details")
+                saved = gr.Markdown(elem_id="project-status")
+                panel = history_panel(shell, "project", "details", "project")
                 delete = tr.button("delete_project", variant="stop")
                 trash = tr.make(gr.Dropdown, "trash", choices=_trash_choices(shell, None), allow_custom_value=True)
                 refresh_trash = tr.button("refresh_trash", size="sm")
                 restore = tr.button("restore_item")
         _wire_create(shell, table, (title, language, genre, synopsis, style_guide), create, trash)
         _wire_manage(shell, table, new_title, rename, delete, trash, refresh_trash, restore)
+        _wire_details(shell, table, [new_title, *details], rename, save_details, saved, panel)
 
 
 def _wire_create(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.Button, trash: gr.Dropdown) -> None:
@@ -82,11 +89,6 @@ def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename
     studio = shell.studio
 
     @guarded
-    def rename_project(project_id: Any, title: str):
-        studio.library.update_project(require_id(project_id, "project"), title=title)
-        return dropdown_update(project_choices(shell), project_id), _projects_table(shell)
-
-    @guarded
     def delete_project(project_id: Any):
         studio.library.delete_project(require_id(project_id, "project"))
         return dropdown_update(project_choices(shell)), _projects_table(shell), \
@@ -109,7 +111,47 @@ def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename
         return (dropdown_update(project_choices(shell), keep),
                 _projects_table(shell), gr.update(choices=_trash_choices(shell, None), value=None))
 
-    rename.click(rename_project, [shell.project, new_title], [shell.project, table], api_name="rename_project")
     delete.click(delete_project, [shell.project], [shell.project, table, trash], api_name="delete_project")
     refresh_trash.click(list_trash, [shell.project], [trash], api_name="list_trash")
     restore.click(restore_item, [trash, shell.project], [shell.project, table, trash], api_name="restore_item")
+
+
+def _details_values(project: Any) -> list[Any]:
+    return [project.title, project.synopsis, project.style_guide]
+
+
+def _wire_details(shell: Shell, table: gr.Markdown, fields: list[Any], rename: gr.Button, save: gr.Button,
+                  saved: gr.Markdown, panel: FieldHistory) -> None:
+    """Title, synopsis and style guide of the open project: one field group, saved on its version."""
+    studio, tr = shell.studio, shell.tr
+
+    @coded(shell)
+    def load_details(project_id: Any):
+        ident = as_id(project_id, "project")
+        project = studio.library.get_project(ident) if ident is not None else None
+        values = _details_values(project) if project else [""] * len(fields)
+        return [*values, *loaded(shell, panel, project, project.version if project else 0)]
+
+    def saved_outputs(project: Any) -> tuple[Any, ...]:
+        return (dropdown_update(project_choices(shell), project.id), _projects_table(shell),
+                *loaded(shell, panel, project, project.version), tr("group_saved", version=project.version))
+
+    @coded(shell)
+    def rename_project(project_id: Any, version: Any, title: str):
+        project = studio.library.update_project(require_id(project_id, "project"), base_version=as_version(version),
+                                                title=title)
+        return saved_outputs(project)
+
+    @coded(shell)
+    def save_details(project_id: Any, version: Any, title: str, synopsis: str, style_guide: str):
+        project = studio.library.update_project(require_id(project_id, "project"), base_version=as_version(version),
+                                                title=title, synopsis=synopsis or "", style_guide=style_guide or "")
+        return saved_outputs(project)
+
+    out = [shell.project, table, panel.version, panel.picker, saved]
+    shell.project.change(load_details, [shell.project], [*fields, panel.version, panel.picker],
+                         api_name="open_project_details")
+    rename.click(rename_project, [shell.project, panel.version, fields[0]], out, api_name="rename_project")
+    save.click(save_details, [shell.project, panel.version, *fields], out, api_name="update_project_details")
+    wire_restore(shell, panel, shell.project, fields, _details_values, lambda p: p.version, saved,
+                 api_name="restore_project_version")

@@ -15,12 +15,14 @@ from app.ui.common import (
     Shell,
     as_id,
     as_seed,
+    as_whole,
     dropdown_update,
     guarded,
     require_id,
     stream,
     wire_stop,
 )
+from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.views import character_choices
 
 
@@ -51,24 +53,28 @@ def build(shell: Shell) -> None:
         chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot")
         with gr.Row():
             message = tr.make(gr.Textbox, "chat_input", scale=4, elem_id="chat-input")
-            seed = tr.make(gr.Number, "seed", precision=0, value=-1, scale=1)
+            seed = tr.make(gr.Number, "seed", precision=None, value=-1, scale=1)
             send = tr.button("chat_send", variant="primary", scale=1, elem_id="chat-send")
             stop = tr.button("stop", variant="stop", scale=1)
         with gr.Row():
-            index = tr.make(gr.Number, "message_index", value=-1, precision=0, elem_id="message-index")
+            index = tr.make(gr.Number, "message_index", value=-1, precision=None, elem_id="message-index")
             previous = tr.button("alt_previous", size="sm", elem_id="alt-previous")
             position = gr.Markdown(elem_id="alt-position")
             following = tr.button("alt_next", size="sm", elem_id="alt-next")
             regenerate = tr.button("chat_regenerate", size="sm", elem_id="chat-regenerate")
         with gr.Row():
-            edited = tr.make(gr.Textbox, "edit_text", scale=4)
-            edit = tr.button("edit_message", size="sm")
+            edited = tr.make(gr.Textbox, "edit_text", scale=4, elem_id="chat-edit-text")
+            edit = tr.button("edit_message", size="sm", elem_id="chat-edit")
             branch = tr.button("branch_chat", size="sm")
+        opened = gr.State(None)  # id of the message loaded into `edited` (its version: panel.version)
+        edit_status = gr.Markdown(elem_id="chat-edit-status")
+        panel = history_panel(shell, "chat_message", "text", "chat-message")
         _build_cutoff(shell, sessions)
         widgets = dict(character=character, persona=persona, persona_text=persona_text, start=start,
                        sessions=sessions, delete=delete, chatbot=chatbot, message=message, seed=seed, send=send, stop=stop,
                        index=index, previous=previous, position=position, following=following,
-                       regenerate=regenerate, edited=edited, edit=edit, branch=branch)
+                       regenerate=regenerate, edited=edited, edit=edit, branch=branch, opened=opened,
+                       edit_status=edit_status, panel=panel)
         _wire_sessions(shell, widgets)
         _wire_turns(shell, widgets)
         _wire_alternatives(shell, widgets)
@@ -79,7 +85,7 @@ def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
     transcript = shell.studio.roleplay.chat_transcript(require_id(session_id, "chat"))
     if not transcript:
         raise gr.Error(shell.tr("chat_empty"))
-    i = int(index if index not in (None, "") else -1)
+    i = as_whole(index, "message index", -(2**31), 2**31 - 1, default=-1)
     if not -len(transcript) <= i < len(transcript):
         raise gr.Error(shell.tr("bad_message_index", count=len(transcript)))
     return transcript, transcript[i]
@@ -171,14 +177,25 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     def chat_switch(session_id: Any, index: Any, step: Any):
         transcript, target = _pick(shell, session_id, index)
         cut = transcript.index(target)
-        path = studio.roleplay.switch_alternative(target.id, int(step))
+        path = studio.roleplay.switch_alternative(target.id, as_whole(step, "step", -1, 1))
         return chat_messages(path), _position(shell, path[cut].id)
 
-    @guarded
-    def chat_edit(session_id: Any, index: Any, text: str):
+    panel: FieldHistory = w["panel"]
+
+    @coded(shell)
+    def chat_open_message(session_id: Any, index: Any):
+        """Load a message for editing: its text, id, version and history."""
         _, target = _pick(shell, session_id, index)
-        studio.roleplay.edit_message(target.id, text or "")
-        return chat_messages(studio.roleplay.chat_transcript(require_id(session_id, "chat")))
+        return (target.text, target.id, *loaded(shell, panel, target, target.version))
+
+    @coded(shell)
+    def chat_edit(session_id: Any, index: Any, opened_id: Any, version: Any, text: str):
+        """Saves the edit based on the version the message was opened at (stale: refused, text kept)."""
+        _, target = _pick(shell, session_id, index)
+        base = as_version(version) if opened_id == target.id else None  # not opened here: nothing to base on
+        message = studio.roleplay.edit_message(target.id, text or "", base_version=base)
+        return (chat_messages(studio.roleplay.chat_transcript(require_id(session_id, "chat"))), message.id,
+                *loaded(shell, panel, message, message.version), shell.tr("group_saved", version=message.version))
 
     @guarded
     def chat_branch(project_id: Any, session_id: Any, index: Any):
@@ -193,10 +210,19 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     previous_step, next_step = gr.Number(-1, visible=False), gr.Number(1, visible=False)
     w["previous"].click(chat_switch, [w["sessions"], w["index"], previous_step], chat_out, api_name="chat_previous")
     w["following"].click(chat_switch, [w["sessions"], w["index"], next_step], chat_out, api_name="chat_next")
-    w["edit"].click(chat_edit, [w["sessions"], w["index"], w["edited"]], [w["chatbot"]], api_name="chat_edit")
+    w["edit"].click(chat_edit, [w["sessions"], w["index"], w["opened"], panel.version, w["edited"]],
+                    [w["chatbot"], w["opened"], panel.version, panel.picker, w["edit_status"]], api_name="chat_edit")
+    opened_out = [w["edited"], w["opened"], panel.version, panel.picker]
+    gr.Button(visible=False).click(chat_open_message, [w["sessions"], w["index"]], opened_out,
+                                   api_name="chat_open_message")
+    wire_restore(shell, panel, w["opened"], [w["edited"]], lambda m: [m.text], lambda m: m.version,
+                 w["edit_status"], api_name="restore_message_version").then(
+        lambda s: chat_messages(studio.roleplay.chat_transcript(require_id(s, "chat"))), [w["sessions"]],
+        [w["chatbot"]], api_visibility="private")
     w["branch"].click(chat_branch, [shell.project, w["sessions"], w["index"]], [w["sessions"], w["chatbot"]],
                       api_name="chat_branch")
-    w["chatbot"].select(select_message, None, [w["index"]], api_visibility="private")
+    w["chatbot"].select(select_message, None, [w["index"]], api_visibility="private").then(
+        chat_open_message, [w["sessions"], w["index"]], opened_out, api_visibility="private")
 
 
 def _build_cutoff(shell: Shell, sessions: Any) -> None:

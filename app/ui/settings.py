@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_id, as_whole, guarded, markdown_table, require_id
+from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 
@@ -36,14 +37,17 @@ def build(shell: Shell) -> gr.Radio:
         with gr.Row():
             temperature = tr.make(gr.Slider, "temperature", minimum=0, maximum=2, step=0.05, value=0.8)
             top_p = tr.make(gr.Slider, "top_p", minimum=0.05, maximum=1, step=0.01, value=0.9)
-            top_k = tr.make(gr.Number, "top_k", precision=0, value=50, minimum=0)
+            top_k = tr.make(gr.Number, "top_k", precision=None, value=50)
             min_p = tr.make(gr.Slider, "min_p", minimum=0, maximum=0.99, step=0.01, value=0.0)
             penalty = tr.make(gr.Slider, "repetition_penalty", minimum=0.5, maximum=2, step=0.01, value=1.05)
         save = tr.button("save_sampling", variant="primary")
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="sampling-status")
+        panel = history_panel(shell, "project", "settings", "sampling")
         _backups(shell)
     sampling = [temperature, top_p, top_k, min_p, penalty]
-    _wire(shell, engine, refresh, sampling, save, status)
+    _wire(shell, engine, refresh, sampling, save, status, panel)
+    wire_restore(shell, panel, shell.project, sampling, lambda p: _sampling_values(shell, p.id),
+                 lambda p: p.settings_version, status, api_name="restore_settings_version")
     return language
 
 
@@ -88,27 +92,36 @@ def _backups(shell: Shell) -> None:
     restore.click(restore_backup, [chosen, confirm], [chosen, status, confirm], api_name="restore_backup")
 
 
-def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
+def _sampling_values(shell: Shell, project_id: int) -> list[Any]:
+    params = shell.studio.settings.sampling_defaults(project_id)
+    return [getattr(params, f) for f in SAMPLING_FIELDS]
+
+
+def _wire(shell: Shell, engine, refresh, sampling, save, status, panel: FieldHistory) -> None:
     studio, tr = shell.studio, shell.tr
 
-    @guarded
+    @coded(shell)
     def load_sampling(project_id: Any):
-        ident = as_id(project_id)
+        ident = as_id(project_id, "project")
         if ident is None:
-            return [gr.skip()] * len(SAMPLING_FIELDS)
-        params = studio.settings.sampling_defaults(ident)
-        return [getattr(params, f) for f in SAMPLING_FIELDS]
+            return [gr.skip()] * len(SAMPLING_FIELDS) + [*loaded(shell, panel, None, 0)]
+        project = studio.library.get_project(ident)
+        return [*_sampling_values(shell, ident), *loaded(shell, panel, project, project.settings_version)]
 
-    @guarded
-    def save_sampling(project_id: Any, temperature: float, top_p: float, top_k: int, min_p: float,
+    @coded(shell)
+    def save_sampling(project_id: Any, version: Any, temperature: float, top_p: float, top_k: int, min_p: float,
                       repetition_penalty: float):
+        """Saves the defaults based on the settings version they were loaded at (stale: refused)."""
         ident = require_id(project_id, "project")
         # the project's current defaults with the form's values (the studio validates them)
         params = replace(studio.settings.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
-                         top_k=int(top_k or 0), min_p=float(min_p), repetition_penalty=float(repetition_penalty))
-        studio.settings.set_sampling_defaults(ident, params)
-        return tr("sampling_saved")
+                         top_k=as_whole(top_k, "top_k", 0, 100_000, default=0), min_p=float(min_p),
+                         repetition_penalty=float(repetition_penalty))
+        project = studio.settings.set_sampling_defaults(ident, params, base_version=as_version(version))
+        return (tr("sampling_saved"), *loaded(shell, panel, project, project.settings_version))
 
     refresh.click(lambda: engine_table(shell), None, [engine], api_name="engine_info")
-    shell.project.change(load_sampling, [shell.project], sampling, api_name="sampling_defaults")
-    save.click(save_sampling, [shell.project, *sampling], [status], api_name="set_sampling")
+    shell.project.change(load_sampling, [shell.project], [*sampling, panel.version, panel.picker],
+                         api_name="sampling_defaults")
+    save.click(save_sampling, [shell.project, panel.version, *sampling], [status, panel.version, panel.picker],
+               api_name="set_sampling")

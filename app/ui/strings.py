@@ -344,3 +344,6 @@ STRINGS.update({
     "cutoff_set": ("This chat now knows the story as of chapter {chapter}.", "此对话现在只知道截至第{chapter}章的故事。"),
     "cutoff_cleared": ("This chat knows the whole book.", "此对话知道全书内容。"),
 })
+from app.ui.versioning_strings import VERSIONING_STRINGS  # noqa: E402  (history, conflicts, login)
+
+STRINGS.update(VERSIONING_STRINGS)

@@ -18,6 +18,7 @@ from app.ui.common import (
     stream,
     wire_stop,
 )
+from app.ui.history import FieldHistory, adopt_model_save, as_version, coded, history_panel, loaded, wire_restore
 
 
 def summaries_table(shell: Shell, project_id: Any) -> str:
@@ -33,44 +34,56 @@ def build(shell: Shell) -> None:
     with tr.tab("tab_summaries", id="summaries"):
         summary = tr.make(gr.Textbox, "summary", lines=6, elem_id="summary")
         with gr.Row():
-            seed = tr.make(gr.Number, "seed", precision=0, value=-1)
+            seed = tr.make(gr.Number, "seed", precision=None, value=-1)
             run = tr.button("summarize", variant="primary", elem_id="summarize")
             stop = tr.button("stop", variant="stop")
             save = tr.button("save_summary", elem_id="save-summary")
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="summary-status")
+        panel = history_panel(shell, "chapter", "summary", "summary")
         table = gr.Markdown(elem_id="summaries-table")
-    _wire(shell, summary, seed, run, stop, save, status, table)
+    _wire(shell, summary, seed, run, stop, save, status, table, panel)
+    wire_restore(shell, panel, shell.chapter, [summary], lambda c: [c.summary], lambda c: c.summary_version, status,
+                 api_name="restore_summary_version")
 
 
-def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
+def _wire(shell: Shell, summary, seed, run, stop, save, status, table, panel: FieldHistory) -> None:
     studio, tr = shell.studio, shell.tr
 
-    @guarded
+    @coded(shell)
     def load_summary(project_id: Any, chapter_id: Any):
-        ident = as_id(chapter_id)
-        text = studio.chapters.get_chapter(ident).summary if ident is not None else ""
-        return text, summaries_table(shell, project_id)
+        ident = as_id(chapter_id, "chapter")
+        chapter = studio.chapters.get_chapter(ident) if ident is not None else None
+        return (chapter.summary if chapter else "", summaries_table(shell, project_id),
+                *loaded(shell, panel, chapter, chapter.summary_version if chapter else 0))
 
     @guarded
-    def summarize(project_id: Any, chapter_id: Any, seed_value: Any, request: gr.Request):
+    def summarize(project_id: Any, chapter_id: Any, shown_version: Any, seed_value: Any, request: gr.Request):
         ident = require_id(chapter_id, "chapter")
         for update in stream(shell, request, studio.writing.summarize_chapter(ident, seed=as_seed(seed_value))):
             text = update.texts[0] if update.texts else ""
             if update.done:  # the studio saves the summary only for a finished one (then `chapter` is set)
                 reason = update.finish_reasons[0] if update.finish_reasons else ""
                 said = tr("summary_saved") if update.chapter is not None else tr("summary_not_saved", reason=reason)
-                yield text, said, summaries_table(shell, project_id)
+                chapter = update.chapter
+                adopted = adopt_model_save(shell, panel, chapter, shown_version,
+                                           chapter.summary_version if chapter else -1)
+                yield text, said, summaries_table(shell, project_id), *adopted
             else:
-                yield text, tr("generating"), gr.skip()
+                yield text, tr("generating"), gr.skip(), gr.skip(), gr.skip()
 
-    @guarded
-    def save_summary(project_id: Any, chapter_id: Any, text: str):
-        studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
-        return tr("summary_saved"), summaries_table(shell, project_id)
+    @coded(shell)
+    def save_summary(project_id: Any, chapter_id: Any, version: Any, text: str):
+        """Saves the summary based on the version it was opened at; a stale one is refused (text kept)."""
+        chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"),
+                                                      base_version=as_version(version), summary=text or "")
+        return (tr("summary_saved"), summaries_table(shell, project_id),
+                *loaded(shell, panel, chapter, chapter.summary_version))
 
-    shell.chapter.change(load_summary, [shell.project, shell.chapter], [summary, table], api_visibility="private")
+    shell.chapter.change(load_summary, [shell.project, shell.chapter], [summary, table, panel.version, panel.picker],
+                         api_name="open_summary")
     shell.project.change(lambda p: summaries_table(shell, p), [shell.project], [table], api_visibility="private")
-    run.click(summarize, [shell.project, shell.chapter, seed], [summary, status, table],
-                      api_name="summarize")
-    save.click(save_summary, [shell.project, shell.chapter, summary], [status, table], api_name="save_summary")
+    run.click(summarize, [shell.project, shell.chapter, panel.version, seed],
+              [summary, status, table, panel.version, panel.picker], api_name="summarize")
+    save.click(save_summary, [shell.project, shell.chapter, panel.version, summary],
+               [status, table, panel.version, panel.picker], api_name="save_summary")
     wire_stop(shell, stop, status)

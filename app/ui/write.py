@@ -17,6 +17,7 @@ from app.ui.common import (
     Shell,
     as_id,
     as_seed,
+    as_whole,
     conflict_message,
     dropdown_update,
     guarded,
@@ -26,6 +27,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
+from app.ui.history import FieldHistory, adopt_model_save, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.views import chapter_choices, revision_choices, saved_outputs
 
 def chapters_table(shell: Shell, project_id: Any) -> str:
@@ -48,16 +50,18 @@ def build(shell: Shell) -> None:
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
                 with gr.Row():
-                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=0, minimum=1, value=1)
+                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=None, value=1)  # checked by as_whole
                     move = tr.button("move_chapter", size="sm")
                 delete = tr.button("delete_chapter", size="sm", variant="stop")
+                meta_panel = history_panel(shell, "chapter", "meta", "chapter-meta")
                 outline = tr.make(gr.Textbox, "chapter_outline", lines=6, elem_id="chapter-outline")
                 save_outline = tr.button("save_outline", size="sm", elem_id="save-outline")
+                outline_panel = history_panel(shell, "chapter", "outline", "chapter-outline")
             with gr.Column(scale=3):
                 shell.editor = tr.make(gr.Textbox, "editor", lines=18, max_lines=40, elem_id="editor")
                 with gr.Row():
                     save = tr.button("save_chapter", variant="primary", elem_id="save-chapter", min_width=90)
-                    seed = tr.make(gr.Number, "seed", precision=0, value=-1, min_width=90)
+                    seed = tr.make(gr.Number, "seed", precision=None, value=-1, min_width=90)
                     draft = tr.button("draft", elem_id="draft", min_width=90)
                     cont = tr.button("continue", elem_id="continue", min_width=90)
                     brainstorm = tr.button("brainstorm", elem_id="brainstorm", min_width=90)
@@ -69,10 +73,11 @@ def build(shell: Shell) -> None:
                                                           allow_custom_value=True)
                     preview = tr.make(gr.Textbox, "revision_text", lines=6, interactive=False)
                     restore = tr.button("restore_revision")
-    _wire_open(shell, chapters, (title, status, ordinal, outline), revisions, save_outline)
-    _wire_chapter_list(shell, chapters, (title, status, ordinal, outline), add, rename, move, delete)
+    _wire_open(shell, chapters, (title, status, ordinal, outline), revisions, save_outline, (meta_panel, outline_panel))
+    _wire_chapter_list(shell, chapters, (title, status, ordinal, outline), add, rename, move, delete, meta_panel)
+    _wire_histories(shell, (title, status, outline), meta_panel, outline_panel)
     _wire_editor(shell, revisions, preview, save, restore)
-    _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop, revisions)
+    _wire_generation(shell, seed, ideas, draft, cont, brainstorm, stop, revisions, (status, meta_panel))
 
 
 def _listing(shell: Shell, project_id: Any, keep: Any = None) -> tuple[Any, str]:
@@ -80,33 +85,52 @@ def _listing(shell: Shell, project_id: Any, keep: Any = None) -> tuple[Any, str]
     return dropdown_update(chapter_choices(shell, project_id), keep), chapters_table(shell, project_id)
 
 
-def _wire_open(shell: Shell, chapters, meta, revisions, save_outline) -> None:
-    """`meta`: the (title, status, ordinal, outline) fields of the open chapter."""
+def _wire_open(shell: Shell, chapters, meta, revisions, save_outline,
+               panels: tuple[FieldHistory, FieldHistory]) -> None:
+    """`meta`: the (title, status, ordinal, outline) fields of the open chapter; `panels`: the
+    title/status and outline histories (each with the version its fields were loaded at)."""
     studio, tr = shell.studio, shell.tr
+    meta_panel, outline_panel = panels
 
-    @guarded
+    @coded(shell)
     def open_chapter(chapter_id: Any):
-        ident = as_id(chapter_id)
+        ident = as_id(chapter_id, "chapter")
         if ident is None:
-            return "", "outline", None, "", "", None, "", gr.update(choices=[], value=None)
+            return ("", "outline", None, "", "", None, "", gr.update(choices=[], value=None),
+                    *loaded(shell, meta_panel, None, 0), *loaded(shell, outline_panel, None, 0))
         chapter = studio.chapters.get_chapter(ident)
         return (chapter.title, chapter.status, chapter.ordinal, chapter.outline, chapter.text, chapter.version,
                 tr("opened_version", version=chapter.version),
-                gr.update(choices=revision_choices(shell, ident), value=None))
+                gr.update(choices=revision_choices(shell, ident), value=None),
+                *loaded(shell, meta_panel, chapter, chapter.meta_version),
+                *loaded(shell, outline_panel, chapter, chapter.outline_version))
 
-    @guarded
-    def save_chapter_outline(chapter_id: Any, outline_text: str):
-        chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
-        return tr("outline_saved", title=chapter.title)
+    @coded(shell)
+    def save_chapter_outline(chapter_id: Any, version: Any, outline_text: str):
+        """Saves the outline based on the version it was opened at; a stale one is refused (text kept)."""
+        chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"),
+                                                      base_version=as_version(version), outline=outline_text or "")
+        return (tr("outline_saved", title=chapter.title), *loaded(shell, outline_panel, chapter, chapter.outline_version))
 
-    opened = [*meta, shell.editor, shell.version, shell.status, revisions]
+    opened = [*meta, shell.editor, shell.version, shell.status, revisions, meta_panel.version, meta_panel.picker,
+              outline_panel.version, outline_panel.picker]
     shell.project.change(lambda p: _listing(shell, p), [shell.project], [shell.chapter, chapters],
                          api_name="list_chapters")
     shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
-    save_outline.click(save_chapter_outline, [shell.chapter, meta[3]], [shell.status], api_name="save_outline")
+    save_outline.click(save_chapter_outline, [shell.chapter, outline_panel.version, meta[3]],
+                       [shell.status, outline_panel.version, outline_panel.picker], api_name="save_outline")
 
 
-def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) -> None:
+def _wire_histories(shell: Shell, fields, meta_panel: FieldHistory, outline_panel: FieldHistory) -> None:
+    """Restore wiring of the title/status and outline histories (`fields`: title, status, outline)."""
+    title, status, outline = fields
+    wire_restore(shell, meta_panel, shell.chapter, [title, status], lambda c: [c.title, c.status],
+                 lambda c: c.meta_version, shell.status, api_name="restore_chapter_meta_version")
+    wire_restore(shell, outline_panel, shell.chapter, [outline], lambda c: [c.outline],
+                 lambda c: c.outline_version, shell.status, api_name="restore_outline_version")
+
+
+def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete, meta_panel: FieldHistory) -> None:
     studio = shell.studio
     title, status, ordinal, outline = meta
 
@@ -116,15 +140,17 @@ def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) 
                                      outline=outline_text or "")
         return _listing(shell, project_id, chapter.id)
 
-    @guarded
-    def rename_chapter(project_id: Any, chapter_id: Any, title_text: str, status_name: str):
-        studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "",
-                                   status=status_name or "outline")
-        return _listing(shell, project_id, chapter_id)
+    @coded(shell)
+    def rename_chapter(project_id: Any, chapter_id: Any, version: Any, title_text: str, status_name: str):
+        """Saves title and status based on the version they were opened at (stale: refused, fields kept)."""
+        chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), base_version=as_version(version),
+                                                      title=title_text or "", status=status_name or "outline")
+        return (*_listing(shell, project_id, chapter_id), *loaded(shell, meta_panel, chapter, chapter.meta_version))
 
     @guarded
     def move_chapter(project_id: Any, chapter_id: Any, new_ordinal: Any):
-        studio.chapters.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
+        studio.chapters.move_chapter(require_id(chapter_id, "chapter"),
+                                     as_whole(new_ordinal, "ordinal", 1, 2**31 - 1, default=1))
         return _listing(shell, project_id, chapter_id)
 
     @guarded
@@ -134,7 +160,8 @@ def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) 
 
     header = [shell.chapter, chapters]
     add.click(add_chapter, [shell.project, title, outline], header, api_name="add_chapter")
-    rename.click(rename_chapter, [shell.project, shell.chapter, title, status], header, api_name="rename_chapter")
+    rename.click(rename_chapter, [shell.project, shell.chapter, meta_panel.version, title, status],
+                 [*header, meta_panel.version, meta_panel.picker], api_name="rename_chapter")
     move.click(move_chapter, [shell.project, shell.chapter, ordinal], header, api_name="move_chapter")
     delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
 
@@ -203,8 +230,18 @@ def _chapter_stream(shell: Shell, task: str, start, chapter_id: Any, editor_text
             yield join_passage(base, streamed, task), gr.skip(), tr("generating"), gr.skip()
 
 
-def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, revisions) -> None:
+def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, revisions,
+                     meta: tuple[Any, FieldHistory]) -> None:
     studio, tr = shell.studio, shell.tr
+    status, meta_panel = meta
+
+    @guarded
+    def after_draft(chapter_id: Any, shown_version: Any):
+        """A draft moves the status from outline to draft (the model's save): the tab adopts it."""
+        ident = as_id(chapter_id, "chapter")
+        chapter = studio.chapters.get_chapter(ident) if ident is not None else None
+        adopted = adopt_model_save(shell, meta_panel, chapter, shown_version, chapter.meta_version if chapter else -1)
+        return (chapter.status if chapter is not None and isinstance(adopted[0], int) else gr.skip()), *adopted
 
     @guarded
     def draft_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
@@ -231,7 +268,9 @@ def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, r
             yield (update.texts[0] if update.texts else ""), gr.skip(), gr.skip()
 
     inputs, out = [shell.chapter, shell.editor, shell.version, seed], [shell.editor, shell.version, shell.status, revisions]
-    draft.click(draft_chapter, inputs, out, api_name="draft")
+    draft.click(draft_chapter, inputs, out, api_name="draft").then(
+        after_draft, [shell.chapter, meta_panel.version], [status, meta_panel.version, meta_panel.picker],
+        api_visibility="private")
     cont.click(continue_chapter, inputs, out, api_name="continue")
     brainstorm.click(brainstorm_ideas, inputs, [ideas, shell.version, shell.status], api_name="brainstorm")
     wire_stop(shell, stop, shell.status, api_name="stop_writing")

@@ -253,7 +253,7 @@ def test_summary_context_and_sampling(running, client, make_fast):
     chapter_id = new_chapter(client, project_id)
     client.predict(chapter_id, api_name="/open_chapter")
     client.predict(chapter_id, "少年拜入青云门下，第一日便遇见了师姐。", api_name="/save_chapter")
-    _, (summary, status, _) = run_stream(client, project_id, chapter_id, 9, api_name="/summarize")
+    _, (summary, status, *_) = run_stream(client, project_id, chapter_id, 9, api_name="/summarize")
     assert summary.strip() and studio.chapters.get_chapter(chapter_id).summary == summary.strip()
     assert status == "✓ Summary saved."  # said only because the studio saved it (the final update's chapter)
     client.predict(project_id, chapter_id, "编辑过的摘要", api_name="/save_summary")
