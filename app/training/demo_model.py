@@ -84,7 +84,24 @@ def train_from_scratch(model: XverseForCausalLM, data: DemoData, config: TrainCo
 
 
 def save_demo(model: XverseForCausalLM, tokenizer: Tokenizer, out_dir: Path) -> Path:
-    """bf16 weights (the router stays fp32, as in the real checkpoints) in the official format."""
-    model = model.to(torch.bfloat16)
-    model.config.torch_dtype = "bfloat16"
+    """bf16 weights, as the real checkpoints, in the official format (config.json records the dtype)."""
+    model = model.bfloat16()
     return save_official_checkpoint(model, tokenizer, out_dir, shard_size="10MB")
+
+
+def write_heldout(split: CorpusSplit, out_dir: Path, chars: int = 6000) -> list[Path]:
+    """Ship the first `chars` characters of the held-out documents of each language with the model,
+    so tests can measure its perplexity without the corpus folder."""
+    folder = Path(out_dir) / "eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for language, is_lang in (("zh", _is_chinese), ("en", lambda doc: not _is_chinese(doc))):
+        text = "\n\n".join(doc for doc in split.heldout if is_lang(doc))[:chars]
+        path = folder / f"heldout_{language}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _is_chinese(doc: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in doc[:80])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,9 @@ MIN_TOKENS = 32
 
 class FineTuneJob:
     def __init__(self, base_model: Path, base_model_id: str, adapters: AdapterStore, work_root: Path,
-                 request: FineTuneRequest) -> None:
+                 request: FineTuneRequest, on_progress: Callable[[JobState], None] | None = None) -> None:
         check_name(request.project), check_name(request.name)
+        self._listener = on_progress
         self.base_model, self.base_model_id = Path(base_model), base_model_id
         self.adapters, self.request = adapters, request
         self.work_dir = Path(work_root) / request.project / request.name
@@ -151,6 +153,8 @@ class FineTuneJob:
 
     def _on_progress(self, progress: Progress) -> None:
         self._set(step=progress.step, total_steps=progress.total_steps, loss=progress.loss, eta_s=progress.eta_s)
+        if self._listener is not None:
+            self._listener(self.state)
 
 
 def _checkpoint_step(work_dir: Path) -> int:

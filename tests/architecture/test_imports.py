@@ -23,6 +23,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.studio": ("app.ui", "app.config", "gradio"),
     "app.exports": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
     "app.manuscript": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
+    # Learning (trainer, adapters, perplexity, dataset exports): a leaf beside the engine, may use app.engine.
+    "app.training": ("app.ui", "app.studio", "app.memory", "app.config", "story_store", "prompts", "gradio", "sqlalchemy"),
     # The UI never touches SQL, tensors or the store directly; it talks to the Studio.
     "app.ui": ("sqlalchemy", "torch", "transformers", "bitsandbytes", "story_store.store", "app.engine.transformers_engine", "app.config"),
 }
