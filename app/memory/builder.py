@@ -260,9 +260,10 @@ def _refusal(build: Build, c: Candidate, memory_room: int, room: int) -> str:
     cost = c.tokens + ITEM_SLACK
     if build.used + cost > memory_room:
         return f"needs {cost} tokens; only {max(0, memory_room - build.used)} left for memory"
-    cap = int(room * SHARES[c.share]) if c.share else None
-    if cap is not None and build.share_used.get(c.share, 0) + cost > cap:
-        return f"the {c.share} share of the budget ({cap} tokens) is full"
+    if c.share:
+        cap = int(room * SHARES[c.share])
+        if build.share_used.get(c.share, 0) + cost > cap:
+            return f"the {c.share} share of the budget ({cap} tokens) is full"
     return ""
 
 
@@ -291,7 +292,8 @@ def _fill_summaries(build, chapters, chapter, memory_room: int, room: int) -> No
 def _retrieved_candidates(build, search, chapter) -> list[Candidate]:
     names = [c.label for c in build.kept if c.section == "characters"]
     lore = [c.label for c in build.kept if c.section.startswith("lore") and c.priority == 6]
-    seen, out = set(), []
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
     for term in (names + lore)[:RETRIEVAL_TERMS]:
         hits = [h for h in search(term) if chapter is None or h.chapter_id != chapter.id]
         for hit in hits[:HITS_PER_TERM]:
