@@ -48,7 +48,7 @@ class LearningMixin(StoreBase):
         digest = prompt_hash(text)
         dialect = self._engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(PromptText.__table__).values(hash=digest, text=text, created_at=_now())
+        statement = insert(PromptText).values(hash=digest, text=text, created_at=_now())
         with self._write() as session:
             if dialect in ("sqlite", "postgresql"):
                 session.execute(statement.on_conflict_do_nothing(index_elements=["hash"]))
