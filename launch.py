@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 # Set before gradio is imported: no usage reporting from a writer's machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -64,8 +65,16 @@ def _build_studio(settings: Settings):
         print(f"Inkstone: model {info.model_id} ({info.kind}, {info.quantization or 'native'}) ready",
               flush=True)
     options = StudioOptions(export_dir=settings.export_dir, demo=settings.demo,
-                            ui_language=settings.ui_language)
+                            ui_language=settings.ui_language, **_learning_options(settings, info.kind))
     return store, Studio(store, engine, options)
+
+
+def _learning_options(settings: Settings, engine_kind: str) -> dict:
+    """Where "my style" adapters live and which local model a fine-tune starts from (local engines only)."""
+    if engine_kind != "transformers":
+        return {}
+    base = settings.demo_model_dir if settings.demo else Path(settings.model)
+    return {"adapters_dir": settings.data_dir / "adapters", "base_model_path": base}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from app.studio.polish import PolishService
 from app.studio.roleplay import RoleplayService
 from app.studio.settings import SettingsService
 from app.studio.store_seam import StoryStore
+from app.studio.style import StyleService
 from app.studio.writing import WritingService
 
 
@@ -33,6 +34,7 @@ class Studio:
         self.polish = PolishService(core)
         self.roleplay = RoleplayService(core)
         self.exchange = ExchangeService(store, options.export_dir)
+        self.style = StyleService(core)
 
     @property
     def options(self) -> StudioOptions:

@@ -37,7 +37,7 @@ class FineTuneRequest:
     batch_size: int = 4
     learning_rate: float = 2e-3
     lora: LoraSpec = field(default_factory=LoraSpec)
-    quantization: str = "fp32"  # "nf4" = QLoRA on CUDA
+    quantization: str = "fp32"  # "nf4" = QLoRA on CUDA; "auto" = nf4 when CUDA is there, else fp32
     checkpoint_every: int = 10
     gradient_checkpointing: bool = True
     seed: int = 0
@@ -141,7 +141,7 @@ class FineTuneJob:
         seq = min(request.seq_len, train_ids.numel() - 2)
         config = TrainConfig(steps=request.steps, learning_rate=request.learning_rate,
                              warmup_steps=max(1, request.steps // 10), checkpoint_every=request.checkpoint_every,
-                             paged_8bit_optimizer=request.quantization == "nf4")
+                             paged_8bit_optimizer=request.quantization in ("nf4", "auto"))
 
         def batches(step: int) -> torch.Tensor:
             return sample_windows(train_ids, request.batch_size, seq, request.seed * 1_000_003 + step).to(

@@ -74,7 +74,7 @@ def enable_gradient_checkpointing(model: nn.Module) -> int:
 
 
 def load_base_for_training(path: str | Path, quantization: str = "fp32") -> tuple[Any, Any]:
-    """(model, tokenizer) for fine-tuning: fp32 on CPU, or NF4 (QLoRA) / bf16 on CUDA.
+    """(model, tokenizer) for fine-tuning: fp32 on CPU, or NF4 (QLoRA) / bf16 on CUDA ("auto": NF4 if CUDA).
 
     NF4 keeps the router and lm_head unquantized and is prepared for k-bit training by peft
     (norms in fp32, input gradients enabled so checkpointed layers get gradients).
@@ -83,6 +83,8 @@ def load_base_for_training(path: str | Path, quantization: str = "fp32") -> tupl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(path))
+    if quantization == "auto":  # QLoRA on a GPU, full precision on the CPU
+        quantization = "nf4" if torch.cuda.is_available() else "fp32"
     if quantization == "fp32":
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
         return model, tokenizer

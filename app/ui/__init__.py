@@ -22,6 +22,7 @@ from app.ui import (
     projects,
     roleplay,
     settings,
+    style,
     summaries,
     write,
 )
@@ -95,6 +96,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             context.build(shell)
             roleplay.build(shell)
             exports.build(shell)
+            style.build(shell)
             chosen = settings.build(shell)
         _wire_language(shell, blocks, chosen)
 

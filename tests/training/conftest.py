@@ -30,3 +30,15 @@ def writer_texts() -> tuple[tuple[str, ...], tuple[str, ...]]:
         train += paragraphs[:-3]
         heldout += paragraphs[-3:]
     return tuple(train), tuple(heldout)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread_for_module_fixtures():
+    """Module-scoped fixtures (a fine-tune) run before the function-scoped one-thread fixture of
+    tests/conftest.py; two threads spin against each other on a loaded 2-core box."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
