@@ -261,6 +261,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                          "困惑度在最后一章（未参与训练）上测量，滑动窗口，每个词元只计一次；越低越好。"),
     "style_use": ("Generate with", "生成时使用"),
     "style_apply": ("Use for generation", "用于生成"),
+    "style_refresh": ("Refresh adapters", "刷新适配器列表"),
     "style_base_model": ("Base model (no adapter)", "基础模型（无适配器）"),
 }
 

@@ -43,9 +43,10 @@ def build(shell: Shell) -> None:
             chosen = tr.make(gr.Dropdown, "style_use", choices=[], value="", allow_custom_value=True,
                              elem_id="style-use")
             apply = tr.button("style_apply", elem_id="style-apply")
+            refresh = tr.button("style_refresh", elem_id="style-refresh")
         timer = gr.Timer(PROGRESS_POLL_S, active=True)
     _wire(shell, layout, export, counts, files, name, steps, start, cancel, progress, adapters, chosen, apply,
-          timer)
+          refresh, timer)
 
 
 def _progress_text(shell: Shell, status: Any) -> str:
@@ -79,7 +80,7 @@ def _adapter_table(shell: Shell, views: list[Any]) -> str:
 
 
 def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cancel, progress, adapters, chosen,
-          apply, timer) -> None:
+          apply, refresh, timer) -> None:
     studio, tr = shell.studio, shell.tr
 
     @guarded
@@ -117,11 +118,13 @@ def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cance
         studio.style.use_adapter(require_id(project_id, "project"), adapter or None)
         return list_adapters(project_id)
 
+    # the named endpoint first: later (private) uses of the same function get suffixed names
+    refresh.click(list_adapters, [shell.project], [adapters, chosen], api_name="list_adapters")
     export.click(export_datasets, [shell.project, layout], [counts, files], api_name="export_datasets")
     start.click(start_finetune, [shell.project, name, steps], [progress], api_name="start_finetune")
     cancel.click(cancel_finetune, [shell.project], [progress], api_name="cancel_finetune").then(
         list_adapters, [shell.project], [adapters, chosen], api_visibility="private")
     timer.tick(finetune_progress, [shell.project], [progress], api_visibility="private")
     apply.click(use_adapter, [shell.project, chosen], [adapters, chosen], api_name="use_adapter")
-    shell.project.change(list_adapters, [shell.project], [adapters, chosen], api_name="list_adapters")
+    shell.project.change(list_adapters, [shell.project], [adapters, chosen], api_visibility="private")
     progress.change(list_adapters, [shell.project], [adapters, chosen], api_visibility="private")
