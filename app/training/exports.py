@@ -109,7 +109,7 @@ def check_with_datasets(path: Path) -> int:
     """Rows `datasets` reads from the JSONL file (0 for an empty file); its cache lives in a temp dir."""
     if Path(path).stat().st_size == 0:
         return 0
-    from datasets import load_dataset  # type: ignore[import-untyped]
+    from datasets import load_dataset
 
     with tempfile.TemporaryDirectory() as cache:
         dataset = load_dataset("json", data_files=str(path), split="train", cache_dir=cache, keep_in_memory=True)

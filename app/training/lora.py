@@ -67,7 +67,7 @@ def enable_gradient_checkpointing(model: nn.Module) -> int:
                     return _original(*args)
                 return checkpoint(_original, *args, use_reentrant=False)
 
-            module.forward = forward  # type: ignore[method-assign]
+            module.forward = forward
             module._inkstone_checkpointed = True  # type: ignore[assignment]
             wrapped += 1
     return wrapped

@@ -183,4 +183,4 @@ class Trainer:
                 params[name].copy_(value)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
-        self.losses = [tuple(pair) for pair in state["losses"]]  # type: ignore[misc]
+        self.losses = [tuple(pair) for pair in state["losses"]]
