@@ -57,6 +57,7 @@ class JobState:
 
 
 MIN_TOKENS = 32
+LOSS_CHUNK = 256  # lm_head + loss over 256 positions at a time (app/training/memory.py assumes it)
 
 
 class FineTuneJob:
@@ -141,7 +142,8 @@ class FineTuneJob:
         seq = min(request.seq_len, train_ids.numel() - 2)
         config = TrainConfig(steps=request.steps, learning_rate=request.learning_rate,
                              warmup_steps=max(1, request.steps // 10), checkpoint_every=request.checkpoint_every,
-                             paged_8bit_optimizer=request.quantization in ("nf4", "auto"))
+                             paged_8bit_optimizer=request.quantization in ("nf4", "auto"),
+                             loss_chunk=LOSS_CHUNK)
 
         def batches(step: int) -> torch.Tensor:
             return sample_windows(train_ids, request.batch_size, seq, request.seed * 1_000_003 + step).to(

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
 
 CHECKPOINT_NAME = "trainer_state.pt"
 
@@ -37,6 +38,7 @@ class TrainConfig:
     checkpoint_every: int = 50
     time_budget_s: float | None = None  # stop (as finished) after this much wall time
     paged_8bit_optimizer: bool = False  # only honoured on CUDA
+    loss_chunk: int | None = None  # positions per lm_head/loss chunk (None: whole sequence)
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,29 @@ class TrainResult:
     elapsed_s: float = 0.0
 
 
-def causal_lm_loss(model: nn.Module, window: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy of a [B, T+1] window (inputs [:, :-1], targets [:, 1:])."""
+def causal_lm_loss(model: nn.Module, window: torch.Tensor, loss_chunk: int | None = None) -> torch.Tensor:
+    """Mean next-token cross-entropy of a [B, T+1] window (inputs [:, :-1], targets [:, 1:]).
+
+    With `loss_chunk`, logits exist for only `loss_chunk` positions at a time (each chunk's
+    lm_head + loss is recomputed in backward), so [T, V] fp32 logits never live at once.
+    """
     inputs, targets = window[:, :-1], window[:, 1:]
-    logits = model(input_ids=inputs, use_cache=False).logits  # [B, T, V]
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    if loss_chunk is None:
+        logits = model(input_ids=inputs, use_cache=False).logits  # [B, T, V]
+        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = inner.model(input_ids=inputs, use_cache=False).last_hidden_state  # [B, T, H]
+    head = inner.lm_head
+    total = hidden.new_zeros((), dtype=torch.float32)
+    for start in range(0, hidden.shape[1], loss_chunk):
+        part, labels = hidden[:, start : start + loss_chunk], targets[:, start : start + loss_chunk]
+        total = total + checkpoint(_chunk_nll, head, part, labels, use_reentrant=False)
+    return total / targets.numel()
+
+
+def _chunk_nll(head: nn.Module, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    logits = head(hidden.to(head.weight.device)).float()  # [B, chunk, V]
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device), reduction="sum")
 
 
 def learning_rate_at(step: int, config: TrainConfig) -> float:
@@ -137,7 +157,7 @@ class Trainer:
     def _one_step(self) -> float:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate_at(self.step, self.config)
-        loss = causal_lm_loss(self.model, self.batches(self.step))
+        loss = causal_lm_loss(self.model, self.batches(self.step), self.config.loss_chunk)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = list(trainable_parameters(self.model).values())

@@ -12,7 +12,7 @@ from app.engine.tiny import corpus_text
 from app.training.corpus import pack, sample_windows
 from app.training.memory import QloraPlan, qlora_peak_bytes
 from app.training.perplexity import perplexity
-from app.training.trainer import CHECKPOINT_NAME, TrainConfig, Trainer
+from app.training.trainer import CHECKPOINT_NAME, TrainConfig, Trainer, causal_lm_loss
 
 A42B = {"vocab_size": 100534, "hidden_size": 2560, "intermediate_size": 1728, "num_hidden_layers": 28,
         "num_attention_heads": 32, "num_experts": 64, "moe_top_k": 6, "num_shared_experts": 2}
@@ -75,3 +75,17 @@ def test_the_a42b_qlora_estimate_fits_16_gib_at_1024_and_grows_with_length():
     assert 12 * GIB < parts["base_weights"] < 14 * GIB  # NF4 + double quant, embedding on CPU
     routed = qlora_peak_bytes(A42B, QloraPlan(seq_len=1024, include_routed=True))
     assert routed["lora_weights_grads"] > parts["lora_weights_grads"]
+
+
+def test_chunked_loss_equals_the_full_loss_and_its_gradients(tiny_model_dir, tiny_parts):
+    model = _fresh_model(tiny_model_dir)
+    window = sample_windows(_stream(tiny_parts), 2, 40, 0)
+    full = causal_lm_loss(model, window)
+    full.backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    chunked = causal_lm_loss(model, window, loss_chunk=16)  # 40 = 16 + 16 + 8
+    chunked.backward()
+    assert torch.allclose(full, chunked, atol=1e-5)
+    for a, b in zip(expected, (p.grad for p in model.parameters())):
+        assert torch.allclose(a, b, atol=1e-5)
