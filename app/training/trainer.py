@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -68,9 +69,10 @@ def causal_lm_loss(model: nn.Module, window: torch.Tensor, loss_chunk: int | Non
     if loss_chunk is None:
         logits = model(input_ids=inputs, use_cache=False).logits  # [B, T, V]
         return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    unwrap = getattr(model, "get_base_model", None)  # a peft model wraps the causal LM
+    inner: Any = unwrap() if callable(unwrap) else model
     hidden = inner.model(input_ids=inputs, use_cache=False).last_hidden_state  # [B, T, H]
-    head = inner.lm_head
+    head: nn.Linear = inner.lm_head
     total = hidden.new_zeros((), dtype=torch.float32)
     for start in range(0, hidden.shape[1], loss_chunk):
         part, labels = hidden[:, start : start + loss_chunk], targets[:, start : start + loss_chunk]
@@ -78,7 +80,7 @@ def causal_lm_loss(model: nn.Module, window: torch.Tensor, loss_chunk: int | Non
     return total / targets.numel()
 
 
-def _chunk_nll(head: nn.Module, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def _chunk_nll(head: nn.Linear, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     logits = head(hidden.to(head.weight.device)).float()  # [B, chunk, V]
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device), reduction="sum")
 
