@@ -15,7 +15,7 @@ import gradio as gr
 from app.ui.common import Shell, guarded, markdown_table, require_id
 
 LAYOUTS = [("TRL", "trl"), ("ms-swift", "swift"), ("XVERSE card {input, output}", "card")]
-PROGRESS_POLL_S = 1.0
+PROGRESS_POLL_S = 1.0  # seconds between progress reads while a fine-tune runs
 
 
 def build(shell: Shell) -> None:
@@ -44,7 +44,7 @@ def build(shell: Shell) -> None:
                              elem_id="style-use")
             apply = tr.button("style_apply", elem_id="style-apply")
             refresh = tr.button("style_refresh", elem_id="style-refresh")
-        timer = gr.Timer(PROGRESS_POLL_S, active=True)
+        timer = gr.Timer(PROGRESS_POLL_S, active=False)  # ticks only while a fine-tune runs
     _wire(shell, layout, export, counts, files, name, steps, start, cancel, progress, adapters, chosen, apply,
           refresh, timer)
 
@@ -93,12 +93,13 @@ def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cance
     def start_finetune(project_id: Any, adapter_name: str, step_count: Any):
         status = studio.style.start_finetune(require_id(project_id, "project"), (adapter_name or "").strip(),
                                              int(step_count or 60))
-        return _progress_text(shell, status)
+        return _progress_text(shell, status), gr.Timer(active=True)
 
     @guarded
     def finetune_progress(project_id: Any):
-        project = require_id(project_id, "project")
-        return _progress_text(shell, studio.style.finetune_status(project))
+        status = studio.style.finetune_status(require_id(project_id, "project"))
+        running = status is not None and status.status in ("queued", "running")
+        return _progress_text(shell, status), gr.Timer(active=running)
 
     @guarded
     def cancel_finetune(project_id: Any):
@@ -121,10 +122,10 @@ def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cance
     # the named endpoint first: later (private) uses of the same function get suffixed names
     refresh.click(list_adapters, [shell.project], [adapters, chosen], api_name="list_adapters")
     export.click(export_datasets, [shell.project, layout], [counts, files], api_name="export_datasets")
-    start.click(start_finetune, [shell.project, name, steps], [progress], api_name="start_finetune")
+    start.click(start_finetune, [shell.project, name, steps], [progress, timer], api_name="start_finetune")
     cancel.click(cancel_finetune, [shell.project], [progress], api_name="cancel_finetune").then(
         list_adapters, [shell.project], [adapters, chosen], api_visibility="private")
-    timer.tick(finetune_progress, [shell.project], [progress], api_visibility="private")
+    timer.tick(finetune_progress, [shell.project], [progress, timer], api_visibility="private")
     apply.click(use_adapter, [shell.project, chosen], [adapters, chosen], api_name="use_adapter")
     shell.project.change(list_adapters, [shell.project], [adapters, chosen], api_visibility="private")
     progress.change(list_adapters, [shell.project], [adapters, chosen], api_visibility="private")

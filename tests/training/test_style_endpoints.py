@@ -57,7 +57,8 @@ def test_export_finetune_list_and_use_through_the_api(served) -> None:
     assert len(files) == 2
     with pytest.raises(AppError, match="cannot be an adapter name"):
         client.predict(project_id, "../x", 4, api_name="/start_finetune")
-    client.predict(project_id, "mine", 6, api_name="/start_finetune")
+    started, _ = client.predict(project_id, "mine", 6, api_name="/start_finetune")
+    assert "mine" in started
     assert studio.style._jobs[project_id][1].wait(600).status == "finished"
     table, chooser = client.predict(project_id, api_name="/list_adapters")
     assert "| mine |" in table and "6" in table
