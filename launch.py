@@ -67,7 +67,8 @@ def _build_studio(settings: Settings):
               flush=True)
     options = StudioOptions(export_dir=settings.export_dir, demo=settings.demo,
                             ui_language=settings.ui_language,
-                            backup_dir=settings.backup_dir if settings.db_url.startswith("sqlite") else None)
+                            backup_dir=settings.backup_dir if settings.db_url.startswith("sqlite") else None,
+                            **_learning_options(settings, info.kind))
     return store, Studio(store, engine, options)
 
 
@@ -115,6 +116,14 @@ def _app_kwargs(settings: Settings) -> dict:
         return t(settings.ui_language, "login_throttled", seconds=seconds)
 
     return {"middleware": [Middleware(LoginThrottle, message=message)]}
+
+
+def _learning_options(settings: Settings, engine_kind: str) -> dict:
+    """Where "my style" adapters live and which local model a fine-tune starts from (local engines only)."""
+    if engine_kind != "transformers":
+        return {}
+    base = settings.demo_model_dir if settings.demo else Path(settings.model)
+    return {"adapters_dir": settings.data_dir / "adapters", "base_model_path": base}
 
 
 def main(argv: list[str] | None = None) -> int:

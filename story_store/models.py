@@ -270,4 +270,30 @@ class FieldRevision(Base):
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source: Mapped[str] = mapped_column(String(16))  # user|ai|import|restore|original
     author: Mapped[str] = mapped_column(String(200), default="")
+class PromptText(Base):
+    """Every generation's prompt text, stored once per sha256 hash (passages refer to it by hash)."""
+
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+class TextPreference(Base):
+    """A writer's choice as texts: chosen over rejected for a prompt (polish accept/reject, an
+    accepted passage the writer then edited: the edit is chosen over the model's raw text)."""
+
+    __tablename__ = "text_preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # polish_accept|polish_reject|edited
+    prompt_hash: Mapped[str] = mapped_column(String(64), default="")
+    chosen: Mapped[str] = mapped_column(Text, default="")
+    rejected: Mapped[str] = mapped_column(Text, default="")
+    passage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("passages.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)

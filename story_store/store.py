@@ -16,6 +16,7 @@ from story_store.chapters import ChapterMixin
 from story_store.chat import ChatMixin
 from story_store.content import ContentMixin
 from story_store.continuity import ContinuityMixin
+from story_store.learning import LearningMixin
 from story_store.models import Chapter, Character, ChatSession, LoreEntry, Project
 from story_store.passages import PassageMixin
 from story_store.records import TrashItem
@@ -31,7 +32,8 @@ TRASHABLE: dict[str, tuple[Any, Any]] = {
 }
 
 
-class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin, ContinuityMixin):
+class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin, ContinuityMixin,
+            LearningMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:

@@ -17,7 +17,8 @@ import torch
 
 from app.engine.types import Engine, EngineError
 
-DEMO_NOTES = "demo model: random weights, text is random"
+DEMO_NOTES = "demo model: a small XVERSE-MoE trained on 红楼梦 and Pride and Prejudice; simple text"
+RANDOM_DEMO_NOTES = "demo model: random weights, text is random"  # when the bundled weights are missing
 CUDA_QUANTIZATIONS = ("auto", "nf4", "int8")  # "auto" means nf4 for a real model
 WAYS_OUT = (
     "Ways out: start with --demo to try the studio on a tiny random model; use a smaller --context; "
@@ -54,15 +55,14 @@ def build_engine(spec: EngineSpec) -> Engine:
 
 
 def build_demo_engine(spec: EngineSpec) -> Engine:
-    """The tiny random checkpoint, loaded exactly like a real one (fp32, on CPU)."""
-    from app.engine.tiny import build_tiny_checkpoint
+    """The bundled trained demo checkpoint (or, without it, the tiny random one), loaded like a real one."""
+    from app.engine.demo import bundled_demo_available, prepare_demo_dir
     from app.engine.transformers_engine import TransformersEngine
 
-    demo_dir = Path(spec.demo_dir)
-    if not (demo_dir / "config.json").is_file():
-        build_tiny_checkpoint(demo_dir)
+    demo_dir = prepare_demo_dir(Path(spec.demo_dir))
+    notes = DEMO_NOTES if bundled_demo_available() else RANDOM_DEMO_NOTES
     return TransformersEngine.from_path(demo_dir, model_id="tiny-xverse-demo", context_length=spec.context_length,
-                                        notes=DEMO_NOTES, quantization="fp32", device_map={"": "cpu"},
+                                        notes=notes, quantization="fp32", device_map={"": "cpu"},
                                         context_tokens=spec.context_length)
 
 

@@ -103,12 +103,20 @@ def corpus_text() -> str:
 
 def build_tokenizer() -> Tokenizer:
     """Byte-fallback BPE: ids 0-5 special, 6-261 the byte tokens <0x00>..<0xFF>, then merges."""
+    return train_tokenizer(corpus_text().splitlines(keepends=True), TOKENIZER_MERGE_BUDGET)
+
+
+def train_tokenizer(lines: list[str], merge_budget: int) -> Tokenizer:
+    """The byte-fallback BPE of `build_tokenizer`, learned from `lines` with `merge_budget` tokens.
+
+    The learned vocabulary holds every character of the text plus merges, up to the budget.
+    """
     trainer = trainers.BpeTrainer(
-        vocab_size=len(SPECIAL_TOKENS) + TOKENIZER_MERGE_BUDGET, show_progress=False, special_tokens=[]
+        vocab_size=len(SPECIAL_TOKENS) + merge_budget, show_progress=False, special_tokens=[]
     )
     learner = Tokenizer(models.BPE())
     learner.pre_tokenizer = _pre_tokenizer()
-    learner.train_from_iterator(corpus_text().splitlines(keepends=True), trainer=trainer)
+    learner.train_from_iterator(lines, trainer=trainer)
     learned = json.loads(learner.to_str())["model"]
     vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + BYTE_TOKENS)}
     for token, _ in sorted(learned["vocab"].items(), key=lambda item: item[1]):
@@ -148,3 +156,14 @@ def _write_tokenizer(tokenizer: Tokenizer, out_dir: Path) -> None:
     tokenizer_config = json.loads(path.read_text(encoding="utf-8"))
     tokenizer_config["tokenizer_class"] = "PreTrainedTokenizerFast"  # as the official repositories
     path.write_text(json.dumps(tokenizer_config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def save_official_checkpoint(model: XverseForCausalLM, tokenizer: Tokenizer, out_dir: Path,
+                             shard_size: str = SHARD_SIZE) -> Path:
+    """Write `model` + `tokenizer` in the official on-disk format (config, shards, index, tokenizer)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir, max_shard_size=shard_size)
+    _write_official_config(out_dir)
+    _write_tokenizer(tokenizer, out_dir)
+    return out_dir

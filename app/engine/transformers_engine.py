@@ -102,6 +102,21 @@ class TransformersEngine:
             return score_continuations(self._model, prompt_ids, [self._encode(c) for c in continuations],
                                        context_tokens, self._context_length)
 
+    def use_adapter(self, name: str | None, path: str | Path | None = None) -> None:
+        """Generate with LoRA adapter `name` (loaded with peft from `path` the first time), or with
+        the base model when None. Each adapter keeps its own prefix cache (app.engine.adapters)."""
+        from app.engine.adapters import AdapterSlots
+
+        with self._lock:
+            slots = getattr(self, "_adapter_slots", None) or AdapterSlots(self._model, self._prefix)
+            self._adapter_slots = slots
+            self._prefix = slots.activate(name, path)
+
+    @property
+    def active_adapter(self) -> str | None:
+        slots = getattr(self, "_adapter_slots", None)
+        return slots.active if slots is not None else None
+
     def _encode(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(text, add_special_tokens=False))
 

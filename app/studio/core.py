@@ -45,6 +45,8 @@ class StudioOptions:
     stream_interval_s: float = 0.05  # coalescing: ≈20 UI updates/s
     persist_interval_s: float = 1.0  # streamed text saved to the store at least this often
     backup_dir: Path | None = None  # where the store's backups are (None: backups are not offered)
+    adapters_dir: Path | None = None  # LoRA "my style" adapters + fine-tune checkpoints (None: not offered)
+    base_model_path: Path | None = None  # the local model fine-tunes start from (None: fine-tuning not offered)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class StudioCore:
 
     # --- remembered prompts (so a Preference can carry the prompt text) --------------------------
     def remember_prompt(self, prompt_hash: str, prompt: str) -> None:
+        self.store.save_prompt(prompt)  # durable: a preference keeps its prompt text across restarts
         with self._prompts_lock:
             self._prompts[prompt_hash] = prompt
             self._prompts.move_to_end(prompt_hash)
@@ -137,7 +140,10 @@ class StudioCore:
     def prompt_text(self, prompt_hash: str) -> str:
         """The prompt behind a passage's hash if still remembered, else a reference to the hash."""
         with self._prompts_lock:
-            return self._prompts.get(prompt_hash) or (f"sha256:{prompt_hash}" if prompt_hash else "")
+            remembered = self._prompts.get(prompt_hash)
+        if remembered is None and prompt_hash:
+            remembered = self.store.prompt_text(prompt_hash)  # stored by an earlier run of the studio
+        return remembered or (f"sha256:{prompt_hash}" if prompt_hash else "")
 
     # --- runs -----------------------------------------------------------------------------------
     def start(self, request: GenerationRequest, create_records: Callable[[], RunTarget],

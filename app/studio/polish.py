@@ -12,6 +12,7 @@ from app.studio.context import scratch_project
 from app.studio.core import RunTarget, StudioCore
 from app.studio.diffing import DiffOp, diff_texts
 from app.studio.errors import InvalidInput, SaveConflict
+from app.studio.feedback import record_polish_accepted
 from app.studio.generation import Generation
 from app.studio.recipe import passage_records, prepare_generation
 from app.studio.store_seam import translates_store_errors
@@ -98,7 +99,10 @@ class PolishService:
                 chapter_id=chapter_id, current_version=chapter.version)
         position = self._locate(chapter.text, original, start)
         text = chapter.text[:position] + polished + chapter.text[position + len(original):]
-        return self._core.store.save_chapter_text(chapter_id, text, base_version, source="ai")
+        saved = self._core.store.save_chapter_text(chapter_id, text, base_version, source="ai")
+        if passage_id is not None:  # the writer's choice becomes a training preference (app.studio.feedback)
+            record_polish_accepted(self._core.store, self._core.store.get_passage(passage_id), original, polished)
+        return saved
 
     def _check_polish_finished(self, passage_id: int, chapter_id: int) -> None:
         passage = self._core.store.get_passage(passage_id)

@@ -19,6 +19,7 @@ from app.studio.polish import PolishService
 from app.studio.roleplay import RoleplayService
 from app.studio.settings import SettingsService
 from app.studio.store_seam import StoryStore
+from app.studio.style import StyleService
 from app.studio.writing import WritingService
 
 
@@ -37,6 +38,7 @@ class Studio:
         self.exchange = ExchangeService(store, options.export_dir)
         self.consistency = ConsistencyService(core)
         self.history = HistoryService(store)
+        self.style = StyleService(core)
 
     @property
     def options(self) -> StudioOptions:

@@ -23,6 +23,7 @@ from app.ui import (
     projects,
     roleplay,
     settings,
+    style,
     summaries,
     write,
 )
@@ -97,6 +98,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             context.build(shell)
             roleplay.build(shell)
             exports.build(shell)
+            style.build(shell)
             chosen = settings.build(shell)
         _wire_language(shell, blocks, chosen)
 

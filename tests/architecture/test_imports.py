@@ -25,6 +25,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                        "sqlalchemy", "torch", "transformers"),
     "app.exports": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
     "app.manuscript": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
+    # Learning (trainer, adapters, perplexity, dataset exports): a leaf beside the engine, may use app.engine.
+    "app.training": ("app.ui", "app.studio", "app.memory", "app.config", "story_store", "prompts", "gradio", "sqlalchemy"),
     # The UI never touches SQL, tensors or the store directly; it talks to the Studio.
     "app.ui": ("sqlalchemy", "torch", "transformers", "bitsandbytes", "story_store.store", "app.engine.transformers_engine", "app.config"),
 }
@@ -115,7 +117,7 @@ def test_only_config_and_launch_read_argv_or_environment(module: str, path: Path
 # imports another service (they meet only in the core), and the core never imports a service.
 STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
     "library", "chapters", "settings", "writing", "branches", "polish", "roleplay", "exchange", "consistency",
-    "history"))
+    "history", "style"))
 STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
 # app.ui: one module per tab; tabs share code only through these modules, never import each other.
 UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views",
