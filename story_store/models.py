@@ -246,7 +246,7 @@ class Preference(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
 
 
-from story_store.continuity_models import ChatCutoff, GlossaryTerm, LoreReveal, StoryFact  # noqa: E402,F401
+
 class FieldRevision(Base):
     """One saved value of a writer-editable field group (project details, a character sheet, ...).
 
@@ -270,6 +270,9 @@ class FieldRevision(Base):
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     source: Mapped[str] = mapped_column(String(16))  # user|ai|import|restore|original
     author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
 class PromptText(Base):
     """Every generation's prompt text, stored once per sha256 hash (passages refer to it by hash)."""
 
@@ -297,3 +300,6 @@ class TextPreference(Base):
         ForeignKey("passages.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+from story_store.continuity_models import ChatCutoff, GlossaryTerm, LoreReveal, StoryFact  # noqa: E402,F401
