@@ -39,7 +39,11 @@ def prepare_demo_dir(demo_dir: Path) -> Path:
         return demo_dir
     staging = demo_dir.with_name(demo_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(BUNDLED_DIR, staging)
+    # copyfile: the copies get this process's umask, not the package files' (world-readable) modes;
+    # copytree still copies each folder's mode, so folders are made private to the writer afterwards.
+    shutil.copytree(BUNDLED_DIR, staging, copy_function=shutil.copyfile)
+    for folder in (staging, *(p for p in staging.rglob("*") if p.is_dir())):
+        folder.chmod(0o700)
     shutil.rmtree(demo_dir, ignore_errors=True)
     staging.rename(demo_dir)
     return demo_dir
