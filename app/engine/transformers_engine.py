@@ -18,8 +18,11 @@ from typing import Any
 
 import torch
 
-from app.engine.decoding import BranchDecode
+from app.engine.decoding import BranchDecode, DecodeStats
+from app.engine.fused_moe import current_path
+from app.engine.kv_cache import KV_BITS
 from app.engine.prefix_cache import PrefixCache
+from app.engine.runtime_report import RuntimeReport
 from app.engine.types import Done, EngineError, EngineInfo, Event, GenerationRequest
 
 LOCK_POLL_S = 0.02  # how often a queued request looks at its cancel event
@@ -27,11 +30,18 @@ LOCK_POLL_S = 0.02  # how often a queued request looks at its cancel event
 
 class TransformersEngine:
     def __init__(self, model: Any, tokenizer: Any, *, model_id: str, context_length: int,
-                 quantization: str = "", notes: str = "", prefill_chunk_tokens: int = 2048) -> None:
+                 quantization: str = "", notes: str = "", prefill_chunk_tokens: int = 2048,
+                 kv_cache_bits: int = 16, runtime: RuntimeReport | None = None) -> None:
         if context_length < 2:
             raise ValueError("context_length must be >= 2")
         if prefill_chunk_tokens < 1:
             raise ValueError("prefill_chunk_tokens must be >= 1")
+        if kv_cache_bits not in KV_BITS:
+            raise ValueError(f"kv_cache_bits must be 8 or 16, got {kv_cache_bits}")
+        self._kv_cache_bits = kv_cache_bits
+        self._runtime = runtime or RuntimeReport(moe_path=current_path(model).describe(),
+                                                 kv_cache=f"{kv_cache_bits}-bit")
+        self.last_decode_stats = DecodeStats()
         self._model = model.eval()
         self._tokenizer = tokenizer
         self._model_id, self._context_length = model_id, context_length
@@ -45,12 +55,12 @@ class TransformersEngine:
     def from_path(cls, path: str | Path, *, model_id: str | None = None, context_length: int | None = None,
                   notes: str = "", **load_options: Any) -> TransformersEngine:
         """Load through `app.engine.loading.load_model` (the one path real and demo checkpoints share)."""
-        from app.engine.loading import load_model
+        from app.engine.engine_load import load_for_engine
 
-        model, tokenizer = load_model(str(path), **load_options)
-        limit = getattr(model.config, "max_position_embeddings", None) or 4096
-        return cls(model, tokenizer, model_id=model_id or str(path), context_length=context_length or limit,
-                   quantization=str(load_options.get("quantization", "")), notes=notes)
+        loaded = load_for_engine(str(path), context_length=context_length, **load_options)
+        return cls(loaded.model, loaded.tokenizer, model_id=model_id or str(path),
+                   context_length=loaded.context_length, quantization=loaded.quantization, notes=notes,
+                   kv_cache_bits=loaded.kv_cache_bits, runtime=loaded.report)
 
     @property
     def cached_prefix_tokens(self) -> int:
@@ -66,8 +76,11 @@ class TransformersEngine:
         memory = ""
         if device.type == "cuda":
             memory = f"{torch.cuda.memory_allocated(device) / 2**30:.2f} GiB allocated"
+        runtime = self._runtime
         return EngineInfo(kind="transformers", model_id=self._model_id, context_length=self._context_length,
-                          quantization=self._quantization, device=str(device), memory=memory, notes=self._notes)
+                          quantization=self._quantization, device=str(device), memory=memory, notes=self._notes,
+                          moe_path=runtime.moe_path, kv_cache=runtime.kv_cache, decode_step=runtime.decode_step,
+                          context_note=runtime.context_note, rope_extended=runtime.rope_extended)
 
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
@@ -86,9 +99,11 @@ class TransformersEngine:
                     yield Done(branch, "cancelled", len(prompt_ids), 0)
                 return
         try:
+            self.last_decode_stats = DecodeStats()
             decode = BranchDecode(self._model, self._tokenizer, prefix=self._prefix, eos_ids=self._eos_ids,
                                   request=request, prompt_ids=prompt_ids, max_new_tokens=max_new_tokens,
-                                  cancel=cancel, prefill_chunk_tokens=self._prefill_chunk_tokens)
+                                  cancel=cancel, prefill_chunk_tokens=self._prefill_chunk_tokens,
+                                  kv_cache_bits=self._kv_cache_bits, stats=self.last_decode_stats)
             yield from decode.events()
         finally:
             self._lock.release()

@@ -94,16 +94,14 @@ def test_greedy_64_tokens_agree_with_16_bit_cache(tiny_fp32) -> None:
 
 
 @torch.no_grad()
-def test_int8_config_switch_drives_generate(tiny_fp32) -> None:
+def test_an_int8_cache_passed_to_generate_is_used(tiny_fp32) -> None:
     model, tokenizer = tiny_fp32
     ids = torch.tensor([tokenizer.encode("雨停了。", add_special_tokens=False)])
-    model.config.kv_cache_bits = 8
-    try:
-        out = model.generate(ids, max_new_tokens=6, do_sample=False, return_dict_in_generate=True)
-    finally:
-        model.config.kv_cache_bits = 16
-    assert isinstance(out.past_key_values, Int8KVCache)
+    cache = new_cache(model.config, 8)
+    out = model.generate(ids, max_new_tokens=6, do_sample=False, return_dict_in_generate=True, past_key_values=cache)
+    assert cache.get_seq_length() == ids.shape[1] + 5 and cache.layers[0].keys.dtype == torch.int8
     assert out.sequences.shape == (1, ids.shape[1] + 6)
+    assert not hasattr(model.config, "kv_cache_bits")
 
 
 def test_int8_layer_writes_in_place_and_matches_a_fresh_quantization() -> None:
