@@ -112,9 +112,9 @@ class BranchDecode:
         step behind): the single host read per step overlaps the next step's device work."""
         n, vocab = self._request.n, logits.shape[-1]
         sampler = TokenSampler(self._request.sampling, self._request.seed, logits.device, branches=n)
-        prompt = torch.tensor(self._prompt_ids, dtype=torch.long, device=logits.device)
+        prompt = torch.tensor([i for i in self._prompt_ids if i < vocab], dtype=torch.long, device=logits.device)
         seen = torch.zeros(1, vocab, dtype=torch.bool, device=logits.device)
-        seen[0, prompt[prompt < vocab]] = True
+        seen[0, prompt] = True  # ids filtered on the host: a boolean mask here would be a device sync
         logits, seen = logits.expand(n, vocab), seen.expand(n, vocab).clone()  # [N, V] each
         rows = list(range(n))  # row -> branch index
         started = time.perf_counter()

@@ -86,9 +86,9 @@ class XverseMoE(nn.Module):
         flat = hidden_states.reshape(-1, shape[-1])  # [N, H]
         weights, expert_ids = route(flat, self.router.weight, self.top_k, self.renormalize)
         if self.stacked is not None:
-            routed = self.stacked(flat, weights, expert_ids)
-        else:
-            routed = self._dispatch(flat, weights, expert_ids)
+            shared = self.shared_experts(flat) if self.shared_experts is not None else None
+            return self.stacked(flat, weights, expert_ids, shared).reshape(shape)
+        routed = self._dispatch(flat, weights, expert_ids)
         if self.shared_experts is not None:
             routed = routed + self.shared_experts(flat)
         return routed.reshape(shape)

@@ -74,14 +74,21 @@ def nf4_from_bnb(module: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """A bitsandbytes NF4 Linear4bit [O, I] -> (codes uint8 [O, I/2], absmax fp32 [O, I/64]).
 
     The codes are the module's own bytes; a double-quantized (nested) absmax is expanded the way
-    bitsandbytes' dequantize_4bit does (blockwise dequantize + offset).
+    bitsandbytes' dequantize_4bit does (blockwise dequantize + offset). A layer that bitsandbytes
+    has already repacked for its CPU kernel (after a first CPU forward) is unpacked on a copy.
     """
+    import copy
+
     import bitsandbytes.functional as bnb_functional
 
     state = module.weight.quant_state
     rows, cols = module.out_features, module.in_features
+    data = module.weight.data
+    if getattr(state, "packing_format_for_cpu", False):
+        state = copy.deepcopy(state)
+        data, state = bnb_functional._convert_weight_packed_for_cpu_inverse(data.clone(), state)
     absmax = state.absmax
     if state.nested:
         absmax = bnb_functional.dequantize_blockwise(absmax, state.state2) + state.offset
-    codes = module.weight.data.reshape(rows, cols // 2)
+    codes = data.reshape(rows, cols // 2)
     return codes.clone(), absmax.to(torch.float32).reshape(rows, cols // GROUP).clone()

@@ -28,6 +28,13 @@ from app.engine.xverse.nf4 import dequantize_nf4, pair_table
 GATHER_SLOTS = 64  # token-expert slots up to which the gathered (sync-free) path is used
 
 
+def triton_runs_on(tensor: torch.Tensor) -> bool:
+    """Triton kernels run on CUDA tensors, or on CPU tensors under TRITON_INTERPRET=1 (tests)."""
+    import os
+
+    return tensor.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"
+
+
 class StackedExperts(nn.Module):
     """E routed SwiGLU experts as stacked tensors; forward(flat, weights, ids) -> weighted sum."""
 
@@ -46,15 +53,18 @@ class StackedExperts(nn.Module):
     def num_experts(self) -> int:
         return (self.gate_up_codes if self.format == "nf4" else self.gate_up).shape[0]
 
-    def forward(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
-        """flat [N, H], weights [N, K] fp32, expert_ids [N, K] -> [N, H] in flat's dtype."""
-        if self.kernel == "triton" and flat.is_cuda:
+    def forward(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor,
+                shared: torch.Tensor | None = None) -> torch.Tensor:
+        """flat [N, H], weights [N, K] fp32, expert_ids [N, K] -> [N, H] in flat's dtype, plus
+        `shared` [N, H] (the shared experts' output) when given, added inside the last matmul."""
+        if self.kernel == "triton" and expert_ids.numel() <= GATHER_SLOTS and triton_runs_on(flat):
             from app.engine.xverse.triton_moe import triton_moe
 
-            return triton_moe(self, flat, weights, expert_ids)
+            return triton_moe(self, flat, weights, expert_ids, shared)
         if expert_ids.numel() <= GATHER_SLOTS:
-            return self._gathered(flat, weights, expert_ids)
-        return self._grouped(flat, weights, expert_ids)
+            return self._gathered(flat, weights, expert_ids, shared)
+        routed = self._grouped(flat, weights, expert_ids)
+        return routed if shared is None else routed + shared
 
     def gate_up_of(self, ids: torch.Tensor | slice) -> torch.Tensor:
         """ids [S] (or a slice of experts) -> gate_up weights [S, 2I, H] in the compute dtype."""
@@ -68,8 +78,9 @@ class StackedExperts(nn.Module):
             return _take(self.down, ids)
         return dequantize_nf4(_take(self.down_codes, ids), _take(self.down_absmax, ids), self.table)
 
-    def _gathered(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
-        """Every token's K experts at once; about 8 ops (dense) or 16 (nf4) for the whole layer."""
+    def _gathered(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor,
+                  shared: torch.Tensor | None) -> torch.Tensor:
+        """Every token's K experts at once; 8 ops (dense) or 16 (nf4) for the whole layer."""
         tokens, top_k = expert_ids.shape
         ids = expert_ids.reshape(-1)  # [S], token-major
         x = flat.to(self.compute_dtype)
@@ -78,7 +89,11 @@ class StackedExperts(nn.Module):
         hidden = F.silu(projected[:, :, 0]) * projected[:, :, 1]  # [N, K, I]
         down = self.down_of(ids)  # [S, H, I]
         out = torch.bmm(down, hidden.reshape(tokens * top_k, self.width, 1))  # [S, H, 1]
-        mixed = torch.bmm(weights.to(out.dtype).view(tokens, 1, top_k), out.view(tokens, top_k, -1))  # [N, 1, H]
+        mix = weights.to(out.dtype).view(tokens, 1, top_k)
+        if shared is None:
+            mixed = torch.bmm(mix, out.view(tokens, top_k, -1))  # [N, 1, H]
+        else:  # shared + weighted sum of the K outputs, one op
+            mixed = torch.baddbmm(shared.to(out.dtype).view(tokens, 1, -1), mix, out.view(tokens, top_k, -1))
         return mixed.view(tokens, -1).to(flat.dtype)
 
     def _grouped(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
