@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from app.engine.graph_decode import StaticDecoder
 from app.engine.kv_cache import new_cache
 from app.engine.prefix_cache import PrefixCache
 from app.engine.sampling import TokenSampler
@@ -59,12 +60,15 @@ class BranchDecode:
     def __init__(self, model: Any, tokenizer: Any, *, prefix: PrefixCache, eos_ids: frozenset[int],
                  request: GenerationRequest, prompt_ids: list[int], max_new_tokens: int,
                  cancel: threading.Event, prefill_chunk_tokens: int, kv_cache_bits: int = 16,
-                 stats: DecodeStats | None = None) -> None:
+                 stats: DecodeStats | None = None, static: StaticDecoder | None = None) -> None:
         self._model, self._prefix, self._eos_ids = model, prefix, eos_ids
         self._request, self._prompt_ids, self._cancel = request, prompt_ids, cancel
         self._max_new_tokens, self._chunk = max_new_tokens, prefill_chunk_tokens
         self._kv_bits, self._stats = kv_cache_bits, stats if stats is not None else DecodeStats()
         self._cache_keyword = cache_keyword(model)
+        fits = static is not None and static.fits(len(prompt_ids) + max_new_tokens, request.n)
+        self._static = static if fits else None  # decode steps on the static cache (graph replays)
+        self._on_static = False
         self._branches = [_Branch(i, tokenizer, request.stop) for i in range(request.n)]
         self._cache: Any = None
         self._cache_rows = 1  # batch size of self._cache
@@ -80,6 +84,8 @@ class BranchDecode:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Done(error) per branch
             self._prefix.clear()
             self._cache = None
+            if self._static is not None:
+                self._static.abandon()
             yield from self._finish_all("error", f"generation failed: {type(exc).__name__}: {exc}")
 
     def _forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -139,7 +145,10 @@ class BranchDecode:
             if len(live) < len(rows):  # a branch finished: compact its row out of every tensor
                 keep = torch.tensor(live, dtype=torch.long, device=tokens.device)
                 logits, seen = logits[keep], seen[keep]
-                self._cache.batch_select_indices(keep)
+                if self._on_static:
+                    self._static.compact(keep)
+                else:
+                    self._cache.batch_select_indices(keep)
                 self._cache_rows = len(live)
                 rows = [rows[r] for r in live]
         self._stats.decode_s += time.perf_counter() - started
@@ -150,15 +159,25 @@ class BranchDecode:
         when no row can continue or cancel is set, the failure if the forward raised)."""
         if self._cancel.is_set() or all(self._branches[b].tokens + 1 >= self._max_new_tokens for b in rows):
             return None, None
-        if self._cache_rows == 1 and len(rows) > 1:  # still the shared prompt cache: one copy per row
-            self._cache.batch_repeat_interleave(len(rows))
-            self._cache_rows = len(rows)
         try:
-            logits = self._forward(tokens.unsqueeze(1))  # [rows, 1] -> [rows, V]
+            logits = self._step(rows, tokens)
         except Exception as error:  # noqa: BLE001 - raised after this step's tokens are streamed
             return None, error
         self._stats.steps += 1
         return logits, None
+
+    def _step(self, rows: list[int], tokens: torch.Tensor) -> torch.Tensor:
+        """One decode forward, tokens [rows] -> logits [rows, V], on the static decoder when it
+        runs this request (the prompt cache is copied in at the first step), else the dynamic cache."""
+        if self._static is not None:
+            if not self._on_static:
+                self._static.begin(self._cache, len(rows))
+                self._on_static, self._cache, self._cache_rows = True, None, len(rows)
+            return self._static.step(tokens)
+        if self._cache_rows == 1 and len(rows) > 1:  # still the shared prompt cache: one copy per row
+            self._cache.batch_repeat_interleave(len(rows))
+            self._cache_rows = len(rows)
+        return self._forward(tokens.unsqueeze(1))  # [rows, 1] -> [rows, V]
 
     def _read(self, tokens: torch.Tensor) -> list[int]:
         """The one host read per step (text must be streamed and stops checked)."""
@@ -190,6 +209,8 @@ class BranchDecode:
 
     def _keep_prefix(self, branch_index: int) -> None:
         """Keep row 0 of the cache (prompt + the tokens that branch fed) for the next call."""
+        if self._on_static:
+            self._cache, self._cache_rows, self._on_static = self._static.end(), 1, False
         if self._cache is None:
             return
         if self._cache_rows > 1:

@@ -12,6 +12,7 @@ from torch.nn import functional as F
 from transformers.cache_utils import Cache
 
 from app.engine.kv_cache import Int8KVCache
+from app.engine.static_cache import StaticKVCache
 from app.engine.xverse.configuration import XverseConfig
 from app.engine.xverse.int8_attention import MAX_QUERY, attend_int8
 
@@ -154,7 +155,7 @@ class XverseAttention(nn.Module):
         hidden_states: torch.Tensor,
         rotary: tuple[torch.Tensor, torch.Tensor],
         mask: torch.Tensor | None,
-        cache: Cache | None,
+        cache: Cache | StaticKVCache | None,
     ) -> torch.Tensor:
         """hidden_states [B, T, H] -> [B, T, H]; appends this step's K/V to `cache`.
 
@@ -164,7 +165,10 @@ class XverseAttention(nn.Module):
         query_key, value = self._project(hidden_states)
         rotated = apply_rotary_rolled(query_key, *rotary)  # [B, Nq + Nkv, T, D]
         query, key = rotated[:, : self.num_heads], rotated[:, self.num_heads :]
-        if isinstance(cache, Int8KVCache) and length <= MAX_QUERY:
+        if isinstance(cache, StaticKVCache):  # captured decode step: one token per row
+            cache.write(self.layer_idx, key, value)
+            attended = cache.attend(self.layer_idx, query, self.num_kv_heads != self.num_heads)
+        elif isinstance(cache, Int8KVCache) and length <= MAX_QUERY:
             layer = cache.layer(self.layer_idx)
             layer.append(key, value)
             attended = attend_int8(query, (layer.keys, layer.values), (layer.key_scales, layer.value_scales), mask)

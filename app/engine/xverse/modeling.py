@@ -16,6 +16,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutpu
 from transformers.modeling_utils import slice_logits_to_keep
 
 from app.engine.kv_cache import new_cache
+from app.engine.static_cache import StaticKVCache
 from app.engine.xverse.attention import (
     XverseAttention,
     XverseRMSNorm,
@@ -112,6 +113,8 @@ class XverseModel(XversePreTrainedModel):
             # The embedding may live on CPU (embed_on_cpu); move ids there and the result back.
             inputs_embeds = self.embed_tokens(input_ids.to(self.embed_tokens.weight.device))
         hidden_states = inputs_embeds.to(self.norm.weight.device)  # [B, T, H]
+        if isinstance(past_key_values, StaticKVCache):
+            return self._static_step(hidden_states, past_key_values)
         use_cache = self.config.use_cache if use_cache is None else use_cache
         if use_cache and past_key_values is None:
             past_key_values = new_cache(self.config, 16)  # callers wanting int8 pass their own cache
@@ -128,6 +131,19 @@ class XverseModel(XversePreTrainedModel):
             hidden_states = layer(hidden_states, rotary, _to(mask, hidden_states), past_key_values)
         hidden_states = self.norm(hidden_states)
         return BaseModelOutputWithPast(last_hidden_state=hidden_states, **{CACHE_FIELD: past_key_values})
+
+    def _static_step(self, hidden_states: torch.Tensor, cache: StaticKVCache) -> BaseModelOutputWithPast:
+        """One decode step [B, 1, H] on a static cache: position, RoPE length and mask are read from
+        the device-side length (no host value enters, so the step can be captured as a graph)."""
+        batch = hidden_states.shape[0]
+        position_ids = cache.length.view(1, 1).expand(batch, 1)
+        cos, sin = self.rotary(position_ids, hidden_states.dtype, seq_len=cache.length + 1)
+        rotary = (cos[:, None], signed_sin(sin)[:, None])
+        cache.begin_step()
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, rotary, None, cache)
+        cache.end_step()
+        return BaseModelOutputWithPast(last_hidden_state=self.norm(hidden_states), **{CACHE_FIELD: cache})
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embed_tokens
