@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 
-import bitsandbytes as bnb
 import bitsandbytes.functional as bnb_functional
 import pytest
 import torch
@@ -19,31 +18,11 @@ from app.engine.kv_cache import new_cache
 from app.engine.loading import load_model
 from app.engine.transformers_engine import TransformersEngine
 from app.engine.xverse.nf4 import NF4_VALUES, dequantize_nf4, nf4_from_bnb, pair_table, quantize_nf4
+from nf4_layers import nf4_linear, quantize_like_the_loader
 
 GREEDY = SamplingParams(temperature=0, repetition_penalty=1.0)
 SAMPLED = SamplingParams(temperature=0.9, top_p=0.95, top_k=0, repetition_penalty=1.0)
 PROMPT = "夜色渐深，山门外的石阶上落满了松针，少年提着灯笼慢慢往上走。The lantern swung over the harbour"
-
-
-def nf4_linear(linear: nn.Linear, compute_dtype: torch.dtype) -> nn.Module:
-    """A bitsandbytes NF4 Linear4bit (double quant) holding `linear`'s weights."""
-    quantized = bnb.nn.Linear4bit(linear.in_features, linear.out_features, bias=False, compute_dtype=compute_dtype,
-                                  compress_statistics=True, quant_type="nf4")
-    quantized.weight = bnb.nn.Params4bit(linear.weight.data.clone(), requires_grad=False, blocksize=64,
-                                         compress_statistics=True, quant_type="nf4", module=quantized).to("cpu")
-    # bitsandbytes' AVX512-BF16 CPU kernel would repack the weight with bf16 absmax at the first forward;
-    # keep its exact fp32 path so the two implementations are compared on the same numbers.
-    quantized.support_avx512bf16_for_cpu = False
-    return quantized
-
-
-def quantize_like_the_loader(model: nn.Module) -> nn.Module:
-    """Every projection but router and lm_head in NF4 with fp32 compute (the loader's layout in fp32)."""
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if type(child) is nn.Linear and name not in ("router", "lm_head"):
-                setattr(module, name, nf4_linear(child, torch.float32))
-    return model
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = textwrap.dedent("""
     import sys, torch
     sys.path.insert(0, "tests/model")
-    from test_fused_moe import quantize_like_the_loader
+    from nf4_layers import quantize_like_the_loader
     from app.engine.fused_moe import install_fused_moe
     from app.engine.xverse import XverseConfig, XverseForCausalLM
     from app.engine.xverse.triton_moe import triton_moe
