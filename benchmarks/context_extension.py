@@ -8,7 +8,7 @@ the last 1,024 tokens (positions 11,264-12,287), against the same tokens read wi
   ppl_8k_window            perplexity with an 8K window (the in-range reference)
   ppl_12k_ntk / ppl_12k_unscaled   perplexity with the whole 12K context
   agreement_ntk / agreement_unscaled   share of positions whose argmax equals the 8K window's
-  max_logit_drift_ntk / _unscaled      mean |logits - 8K-window logits| (how far the model moves)
+  mean_logit_drift_ntk / _unscaled      mean |logits - 8K-window logits| (how far the model moves)
 The model's weights are random, so perplexities are near the vocabulary size; what the figures
 show is whether long-context positions stay close to in-range behaviour, not text quality.
 Prints a table, then one JSON object as the LAST line.
@@ -79,8 +79,8 @@ def main() -> None:
         "ppl_12k_unscaled": round(perplexity(unscaled, targets), 2),
         "agreement_ntk": round(float((ntk.argmax(-1) == window.argmax(-1)).float().mean()), 4),
         "agreement_unscaled": round(float((unscaled.argmax(-1) == window.argmax(-1)).float().mean()), 4),
-        "max_logit_drift_ntk": round(float((ntk - window).abs().mean()), 5),
-        "max_logit_drift_unscaled": round(float((unscaled - window).abs().mean()), 5),
+        "mean_logit_drift_ntk": round(float((ntk - window).abs().mean()), 5),
+        "mean_logit_drift_unscaled": round(float((unscaled - window).abs().mean()), 5),
         "context_note": extended.report.context_note,
     }
     for name, value in result.items():

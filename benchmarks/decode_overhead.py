@@ -134,10 +134,13 @@ def main() -> None:
         "default_int8": engine_for(folder, kv_cache_bits=8),
     }
     load_s = time.perf_counter() - built
+    print(f"loaded in {load_s:.0f} s", file=sys.stderr, flush=True)
     short_prompt = exact_prompt(engines["default"], 512)
     long_prompt = exact_prompt(engines["default"], 4096)
     counts = {name: per_token_counts(engine, short_prompt) for name, engine in engines.items()}
+    print(f"counted at {time.perf_counter() - built:.0f} s", file=sys.stderr, flush=True)
     ms_512 = per_token_ms(engines, short_prompt, args.repeats)
+    print(f"timed 512 at {time.perf_counter() - built:.0f} s", file=sys.stderr, flush=True)
     long_engines = {name: engines[name] for name in ("default", "default_int8")}
     ms_4k = per_token_ms(long_engines, long_prompt, args.repeats)
     result = {

@@ -128,9 +128,9 @@ class BranchDecode:
             with torch.no_grad():
                 tokens = sampler.select(logits, seen, rows)  # [rows], stays on the device
                 seen[torch.arange(len(rows), device=seen.device), tokens] = True
-            logits, failure = self._run_ahead(rows, tokens)
+            ahead, failure = self._run_ahead(rows, tokens)
             token_list = self._read(tokens)
-            if logits is not None:
+            if ahead is not None:
                 for branch_index, token in zip(rows, token_list):
                     self._fed[branch_index].append(token)
             events, live = self._advance(rows, token_list)
@@ -139,18 +139,19 @@ class BranchDecode:
                 raise failure
             if not live:
                 break
-            if self._cancel.is_set() or logits is None:
+            if self._cancel.is_set() or ahead is None:
                 yield from self._finish_all("cancelled")
                 break
             if len(live) < len(rows):  # a branch finished: compact its row out of every tensor
                 keep = torch.tensor(live, dtype=torch.long, device=tokens.device)
-                logits, seen = logits[keep], seen[keep]
-                if self._on_static:
+                ahead, seen = ahead[keep], seen[keep]
+                if self._static is not None and self._on_static:
                     self._static.compact(keep)
                 else:
                     self._cache.batch_select_indices(keep)
                 self._cache_rows = len(live)
                 rows = [rows[r] for r in live]
+            logits = ahead
         self._stats.decode_s += time.perf_counter() - started
         self._keep_prefix(rows[0])
 
@@ -209,7 +210,7 @@ class BranchDecode:
 
     def _keep_prefix(self, branch_index: int) -> None:
         """Keep row 0 of the cache (prompt + the tokens that branch fed) for the next call."""
-        if self._on_static:
+        if self._static is not None and self._on_static:
             self._cache, self._cache_rows, self._on_static = self._static.end(), 1, False
         if self._cache is None:
             return

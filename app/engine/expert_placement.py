@@ -93,6 +93,9 @@ class SplitExperts(nn.Module):
     """Experts `near_ids` on their current device, the others on `far_device`; same forward as
     StackedExperts. Buffers: is_far [E] bool and local [E] long (index within its part)."""
 
+    is_far: torch.Tensor
+    local: torch.Tensor
+
     def __init__(self, stacked: StackedExperts, near_ids: torch.Tensor, far_device: torch.device) -> None:
         super().__init__()
         experts = stacked.num_experts

@@ -38,7 +38,7 @@ class MoePath:
         return f"{self.name} ({self.detail})" if self.detail else self.name
 
 
-def moe_layers(model: Any) -> list[XverseMoE]:
+def moe_layers(model: Any) -> list[Any]:
     return [module for module in model.modules() if isinstance(module, XverseMoE)]
 
 
@@ -79,7 +79,7 @@ def current_path(model: Any) -> MoePath:
     return MoePath(f"fused-{stacked.kernel}", f"{stacked.format} stacked experts")
 
 
-def stackable_format(layers: list[XverseMoE]) -> tuple[str | None, str]:
+def stackable_format(layers: list[Any]) -> tuple[str | None, str]:
     """("nf4" | "dense", "") when every expert projection has that layout, else (None, why not)."""
     kinds = set()
     for layer in layers:
@@ -112,7 +112,7 @@ def choose_kernel(backend: str, device: torch.device) -> tuple[str, str]:
     return "torch", f"triton unavailable ({triton_moe.unavailable_reason()}); pure-torch reference used"
 
 
-def stack_experts(experts: nn.ModuleList, fmt: str) -> StackedExperts:
+def stack_experts(experts: Any, fmt: str) -> StackedExperts:
     """One layer's experts -> StackedExperts in `fmt`, on the experts' device."""
     width = experts[0].gate_proj.out_features
     if fmt == "dense":
@@ -132,5 +132,5 @@ def stack_experts(experts: nn.ModuleList, fmt: str) -> StackedExperts:
     return StackedExperts("nf4", tensors, width, compute_dtype)
 
 
-def _experts_device(layer: XverseMoE) -> torch.device:
+def _experts_device(layer: Any) -> torch.device:
     return layer.experts[0].gate_proj.weight.device

@@ -27,13 +27,13 @@ def fuse_projections(model: Any) -> int:
             combined = concat_linears([module.q_proj, module.k_proj, module.v_proj])
             if combined is not None:
                 module.qkv_proj = combined
-                module.q_proj = module.k_proj = module.v_proj = None
+                module.q_proj = module.k_proj = module.v_proj = None  # type: ignore[assignment]
                 fused += 1
         elif isinstance(module, XverseMLP) and module.gate_up_proj is None:
             combined = concat_linears([module.gate_proj, module.up_proj])
             if combined is not None:
                 module.gate_up_proj = combined
-                module.gate_proj = module.up_proj = None
+                module.gate_proj = module.up_proj = None  # type: ignore[assignment]
                 fused += 1
     return fused
 

@@ -79,6 +79,7 @@ class StaticDecoder:
             self._capture(state)
         if state.graph is not None:
             state.graph.replay()
+            assert state.logits is not None
             logits = state.logits
         else:
             logits = self._forward(state)

@@ -81,7 +81,7 @@ class OpCensus(TorchDispatchMode):
             census.syncs["tolist"] += 1
             return original(tensor)
 
-        torch.Tensor.tolist = counted_tolist  # type: ignore[method-assign]
+        torch.Tensor.tolist = counted_tolist  # type: ignore[method-assign,assignment]
         super().__enter__()
         return self
 

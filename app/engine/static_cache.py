@@ -26,6 +26,7 @@ class StaticKVCache:
                  dtype: torch.dtype, device: torch.device, bits: int = 16) -> None:
         self.bits, self.capacity, self.batch = bits, capacity, batch
         shape = (batch, heads, capacity, head_dim)
+        self.buffers: list[tuple[torch.Tensor, ...]]
         if bits == 16:
             self.buffers = [(torch.zeros(shape, dtype=dtype, device=device),
                              torch.zeros(shape, dtype=dtype, device=device)) for _ in range(layers)]

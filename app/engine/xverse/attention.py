@@ -63,7 +63,7 @@ class XverseRotary(nn.Module):
             stretch = (self.ntk_factor * seq_len.to(torch.float32) / self.max_positions - (self.ntk_factor - 1))
             base = self.base * stretch.clamp(min=1.0) ** power
             return 1.0 / (base**exponents)
-        base = self.base
+        base = float(self.base)
         if seq_len > self.max_positions:
             base = base * (self.ntk_factor * seq_len / self.max_positions - (self.ntk_factor - 1)) ** power
         return 1.0 / (base**exponents)

@@ -70,7 +70,8 @@ def _one_block(query32, key_codes, value_codes, key_scales, value_scales, mask) 
 
 def _blocks(query32, key_codes, value_codes, key_scales, value_scales, mask, block: int) -> torch.Tensor:
     """Online softmax over key blocks: running max m, normaliser l and output o per query."""
-    running_max = running_sum = output = None
+    running_max: torch.Tensor | None = None
+    running_sum = output = torch.zeros(())
     for start in range(0, key_codes.shape[-2], block):
         part = slice(start, start + block)
         block_mask = None if mask is None else mask[..., part]

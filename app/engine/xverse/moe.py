@@ -16,6 +16,8 @@ Shapes: N = B*T flattened tokens, H hidden, E experts, K = top-k, I expert width
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -78,7 +80,7 @@ class XverseMoE(nn.Module):
         self.shared_experts = XverseMLP(hidden, width * shared) if shared else None
         # Set by app.engine.fused_moe at load: the experts stacked for sync-free dispatch (then
         # `experts` is emptied); None keeps the per-expert path below.
-        self.stacked: StackedExperts | None = None
+        self.stacked: Any = None  # StackedExperts, or expert_placement.SplitExperts
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """hidden_states [B, T, H] -> [B, T, H]."""

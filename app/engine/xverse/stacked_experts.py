@@ -38,6 +38,14 @@ def triton_runs_on(tensor: torch.Tensor) -> bool:
 class StackedExperts(nn.Module):
     """E routed SwiGLU experts as stacked tensors; forward(flat, weights, ids) -> weighted sum."""
 
+    gate_up: torch.Tensor  # "dense" buffers
+    down: torch.Tensor
+    gate_up_codes: torch.Tensor  # "nf4" buffers
+    gate_up_absmax: torch.Tensor
+    down_codes: torch.Tensor
+    down_absmax: torch.Tensor
+    table: torch.Tensor
+
     def __init__(self, fmt: str, tensors: dict[str, torch.Tensor], width: int, dtype: torch.dtype) -> None:
         super().__init__()
         if fmt not in ("nf4", "dense"):
