@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.engine import GenerationRequest, SamplingParams, generate  # noqa: E402
-from app.engine.loading import load_model  # noqa: E402
+from app.engine.engine_load import load_for_engine  # noqa: E402
 from app.engine.tiny import build_tiny_checkpoint, corpus_text  # noqa: E402
 from app.engine.transformers_engine import TransformersEngine  # noqa: E402
 
@@ -168,8 +168,12 @@ def main() -> None:
     folder = args.checkpoint or Path(tempfile.mkdtemp(prefix="inkstone-bench-"))
     if not (folder / "config.json").is_file():
         build_tiny_checkpoint(folder, hidden_size=256, num_layers=4, num_experts=8, top_k=2)
-    model, tokenizer = load_model(folder, quantization="fp32", device_map={"": "cpu"})
-    engine = TransformersEngine(model, tokenizer, model_id="bench", context_length=4096)
+    # The engine's own load path (stacked experts, fused projections); HF generate runs the same model.
+    loaded = load_for_engine(str(folder), quantization="fp32", device_map={"": "cpu"}, kv_cache_bits=16,
+                             context_length=4096)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    engine = TransformersEngine(model, tokenizer, model_id="bench", context_length=4096, runtime=loaded.report)
+    print(f"engine: {engine.info().moe_path}; {engine.info().kv_cache}")
     prompt, prompt_tokens = build_prompt(tokenizer, PROMPT_TOKENS)
     generate(engine, GenerationRequest(prompt[:500], max_new_tokens=4))  # warm up kernels and allocator
 

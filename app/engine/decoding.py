@@ -3,9 +3,12 @@
 Flow: take the reusable prefix of the last call's KV cache, prefill the rest of the prompt in
 chunks (cancel is checked between chunks), sample the first token of every branch from the last
 position's logits [1, V] expanded to [N, V], repeat the cache N times, then decode the live rows
-together. A finished branch (eos, stop string, length) leaves the batch: rows are compacted with
-`batch_select_indices`, so the others continue at lower cost. Afterwards one surviving row's cache
-(prompt + the tokens it fed) is kept for the next call.
+together. Sampling stays on the device and the sampled ids are read back one step behind: step
+t+1's forward is queued before step t's ids are read for streaming and stop checks, so the one
+host read per step overlaps device work (a finished row has then been fed one token more; it is
+compacted out with `batch_select_indices` before the next step). Afterwards one surviving row's
+cache (prompt + the tokens it fed) is kept for the next call. The KV width is passed explicitly
+(`kv_cache_bits`), never read from the model config.
 
 Model calls run under `torch.no_grad()` (not inference_mode: the cache must stay usable across
 calls) and never across a `yield`, so grad mode does not leak into the consumer's code.
@@ -13,13 +16,17 @@ calls) and never across a `yield`, so grad mode does not leak into the consumer'
 
 from __future__ import annotations
 
+import inspect
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from app.engine.growable_cache import new_growable_cache
+from app.engine.graph_decode import StaticDecoder
+from app.engine.kv_cache import new_cache
 from app.engine.prefix_cache import PrefixCache
 from app.engine.sampling import TokenSampler
 from app.engine.streaming import BranchText
@@ -37,19 +44,35 @@ class _Branch:
         return len(self.text.ids)
 
 
+@dataclass
+class DecodeStats:
+    """What the last generation's decode loop did (read by benchmarks/engine_gpu.py)."""
+
+    steps: int = 0  # decode forwards run
+    host_reads: int = 0  # sampled-id reads (the one host sync per step)
+    read_wait_s: float = 0.0  # time spent blocked in those reads (device still computing)
+    decode_s: float = 0.0  # wall time of the decode loop
+
+
 class BranchDecode:
     """Runs one GenerationRequest; `events()` yields Chunk/Done with exactly one Done per branch, last."""
 
     def __init__(self, model: Any, tokenizer: Any, *, prefix: PrefixCache, eos_ids: frozenset[int],
                  request: GenerationRequest, prompt_ids: list[int], max_new_tokens: int,
-                 cancel: threading.Event, prefill_chunk_tokens: int) -> None:
+                 cancel: threading.Event, prefill_chunk_tokens: int, kv_cache_bits: int = 16,
+                 stats: DecodeStats | None = None, static: StaticDecoder | None = None) -> None:
         self._model, self._prefix, self._eos_ids = model, prefix, eos_ids
         self._request, self._prompt_ids, self._cancel = request, prompt_ids, cancel
         self._max_new_tokens, self._chunk = max_new_tokens, prefill_chunk_tokens
+        self._kv_bits, self._stats = kv_cache_bits, stats if stats is not None else DecodeStats()
+        self._cache_keyword = cache_keyword(model)
+        fits = static is not None and static.fits(len(prompt_ids) + max_new_tokens, request.n)
+        self._static = static if fits else None  # decode steps on the static cache (graph replays)
+        self._on_static = False
         self._branches = [_Branch(i, tokenizer, request.stop) for i in range(request.n)]
         self._cache: Any = None
         self._cache_rows = 1  # batch size of self._cache
-        self._fed = 0  # decode steps fed into the cache after the prompt
+        self._fed: list[list[int]] = [[] for _ in range(request.n)]  # per branch: tokens fed after the prompt
 
     def events(self) -> Iterator[Event]:
         try:
@@ -61,20 +84,23 @@ class BranchDecode:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Done(error) per branch
             self._prefix.clear()
             self._cache = None
+            if self._static is not None:
+                self._static.abandon()
             yield from self._finish_all("error", f"generation failed: {type(exc).__name__}: {exc}")
 
     def _forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [rows, T] -> last-position logits [rows, V] float32; extends self._cache."""
         with torch.no_grad():
-            out = self._model(input_ids=input_ids, past_key_values=self._cache, use_cache=True, logits_to_keep=1)
-        self._cache = out.past_key_values
+            out = self._model(input_ids=input_ids, use_cache=True, logits_to_keep=1,
+                              **{self._cache_keyword: self._cache})
+        self._cache = output_cache(out)
         return out.logits[:, -1, :].float()
 
     def _prefill(self) -> torch.Tensor | None:
         """Prefill what the prefix cache does not cover; None when cancelled (the partial cache is kept)."""
         self._cache, start = self._prefix.take(self._prompt_ids)
         if self._cache is None:
-            self._cache = new_growable_cache(self._model.config)  # None: the model builds its own
+            self._cache = new_cache(self._model.config, self._kv_bits)
         device = self._model.device
         logits = None
         while start < len(self._prompt_ids):
@@ -88,35 +114,79 @@ class BranchDecode:
         return logits
 
     def _decode(self, logits: torch.Tensor) -> Iterator[Event]:
+        """Sample on the device, queue the next forward, and only then read the sampled ids (one
+        step behind): the single host read per step overlaps the next step's device work."""
         n, vocab = self._request.n, logits.shape[-1]
         sampler = TokenSampler(self._request.sampling, self._request.seed, logits.device, branches=n)
-        prompt = torch.tensor(self._prompt_ids, dtype=torch.long, device=logits.device)
+        prompt = torch.tensor([i for i in self._prompt_ids if i < vocab], dtype=torch.long, device=logits.device)
         seen = torch.zeros(1, vocab, dtype=torch.bool, device=logits.device)
-        seen[0, prompt[prompt < vocab]] = True
+        seen[0, prompt] = True  # ids filtered on the host: a boolean mask here would be a device sync
         logits, seen = logits.expand(n, vocab), seen.expand(n, vocab).clone()  # [N, V] each
         rows = list(range(n))  # row -> branch index
+        started = time.perf_counter()
         while True:
             with torch.no_grad():
-                tokens = sampler.select(logits, seen, rows)  # [rows]
+                tokens = sampler.select(logits, seen, rows)  # [rows], stays on the device
                 seen[torch.arange(len(rows), device=seen.device), tokens] = True
-            token_list = tokens.tolist()  # the one host sync per step: text must be streamed
+            ahead, failure = self._run_ahead(rows, tokens)
+            token_list = self._read(tokens)
+            if ahead is not None:
+                for branch_index, token in zip(rows, token_list):
+                    self._fed[branch_index].append(token)
             events, live = self._advance(rows, token_list)
             yield from events
+            if failure is not None:
+                raise failure
             if not live:
                 break
-            if self._cancel.is_set():
+            if self._cancel.is_set() or ahead is None:
                 yield from self._finish_all("cancelled")
                 break
             if len(live) < len(rows):  # a branch finished: compact its row out of every tensor
                 keep = torch.tensor(live, dtype=torch.long, device=tokens.device)
-                tokens, seen = tokens[keep], seen[keep]
-                self._shape_cache(len(rows), live, keep)
+                ahead, seen = ahead[keep], seen[keep]
+                if self._static is not None and self._on_static:
+                    self._static.compact(keep)
+                else:
+                    self._cache.batch_select_indices(keep)
+                self._cache_rows = len(live)
                 rows = [rows[r] for r in live]
-            else:
-                self._shape_cache(len(rows), live, None)
-            logits = self._forward(tokens.unsqueeze(1))  # [rows, 1] -> [rows, V]
-            self._fed += 1
+            logits = ahead
+        self._stats.decode_s += time.perf_counter() - started
         self._keep_prefix(rows[0])
+
+    def _run_ahead(self, rows: list[int], tokens: torch.Tensor) -> tuple[torch.Tensor | None, Exception | None]:
+        """Feed this step's tokens [rows] before they are read -> (next logits [rows, V] or None
+        when no row can continue or cancel is set, the failure if the forward raised)."""
+        if self._cancel.is_set() or all(self._branches[b].tokens + 1 >= self._max_new_tokens for b in rows):
+            return None, None
+        try:
+            logits = self._step(rows, tokens)
+        except Exception as error:  # noqa: BLE001 - raised after this step's tokens are streamed
+            return None, error
+        self._stats.steps += 1
+        return logits, None
+
+    def _step(self, rows: list[int], tokens: torch.Tensor) -> torch.Tensor:
+        """One decode forward, tokens [rows] -> logits [rows, V], on the static decoder when it
+        runs this request (the prompt cache is copied in at the first step), else the dynamic cache."""
+        if self._static is not None:
+            if not self._on_static:
+                self._static.begin(self._cache, len(rows))
+                self._on_static, self._cache, self._cache_rows = True, None, len(rows)
+            return self._static.step(tokens)
+        if self._cache_rows == 1 and len(rows) > 1:  # still the shared prompt cache: one copy per row
+            self._cache.batch_repeat_interleave(len(rows))
+            self._cache_rows = len(rows)
+        return self._forward(tokens.unsqueeze(1))  # [rows, 1] -> [rows, V]
+
+    def _read(self, tokens: torch.Tensor) -> list[int]:
+        """The one host read per step (text must be streamed and stops checked)."""
+        started = time.perf_counter()
+        token_list = tokens.tolist()
+        self._stats.host_reads += 1
+        self._stats.read_wait_s += time.perf_counter() - started
+        return token_list
 
     def _advance(self, rows: list[int], token_list: list[int]) -> tuple[list[Event], list[int]]:
         """Push one token per row into its branch; return the events and the rows still live."""
@@ -138,25 +208,15 @@ class BranchDecode:
                 live.append(row)
         return events, live
 
-    def _shape_cache(self, rows: int, live: list[int], keep: torch.Tensor | None) -> None:
-        """Repeat the batch-1 prompt cache for the live branches, or drop finished rows (`keep`
-        holds the live row indexes and is None when no row finished)."""
-        if self._cache_rows == 1 and rows > 1:
-            # Still the shared prompt cache: every live row starts from the same prompt.
-            if len(live) > 1:
-                self._cache.batch_repeat_interleave(len(live))
-        elif len(live) < rows:
-            self._cache.batch_select_indices(keep)
-        self._cache_rows = len(live)
-
     def _keep_prefix(self, branch_index: int) -> None:
-        """Keep row 0 of the cache (prompt + that branch's fed tokens) for the next call."""
+        """Keep row 0 of the cache (prompt + the tokens that branch fed) for the next call."""
+        if self._static is not None and self._on_static:
+            self._cache, self._cache_rows, self._on_static = self._static.end(), 1, False
         if self._cache is None:
             return
         if self._cache_rows > 1:
             self._cache.batch_select_indices(torch.tensor([0]))  # a CPU index works for any device
-        fed_ids = self._branches[branch_index].text.ids[: self._fed]
-        self._prefix.keep(self._cache, self._prompt_ids + fed_ids)
+        self._prefix.keep(self._cache, self._prompt_ids + self._fed[branch_index])
         self._cache = None
 
     def _finish(self, branch: _Branch, reason: FinishReason, error: str | None = None) -> list[Event]:
@@ -175,3 +235,20 @@ class BranchDecode:
         for branch in self._branches:
             if branch.finish is None:
                 yield from self._finish(branch, reason, error)
+
+
+def cache_keyword(model: Any) -> str:
+    """The forward keyword for the KV cache: `cache` where the model takes it (transformers >= 5.24
+    models, XVERSE), else `past_key_values` (5.23 and older models)."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def output_cache(output: Any) -> Any:
+    """The cache a forward returned, under either name (reading `cache` first avoids the 5.24
+    deprecation warning of `past_key_values`)."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else getattr(output, "past_key_values", None)

@@ -39,7 +39,7 @@ class EngineSpec:
     openai_api_key: str | None = None
     tokenizer_path: str | None = None
     gpu_memory_gib: float | None = None
-    kv_cache_bits: int = 8
+    kv_cache_bits: int | None = None  # None: chosen from the memory estimate at load (engine_load)
     embed_on_cpu: bool = True
 
 

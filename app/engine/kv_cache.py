@@ -1,11 +1,20 @@
-"""KV caches for the local engine: the plain 16-bit DynamicCache and an 8-bit one.
+"""KV caches for the local engine, in one module: 16-bit and int8 layers that write new tokens in place.
 
-`Int8KVCache` stores keys and values as int8 codes with one scale per (batch row, head, token)
-(absmax over head_dim / 127) and dequantizes on read, halving KV memory: A4.2B at 8K tokens goes
-from 2.19 GiB (bf16) to ~1.12 GiB. It is a DynamicCache subclass, so `crop(-n)`,
+`DynamicLayer.update` does `torch.cat([keys, new])`, copying all S cached tokens for every new
+token. `BufferedLayer` keeps its tensors in buffers with spare room and writes new tokens into
+them; the published views (`keys`, `values`, ...) are the filled part. Crop only shortens the
+length (the stale tail is overwritten by later writes).
+
+- `GrowableLayer`: 16-bit K/V, buffers [B, N, capacity, D].
+- `Int8KVLayer`: int8 codes [B, N, capacity, D] with one scale per (row, head, token) [B, N, capacity, 1]
+  (absmax over head_dim / 127), halving KV memory: A4.2B at 8K tokens goes from 2.19 GiB (bf16) to
+  ~1.12 GiB. XVERSE attention reads the codes in place (`app.engine.xverse.int8_attention`, never a
+  whole dequantized copy); other models go through `update()`, which returns dequantized K/V.
+
+`new_cache(config, bits)` is the one factory; the width is always passed explicitly (nothing is read
+from `model.config`). Both caches are DynamicCache instances, so `crop(-n)`,
 `batch_repeat_interleave(n)`, `batch_select_indices`, `reorder_cache` and `get_seq_length` work as
-for DynamicCache. Shapes: codes [B, N, S, D] int8, scales [B, N, S, 1] in the model dtype. New tokens
-are written into buffers with spare room, not concatenated onto the whole cache.
+for DynamicCache. Models whose default cache has sliding-window layers keep transformers' classes.
 """
 
 from __future__ import annotations
@@ -13,10 +22,122 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import PreTrainedConfig
-from transformers.cache_utils import Cache, DynamicCache
+from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 
-from app.engine.growable_cache import BufferedLayer
+KV_BITS = (8, 16)
+
+MIN_HEADROOM = 256  # tokens of spare room after each growth
+
+
+class BufferedLayer(DynamicLayer):
+    """A cache layer whose tensors live in buffers with spare room; subclasses name the views.
+
+    Buffers: a tuple of tensors [B, N, capacity, *]. Invariant: all buffers share B, N and capacity,
+    and the views that `_set_length` publishes (keys, values, ...) have length `_length`; every edit
+    touches every buffer. Crop only shortens `_length` (the stale tail is overwritten by later writes).
+    """
+
+    _buffers: tuple[torch.Tensor, ...] = ()
+    _length = 0
+
+    def _set_length(self, length: int) -> None:
+        raise NotImplementedError  # sets `_length` and the subclass's views of the buffers
+
+    def _write(self, new: tuple[torch.Tensor, ...]) -> None:
+        """Append one tensor [B, N, T, *] per buffer at positions [_length, _length + T)."""
+        start, end = self._length, self._length + new[0].shape[-2]
+        if end > self._buffers[0].shape[-2]:
+            self._grow(end)
+        for buffer, states in zip(self._buffers, new):
+            buffer[..., start:end, :] = states
+        self._set_length(end)
+
+    def _grow(self, needed: int) -> None:
+        capacity = needed + max(MIN_HEADROOM, needed // 4)
+        grown = []
+        for buffer in self._buffers:
+            bigger = buffer.new_empty(*buffer.shape[:2], capacity, buffer.shape[-1])
+            bigger[..., : self._length, :] = buffer[..., : self._length, :]
+            grown.append(bigger)
+        self._buffers = tuple(grown)
+
+    def get_seq_length(self) -> int:
+        return self._length if self.is_initialized else 0
+
+    def crop(self, tokens_to_remove: int) -> None:
+        """Drop the last -tokens_to_remove tokens (negative count, DynamicCache semantics)."""
+        if tokens_to_remove > 0:
+            raise ValueError("crop takes a negative number of tokens to remove")
+        if self.is_initialized and tokens_to_remove < 0:
+            self._set_length(max(0, self._length + tokens_to_remove))
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        """Rows [B] -> [B * repeats] (each row repeated in place), into buffers that keep spare room
+        so the next decode steps write in place instead of copying the repeated cache again."""
+        if self.get_seq_length() > 0:
+            capacity = max(self._buffers[0].shape[-2], self._length + MIN_HEADROOM)
+            self._buffers = tuple(repeat_rows_with_room(buffer[..., : self._length, :], repeats, capacity)
+                                  for buffer in self._buffers)
+            self._set_length(self._length)
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self._map_rows(lambda t: t[indices, ...])
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        self._map_rows(lambda t: t.index_select(0, beam_idx.to(t.device)))
+
+    def offload(self) -> None:
+        self._map_rows(lambda t: t.to("cpu", non_blocking=True))
+
+    def prefetch(self) -> None:
+        if self.is_initialized and self.keys.device != self.device:
+            self._map_rows(lambda t: t.to(self.device, non_blocking=True))
+
+    def _map_rows(self, edit) -> None:
+        """Apply the same batch-dimension edit to every buffer."""
+        if not self.is_initialized:
+            return
+        self._buffers = tuple(edit(buffer) for buffer in self._buffers)
+        self._set_length(self._length)
+
+    def reset(self) -> None:
+        self._buffers = ()
+        self._length = 0
+        super().reset()
+
+
+class GrowableLayer(BufferedLayer):
+    """16-bit K/V: buffers (keys [B, N, capacity, D], values [B, N, capacity, D])."""
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        batch, heads, _, dim = key_states.shape
+        self._buffers = (key_states.new_empty(batch, heads, 0, dim),
+                         value_states.new_empty(batch, heads, 0, value_states.shape[-1]))
+        self._set_length(0)
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append K/V [B, N, T, D]; return views of all cached K/V [B, N, S, D]."""
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        self._write((key_states, value_states))
+        return self.keys, self.values
+
+    def _set_length(self, length: int) -> None:
+        self._length = length
+        self.keys, self.values = (buffer[..., :length, :] for buffer in self._buffers)
+
+
+def repeat_rows_with_room(states: torch.Tensor, repeats: int, capacity: int) -> torch.Tensor:
+    """states [B, N, S, D] -> a new buffer [B * repeats, N, capacity, D] whose first S positions
+    hold each row `repeats` times in a row (repeat_interleave order); one copy, no temporary."""
+    batch, heads, length, dim = states.shape
+    buffer = states.new_empty(batch * repeats, heads, capacity, dim)
+    grouped = buffer.view(batch, repeats, heads, capacity, dim)
+    grouped[..., :length, :] = states.unsqueeze(1)  # broadcast over the repeats
+    return buffer
+
 
 INT8_MAX = 127.0
 
@@ -39,7 +160,7 @@ class Int8KVLayer(BufferedLayer):
 
     The four tensors are views of the filled part of buffers with spare room (capacity >= length), so
     a decode step writes its token in place instead of re-concatenating the whole cache (as
-    growable_cache.GrowableLayer does for 16-bit K/V). Buffers: codes [B, N, capacity, D], scales
+    GrowableLayer does for 16-bit K/V). Buffers: codes [B, N, capacity, D], scales
     [B, N, capacity, 1]. Invariant: all four buffers share B, N and capacity, and all four views
     have length `_length` (every edit touches all four).
     """
@@ -63,13 +184,20 @@ class Int8KVLayer(BufferedLayer):
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append new K/V [B, N, T, D]; return the whole dequantized K/V [B, N, S, D]."""
+        """Append new K/V [B, N, T, D]; return the whole dequantized K/V [B, N, S, D].
+
+        The generic path for models whose attention expects dense K/V; XVERSE attention calls
+        `append` and reads the codes in place instead."""
+        self.append(key_states, value_states)
+        return dequantize_int8(self.keys, self.key_scales), dequantize_int8(self.values, self.value_scales)
+
+    def append(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        """Quantize and write new K/V [B, N, T, D] at the end of the buffers; nothing is read back."""
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
         key_codes, key_scales = quantize_int8(key_states)
         value_codes, value_scales = quantize_int8(value_states)
         self._write((key_codes, value_codes, key_scales, value_scales))
-        return dequantize_int8(self.keys, self.key_scales), dequantize_int8(self.values, self.value_scales)
 
     def _set_length(self, length: int) -> None:
         self._length = length
@@ -86,6 +214,12 @@ class Int8KVCache(DynamicCache):
     def __init__(self) -> None:
         Cache.__init__(self, layer_class_to_replicate=Int8KVLayer)
 
+    def layer(self, layer_idx: int) -> Int8KVLayer:
+        """The layer `layer_idx`, created on first use (as `Cache.update` does)."""
+        while len(self.layers) <= layer_idx:
+            self.layers.append(Int8KVLayer())
+        return self.layers[layer_idx]
+
     def __iter__(self):
         for layer in self.layers:
             yield (
@@ -95,11 +229,20 @@ class Int8KVCache(DynamicCache):
             )
 
 
-def new_cache(config: PreTrainedConfig, kv_cache_bits: int | None = None) -> Cache:
-    """An empty cache for `config`: int8 when kv_cache_bits (or config.kv_cache_bits) is 8."""
-    bits = kv_cache_bits if kv_cache_bits is not None else getattr(config, "kv_cache_bits", 16)
+def new_cache(config: Any, bits: int) -> Cache:
+    """An empty cache for `config` whose K/V are stored with `bits` (8 or 16) bits.
+
+    16-bit: a DynamicCache of GrowableLayers when the config's layers are plain full-attention
+    layers, else the DynamicCache transformers builds for the config (sliding windows etc.).
+    """
     if bits == 8:
         return Int8KVCache()
-    if bits == 16:
-        return DynamicCache(config=config)
-    raise ValueError(f"kv_cache_bits must be 8 or 16, got {bits}")
+    if bits != 16:
+        raise ValueError(f"kv cache bits must be 8 or 16, got {bits}")
+    try:
+        cache = DynamicCache(config=config)
+    except (ValueError, TypeError, AttributeError):
+        return DynamicCache()
+    if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
+        cache.layers = [GrowableLayer() for _ in cache.layers]
+    return cache

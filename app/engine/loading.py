@@ -65,7 +65,8 @@ def load_model(
 
     quantization: "auto" (what a saved quantized copy holds; else nf4 on CUDA, fp32 on CPU),
     "nf4", "int8", "bf16", "fp16" or "fp32". max_gpu_memory_gib caps GPU 0 and offloads the rest
-    to CPU. kv_cache_bits 8 stores the KV cache in int8 (config.kv_cache_bits, read by new_cache).
+    to CPU. kv_cache_bits (8 or 16) is the KV width the fit check assumes; the cache itself is built
+    by whoever decodes (`new_cache(config, bits)`), nothing is stored on the model config.
     """
     if quantization not in QUANTIZATIONS:
         raise ModelLoadError(f"Unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}.")
@@ -79,7 +80,6 @@ def load_model(
     _check_gpu_fits(config, quantization, device_map, max_memory, context_tokens, kv_cache_bits, embed_on_cpu)
     prequantized = _saved_quantization(config) is not None
     model = _from_pretrained(folder, quantization, device_map, max_memory, prequantized)
-    model.config.kv_cache_bits = kv_cache_bits
     if embed_on_cpu:
         _move_embedding_to_cpu(model)
     return model.eval(), _load_tokenizer(folder)
@@ -125,6 +125,16 @@ def check_shards(folder: Path) -> None:
             return
     if not any((folder / name).is_file() for name in SINGLE_WEIGHT_FILES):
         raise MissingShardsError(f"{folder} has no weight files (*.safetensors or *.bin).")
+
+
+def read_config(folder: Path) -> PreTrainedConfig:
+    """The checkpoint's config (errors as ModelLoadError)."""
+    return _load_config(folder)
+
+
+def resolved_quantization(config: PreTrainedConfig, requested: str) -> str:
+    """What load_model will load for `requested` ("auto" resolved; saved copies keep theirs)."""
+    return _choose_quantization(config, requested)
 
 
 def _load_config(folder: Path) -> PreTrainedConfig:

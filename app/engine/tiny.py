@@ -42,11 +42,15 @@ def build_tiny_checkpoint(
     intermediate_size: int = 64,
     vocab_size: int | None = None,
     seed: int = 0,
+    num_attention_heads: int | None = None,
+    shard_size: str = "400KB",
 ) -> Path:
     """Write a tiny random XVERSE-MoE checkpoint + tokenizer into `out_dir` and return it.
 
     Same arguments -> byte-identical files. `vocab_size` defaults to the tokenizer's size; a larger
     value pads the embedding (as the real 100534-row vocab does); a smaller one is refused.
+    `num_attention_heads` defaults to hidden_size // 32; `shard_size` to 400KB (sharded like the
+    real checkpoints even when tiny; benchmarks building bigger shapes pass a larger one).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,19 +65,19 @@ def build_tiny_checkpoint(
         hidden_size=hidden_size,
         intermediate_size=intermediate_size,
         num_hidden_layers=num_layers,
-        num_attention_heads=max(1, hidden_size // 32),
+        num_attention_heads=num_attention_heads or max(1, hidden_size // 32),
         max_position_embeddings=8192,
         num_experts=num_experts,
         moe_top_k=top_k,
         num_shared_experts=num_shared_experts,
     )
-    _write_weights(config, out_dir, seed)
+    _write_weights(config, out_dir, seed, shard_size)
     _write_official_config(out_dir)
     _write_tokenizer(tokenizer, out_dir)
     return out_dir
 
 
-def _write_weights(config: XverseConfig, out_dir: Path, seed: int) -> None:
+def _write_weights(config: XverseConfig, out_dir: Path, seed: int, shard_size: str = SHARD_SIZE) -> None:
     """Random fp32 weights (seeded, independent of the global RNG) as sharded safetensors."""
     generator_state = torch.random.get_rng_state()
     try:
@@ -81,7 +85,7 @@ def _write_weights(config: XverseConfig, out_dir: Path, seed: int) -> None:
         model = XverseForCausalLM(config)
     finally:
         torch.random.set_rng_state(generator_state)
-    model.save_pretrained(out_dir, max_shard_size=SHARD_SIZE)
+    model.save_pretrained(out_dir, max_shard_size=shard_size)
 
 
 def _write_official_config(out_dir: Path) -> None:

@@ -13,26 +13,43 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from app.engine.decoding import BranchDecode
+from app.engine.decoding import BranchDecode, DecodeStats
+from app.engine.graph_decode import StaticDecoder
+from app.engine.fused_moe import current_path
+from app.engine.kv_cache import KV_BITS
 from app.engine.prefix_cache import PrefixCache
 from app.engine.scoring import DEFAULT_CONTEXT_TOKENS, ContinuationScore, score_continuations
+from app.engine.runtime_report import RuntimeReport
 from app.engine.types import Done, EngineError, EngineInfo, Event, GenerationRequest
 
 LOCK_POLL_S = 0.02  # how often a queued request looks at its cancel event
+DECODE_STEPS = ("auto", "static", "dynamic")
 
 
 class TransformersEngine:
     def __init__(self, model: Any, tokenizer: Any, *, model_id: str, context_length: int,
-                 quantization: str = "", notes: str = "", prefill_chunk_tokens: int = 2048) -> None:
+                 quantization: str = "", notes: str = "", prefill_chunk_tokens: int = 2048,
+                 kv_cache_bits: int = 16, runtime: RuntimeReport | None = None,
+                 decode_step: str = "auto") -> None:
         if context_length < 2:
             raise ValueError("context_length must be >= 2")
         if prefill_chunk_tokens < 1:
             raise ValueError("prefill_chunk_tokens must be >= 1")
+        if kv_cache_bits not in KV_BITS:
+            raise ValueError(f"kv_cache_bits must be 8 or 16, got {kv_cache_bits}")
+        self._kv_cache_bits = kv_cache_bits
+        self._runtime = runtime or RuntimeReport(moe_path=current_path(model).describe(),
+                                                 kv_cache=f"{kv_cache_bits}-bit")
+        self.last_decode_stats = DecodeStats()
+        self._static = static_decoder(model, decode_step, context_length, kv_cache_bits)
+        if self._static is not None:
+            self._runtime = replace(self._runtime, decode_step=self._static.describe())
         self._model = model.eval()
         self._tokenizer = tokenizer
         self._model_id, self._context_length = model_id, context_length
@@ -46,12 +63,12 @@ class TransformersEngine:
     def from_path(cls, path: str | Path, *, model_id: str | None = None, context_length: int | None = None,
                   notes: str = "", **load_options: Any) -> TransformersEngine:
         """Load through `app.engine.loading.load_model` (the one path real and demo checkpoints share)."""
-        from app.engine.loading import load_model
+        from app.engine.engine_load import load_for_engine
 
-        model, tokenizer = load_model(str(path), **load_options)
-        limit = getattr(model.config, "max_position_embeddings", None) or 4096
-        return cls(model, tokenizer, model_id=model_id or str(path), context_length=context_length or limit,
-                   quantization=str(load_options.get("quantization", "")), notes=notes)
+        loaded = load_for_engine(str(path), context_length=context_length, **load_options)
+        return cls(loaded.model, loaded.tokenizer, model_id=model_id or str(path),
+                   context_length=loaded.context_length, quantization=loaded.quantization, notes=notes,
+                   kv_cache_bits=loaded.kv_cache_bits, runtime=loaded.report)
 
     @property
     def cached_prefix_tokens(self) -> int:
@@ -67,8 +84,13 @@ class TransformersEngine:
         memory = ""
         if device.type == "cuda":
             memory = f"{torch.cuda.memory_allocated(device) / 2**30:.2f} GiB allocated"
+        runtime = self._runtime
+        if self._static is not None:
+            runtime = replace(runtime, decode_step=self._static.describe())
         return EngineInfo(kind="transformers", model_id=self._model_id, context_length=self._context_length,
-                          quantization=self._quantization, device=str(device), memory=memory, notes=self._notes)
+                          quantization=self._quantization, device=str(device), memory=memory, notes=self._notes,
+                          moe_path=runtime.moe_path, kv_cache=runtime.kv_cache, decode_step=runtime.decode_step,
+                          context_note=runtime.context_note, rope_extended=runtime.rope_extended)
 
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
@@ -87,9 +109,12 @@ class TransformersEngine:
                     yield Done(branch, "cancelled", len(prompt_ids), 0)
                 return
         try:
+            self.last_decode_stats = DecodeStats()
             decode = BranchDecode(self._model, self._tokenizer, prefix=self._prefix, eos_ids=self._eos_ids,
                                   request=request, prompt_ids=prompt_ids, max_new_tokens=max_new_tokens,
-                                  cancel=cancel, prefill_chunk_tokens=self._prefill_chunk_tokens)
+                                  cancel=cancel, prefill_chunk_tokens=self._prefill_chunk_tokens,
+                                  kv_cache_bits=self._kv_cache_bits, stats=self.last_decode_stats,
+                                  static=self._static)
             yield from decode.events()
         finally:
             self._lock.release()
@@ -133,6 +158,21 @@ class TransformersEngine:
                 "(including at least one new token). Shorten the prompt or raise the context length."
             )
         return ids
+
+
+def static_decoder(model: Any, decode_step: str, context_length: int, kv_cache_bits: int) -> StaticDecoder | None:
+    """decode_step "auto": CUDA graphs over a static cache for native XVERSE models on CUDA, else the
+    dynamic cache; "static": the static cache stepped eagerly (any device; tests); "dynamic": never."""
+    if decode_step not in DECODE_STEPS:
+        raise ValueError(f"decode_step must be one of {', '.join(DECODE_STEPS)}, got {decode_step!r}")
+    from app.engine.xverse import XverseForCausalLM
+
+    if decode_step == "dynamic" or not isinstance(model, XverseForCausalLM):
+        return None
+    on_cuda = _model_device(model).type == "cuda"
+    if decode_step == "auto" and not on_cuda:
+        return None
+    return StaticDecoder(model, capacity=context_length, bits=kv_cache_bits, use_graphs=on_cuda)
 
 
 def _model_device(model: Any) -> torch.device:

@@ -98,6 +98,12 @@ class EngineInfo:
     memory: str = ""  # human-readable device memory in use
     notes: str = ""  # e.g. "demo model: text is random"
     token_counts_exact: bool = True
+    # Local-engine runtime choices, for the start-up log and the Settings tab ("" where not applicable).
+    moe_path: str = ""  # e.g. "fused-torch (nf4 stacked experts)" or "per-expert (requested)"
+    kv_cache: str = ""  # e.g. "int8 (bf16 would not fit: ...)"
+    decode_step: str = ""  # e.g. "cuda-graph (batch 1-4)" or "eager"
+    context_note: str = ""  # e.g. "dynamic NTK x1.5: context 12288 > trained 8192"
+    rope_extended: bool = False  # True when dynamic NTK stretches RoPE past the trained length
 
 
 @runtime_checkable

@@ -9,14 +9,14 @@ GREEDY = SamplingParams(temperature=0, repetition_penalty=1.0)
 PROMPT = "The lantern swung over the harbour while the ferryman counted the coins twice. 夜色渐深，"
 
 
-def assert_reuse_is_invisible(model, tokenizer) -> None:
-    reusing = TransformersEngine(model, tokenizer, model_id="m", context_length=1024)
+def assert_reuse_is_invisible(model, tokenizer, kv_cache_bits: int = 16) -> None:
+    reusing = TransformersEngine(model, tokenizer, model_id="m", context_length=1024, kv_cache_bits=kv_cache_bits)
     generate(reusing, GenerationRequest(PROMPT, max_new_tokens=8, sampling=GREEDY))
     for prompt in (PROMPT + "山门外", PROMPT[:-10] + "the rain", PROMPT):
         request = GenerationRequest(prompt, n=2, max_new_tokens=24, sampling=GREEDY)
         assert reusing.cached_prefix_tokens > 0
         warm = [(r.text, r.completion_tokens) for r in generate(reusing, request)]
-        cold = TransformersEngine(model, tokenizer, model_id="m", context_length=1024)
+        cold = TransformersEngine(model, tokenizer, model_id="m", context_length=1024, kv_cache_bits=kv_cache_bits)
         assert warm == [(r.text, r.completion_tokens) for r in generate(cold, request)]
 
 
@@ -34,15 +34,14 @@ def test_reuse_is_invisible_on_llama(llama_parts):
 
 def test_reuse_is_invisible_with_the_int8_kv_cache(tiny_model_dir):
     import app.engine.xverse  # noqa: F401
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from app.engine.kv_cache import Int8KVCache
 
-    config = AutoConfig.from_pretrained(tiny_model_dir)
-    config.kv_cache_bits = 8
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, config=config).eval()
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    engine = TransformersEngine(model, tokenizer, model_id="m", context_length=1024)
+    engine = TransformersEngine(model, tokenizer, model_id="m", context_length=1024, kv_cache_bits=8)
     generate(engine, GenerationRequest(PROMPT, max_new_tokens=4, sampling=GREEDY))
     assert isinstance(engine._prefix._cache, Int8KVCache)  # the engine really kept the 8-bit cache
-    assert_reuse_is_invisible(model, tokenizer)
+    assert engine.info().kv_cache.startswith("8-bit")
+    assert_reuse_is_invisible(model, tokenizer, kv_cache_bits=8)

@@ -1,17 +1,19 @@
-"""GrowableLayer behaves exactly like DynamicLayer under every operation the engine uses."""
+"""GrowableLayer behaves exactly like DynamicLayer under every operation the engine uses; new_cache
+picks the layer classes from the explicit width and the config."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from transformers import LlamaConfig
 from transformers.cache_utils import DynamicCache
 
-from app.engine.growable_cache import GrowableLayer, new_growable_cache
+from app.engine.kv_cache import GrowableLayer, Int8KVCache, new_cache
 
 
 def test_same_contents_as_dynamic_cache_through_update_crop_repeat_select():
     torch.manual_seed(0)
-    grow, plain = new_growable_cache(LlamaConfig(num_hidden_layers=2)), DynamicCache()
+    grow, plain = new_cache(LlamaConfig(num_hidden_layers=2), 16), DynamicCache()
     assert all(isinstance(layer, GrowableLayer) for layer in grow.layers)
 
     def both(op, *args):
@@ -39,9 +41,15 @@ def test_same_contents_as_dynamic_cache_through_update_crop_repeat_select():
 
 
 def test_int8_or_sliding_configs_keep_their_own_cache():
+    from transformers import MistralConfig
+
     config = LlamaConfig(num_hidden_layers=2)
-    config.kv_cache_bits = 8
-    assert new_growable_cache(config) is None
+    assert isinstance(new_cache(config, 8), Int8KVCache)
+    assert not hasattr(config, "kv_cache_bits")  # the width is an argument, never a config key
+    sliding = new_cache(MistralConfig(num_hidden_layers=2, sliding_window=16), 16)
+    assert sliding.layers and not any(isinstance(layer, GrowableLayer) for layer in sliding.layers)
+    with pytest.raises(ValueError, match="8 or 16"):
+        new_cache(config, 4)
 
 
 def test_repeat_keeps_row_order_and_leaves_room_for_the_next_steps():

@@ -24,7 +24,7 @@ def greedy_full_recompute(model, ids: list[int], steps: int) -> tuple[list[int],
 
 def greedy_cached(model, ids: list[int], steps: int) -> tuple[list[int], list[torch.Tensor]]:
     """Greedy decoding with a KV cache: one prefill, then one token per step."""
-    cache = new_cache(model.config)
+    cache = new_cache(model.config, 16)
     out = model(torch.tensor([ids]), past_key_values=cache, logits_to_keep=1)
     ids, logits = list(ids), []
     for _ in range(steps):
@@ -68,7 +68,7 @@ def test_left_padded_cached_decode_steps(tiny_fp32) -> None:
     """Decode steps of a padded batch (mask grows by one column per step) equal full recompute."""
     model, tokenizer = tiny_fp32
     batch = tokenizer(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
-    cache, mask = new_cache(model.config), batch.attention_mask
+    cache, mask = new_cache(model.config, 16), batch.attention_mask
     out = model(input_ids=batch.input_ids, attention_mask=mask, past_key_values=cache, logits_to_keep=1)
     ids = batch.input_ids
     for _ in range(5):
@@ -84,7 +84,7 @@ def test_multi_token_step_on_a_cropped_cache(tiny_fp32) -> None:
     """Prefix reuse: crop the cache, then feed several tokens at once (needs an explicit causal mask)."""
     model, tokenizer = tiny_fp32
     ids = tokenizer.encode(PROMPTS[1], add_special_tokens=False)
-    cache = new_cache(model.config)
+    cache = new_cache(model.config, 16)
     model(torch.tensor([ids]), past_key_values=cache)
     cache.crop(-5)
     assert cache.get_seq_length() == len(ids) - 5

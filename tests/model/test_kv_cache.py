@@ -94,16 +94,14 @@ def test_greedy_64_tokens_agree_with_16_bit_cache(tiny_fp32) -> None:
 
 
 @torch.no_grad()
-def test_int8_config_switch_drives_generate(tiny_fp32) -> None:
+def test_an_int8_cache_passed_to_generate_is_used(tiny_fp32) -> None:
     model, tokenizer = tiny_fp32
     ids = torch.tensor([tokenizer.encode("雨停了。", add_special_tokens=False)])
-    model.config.kv_cache_bits = 8
-    try:
-        out = model.generate(ids, max_new_tokens=6, do_sample=False, return_dict_in_generate=True)
-    finally:
-        model.config.kv_cache_bits = 16
-    assert isinstance(out.past_key_values, Int8KVCache)
+    cache = new_cache(model.config, 8)
+    out = model.generate(ids, max_new_tokens=6, do_sample=False, return_dict_in_generate=True, past_key_values=cache)
+    assert cache.get_seq_length() == ids.shape[1] + 5 and cache.layers[0].keys.dtype == torch.int8
     assert out.sequences.shape == (1, ids.shape[1] + 6)
+    assert not hasattr(model.config, "kv_cache_bits")
 
 
 def test_int8_layer_writes_in_place_and_matches_a_fresh_quantization() -> None:
@@ -127,3 +125,30 @@ def test_int8_layer_writes_in_place_and_matches_a_fresh_quantization() -> None:
     assert torch.equal(got_k, dequantize_int8(*quantize_int8(whole_k)))
     assert torch.equal(got_v, dequantize_int8(*quantize_int8(whole_v)))
     assert layer.keys.dtype == torch.int8 and cache.get_seq_length() == 11
+
+
+def test_int8_attention_in_place_equals_sdpa_over_dequantized_keys() -> None:
+    """attend_int8 (codes read in place, scales factored out, online softmax over blocks) equals
+    SDPA over the dequantized K/V, with and without a padding mask, with GQA."""
+    from torch.nn import functional as F
+
+    from app.engine.xverse.int8_attention import attend_int8
+
+    torch.manual_seed(3)
+    query = torch.randn(2, 4, 1, 16)
+    keys, values = torch.randn(2, 2, 37, 16), torch.randn(2, 2, 37, 16)
+    (key_codes, key_scales), (value_codes, value_scales) = quantize_int8(keys), quantize_int8(values)
+    dense_k = dequantize_int8(key_codes, key_scales).repeat_interleave(2, dim=1)
+    dense_v = dequantize_int8(value_codes, value_scales).repeat_interleave(2, dim=1)
+    mask = torch.ones(2, 1, 1, 37, dtype=torch.bool)
+    mask[1, ..., :5] = False  # left padding of row 1
+    for block in (4096, 8):  # one block, and five blocks with online softmax
+        for attn_mask in (None, mask):
+            got = attend_int8(query, (key_codes, value_codes), (key_scales, value_scales), attn_mask, block=block)
+            want = F.scaled_dot_product_attention(query, dense_k, dense_v, attn_mask=attn_mask)
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    several = torch.randn(2, 4, 3, 16)  # three new tokens at once: causal among themselves
+    got = attend_int8(several, (key_codes, value_codes), (key_scales, value_scales), None, block=8)
+    want = F.scaled_dot_product_attention(several, dense_k, dense_v,
+                                          attn_mask=torch.ones(37, 37, dtype=torch.bool).tril()[-3:])
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

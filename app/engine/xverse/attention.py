@@ -11,7 +11,10 @@ from torch import nn
 from torch.nn import functional as F
 from transformers.cache_utils import Cache
 
+from app.engine.kv_cache import Int8KVCache
+from app.engine.static_cache import StaticKVCache
 from app.engine.xverse.configuration import XverseConfig
+from app.engine.xverse.int8_attention import MAX_QUERY, attend_int8
 
 
 class XverseRMSNorm(nn.Module):
@@ -23,11 +26,11 @@ class XverseRMSNorm(nn.Module):
         self.variance_epsilon = eps
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        input_dtype = hidden_states.dtype
+        """[.., H] -> [.., H]. 8 ops for a 16-bit input: the fp32 upcasts of the input and the weight
+        happen inside the multiplications (type promotion), same numbers as casting first."""
         states = hidden_states.to(torch.float32)
-        variance = states.pow(2).mean(-1, keepdim=True)
-        states = states * torch.rsqrt(variance + self.variance_epsilon)
-        return (self.weight.to(torch.float32) * states).to(input_dtype)
+        inverse_rms = torch.rsqrt(states.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)
+        return (self.weight * (hidden_states * inverse_rms)).to(hidden_states.dtype)
 
 
 class XverseRotary(nn.Module):
@@ -35,7 +38,8 @@ class XverseRotary(nn.Module):
 
     Deliberately holds no buffer: nothing here can come out uninitialised after meta-device loading
     (the bug of the official remote code on transformers 5). inv_freq has D/2 entries, so recomputing
-    it per forward costs nothing next to the projections.
+    it per forward costs nothing next to the projections. `ntk_factor` (dynamic NTK) comes from the
+    checkpoint's rope_scaling, or is set by the loader when the context exceeds the trained length.
     """
 
     def __init__(self, config: XverseConfig) -> None:
@@ -45,18 +49,35 @@ class XverseRotary(nn.Module):
         self.max_positions = config.max_position_embeddings
         self.ntk_factor = config.ntk_factor
 
-    def inv_freq(self, seq_len: int, device: torch.device) -> torch.Tensor:
-        """[D/2] fp32 inverse frequencies; dynamic NTK raises the base only past max_positions."""
-        base = self.base
-        if self.ntk_factor is not None and seq_len > self.max_positions:
-            stretch = self.ntk_factor * seq_len / self.max_positions - (self.ntk_factor - 1)
-            base = base * stretch ** (self.head_dim / (self.head_dim - 2))
+    def inv_freq(self, seq_len: int | torch.Tensor, device: torch.device) -> torch.Tensor:
+        """[D/2] fp32 inverse frequencies; dynamic NTK raises the base only past max_positions.
+
+        seq_len is a host int, or a 0-d device tensor (static-cache decode): then the stretch is
+        computed on the device, clamped at 1 below the trained length, with no host read.
+        """
         exponents = torch.arange(0, self.head_dim, 2, dtype=torch.float32, device=device) / self.head_dim
+        power = self.head_dim / (self.head_dim - 2)
+        if self.ntk_factor is None:
+            return 1.0 / (self.base**exponents)
+        if isinstance(seq_len, torch.Tensor):
+            stretch = (self.ntk_factor * seq_len.to(torch.float32) / self.max_positions - (self.ntk_factor - 1))
+            stretched = self.base * stretch.clamp(min=1.0) ** power
+            return 1.0 / (stretched**exponents)
+        base = float(self.base)
+        if seq_len > self.max_positions:
+            base = base * (self.ntk_factor * seq_len / self.max_positions - (self.ntk_factor - 1)) ** power
         return 1.0 / (base**exponents)
 
-    def forward(self, position_ids: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """position_ids [B, T] -> (cos, sin) each [B, T, D] in `dtype`."""
-        seq_len = int(position_ids.max()) + 1 if self.ntk_factor is not None else 0
+    def forward(
+        self, position_ids: torch.Tensor, dtype: torch.dtype, seq_len: int | torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """position_ids [B, T] -> (cos, sin) each [B, T, D] in `dtype`.
+
+        seq_len (keys after this step) decides dynamic NTK; when omitted it is read from the
+        positions, which costs a host sync, so the model always passes it.
+        """
+        if seq_len is None:
+            seq_len = int(position_ids.max()) + 1 if self.ntk_factor is not None else 0
         inv_freq = self.inv_freq(seq_len, position_ids.device)
         freqs = position_ids[..., None].to(torch.float32) * inv_freq  # [B, T, D/2]
         angles = torch.cat((freqs, freqs), dim=-1)  # [B, T, D]
@@ -72,6 +93,17 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """x [B, N, T, D], cos/sin [B, T, D] -> rotated x [B, N, T, D]."""
     return x * cos[:, None] + rotate_half(x) * sin[:, None]
+
+
+def signed_sin(sin: torch.Tensor) -> torch.Tensor:
+    """sin [B, T, D] -> (-sin1, sin2): with it, rotate_half(x) * sin == x.roll(D/2) * signed_sin."""
+    half = sin.shape[-1] // 2
+    return torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)
+
+
+def apply_rotary_rolled(x: torch.Tensor, cos: torch.Tensor, sin_signed: torch.Tensor) -> torch.Tensor:
+    """apply_rotary in 4 ops instead of 5 (roll replaces neg + cat); x [B, N, T, D], tables [B, 1, T, D]."""
+    return x * cos + x.roll(x.shape[-1] // 2, dims=-1) * sin_signed
 
 
 def build_attention_mask(
@@ -98,7 +130,12 @@ def build_attention_mask(
 
 
 class XverseAttention(nn.Module):
-    """Multi-head self-attention (no bias) with RoPE, a KV cache and SDPA."""
+    """Multi-head self-attention (no bias) with RoPE, a KV cache and SDPA.
+
+    q/k/v are separate Linears as in the checkpoint; `fuse_projections` (app.engine.fusion) may
+    replace them at load with one `qkv_proj` whose output rows are [q; k; v]. An int8 cache
+    (Int8KVCache) is read in place for decode-sized queries (int8_attention).
+    """
 
     def __init__(self, config: XverseConfig, layer_idx: int) -> None:
         super().__init__()
@@ -111,28 +148,54 @@ class XverseAttention(nn.Module):
         self.k_proj = nn.Linear(hidden, self.num_kv_heads * self.head_dim, bias=False)
         self.v_proj = nn.Linear(hidden, self.num_kv_heads * self.head_dim, bias=False)
         self.o_proj = nn.Linear(self.num_heads * self.head_dim, hidden, bias=False)
+        self.qkv_proj: nn.Module | None = None
 
     def forward(
         self,
         hidden_states: torch.Tensor,
         rotary: tuple[torch.Tensor, torch.Tensor],
         mask: torch.Tensor | None,
-        cache: Cache | None,
+        cache: Cache | StaticKVCache | None,
     ) -> torch.Tensor:
-        """hidden_states [B, T, H] -> [B, T, H]; appends this step's K/V to `cache`."""
+        """hidden_states [B, T, H] -> [B, T, H]; appends this step's K/V to `cache`.
+
+        rotary: (cos, signed sin) [B, 1, T, D] from XverseModel (see apply_rotary_rolled).
+        """
         batch, length, _ = hidden_states.shape
+        query_key, value = self._project(hidden_states)
+        rotated = apply_rotary_rolled(query_key, *rotary)  # [B, Nq + Nkv, T, D]
+        query, key = rotated[:, : self.num_heads], rotated[:, self.num_heads :]
+        if isinstance(cache, StaticKVCache):  # captured decode step: one token per row
+            cache.write(self.layer_idx, key, value)
+            attended = cache.attend(self.layer_idx, query, self.num_kv_heads != self.num_heads)
+        elif isinstance(cache, Int8KVCache) and length <= MAX_QUERY:
+            layer = cache.layer(self.layer_idx)
+            layer.append(key, value)
+            attended = attend_int8(query, (layer.keys, layer.values), (layer.key_scales, layer.value_scales), mask)
+        else:
+            attended = self._sdpa(query, key, value, mask, cache, length)
+        return self.o_proj(attended.transpose(1, 2).reshape(batch, length, -1))
+
+    def _project(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, T, H] -> (query and key heads [B, Nq + Nkv, T, D], value heads [B, Nkv, T, D])."""
+        batch, length, _ = hidden_states.shape
+        if self.qkv_proj is not None:
+            heads = self.num_heads + 2 * self.num_kv_heads
+            fused = self.qkv_proj(hidden_states).view(batch, length, heads, self.head_dim).transpose(1, 2)
+            split = self.num_heads + self.num_kv_heads
+            return fused[:, :split], fused[:, split:]  # views of one projection
         query = self.q_proj(hidden_states).view(batch, length, -1, self.head_dim).transpose(1, 2)
         key = self.k_proj(hidden_states).view(batch, length, -1, self.head_dim).transpose(1, 2)
         value = self.v_proj(hidden_states).view(batch, length, -1, self.head_dim).transpose(1, 2)
-        cos, sin = rotary
-        query, key = apply_rotary(query, cos, sin), apply_rotary(key, cos, sin)  # [B, N, T, D]
+        return torch.cat((query, key), dim=1), value
+
+    def _sdpa(self, query, key, value, mask, cache, length) -> torch.Tensor:
         if cache is not None:
             key, value = cache.update(key, value, self.layer_idx)  # [B, N, S, D]
         if key.dtype != query.dtype:
             key, value = key.to(query.dtype), value.to(query.dtype)
         is_causal = mask is None and length > 1
-        attended = F.scaled_dot_product_attention(
+        return F.scaled_dot_product_attention(
             query, key, value, attn_mask=mask, is_causal=is_causal,
             enable_gqa=self.num_kv_heads != self.num_heads,
         )  # [B, N, T, D]
-        return self.o_proj(attended.transpose(1, 2).reshape(batch, length, -1))

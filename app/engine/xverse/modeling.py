@@ -16,9 +16,19 @@ from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutpu
 from transformers.modeling_utils import slice_logits_to_keep
 
 from app.engine.kv_cache import new_cache
-from app.engine.xverse.attention import XverseAttention, XverseRMSNorm, XverseRotary, build_attention_mask
+from app.engine.static_cache import StaticKVCache
+from app.engine.xverse.attention import (
+    XverseAttention,
+    XverseRMSNorm,
+    XverseRotary,
+    build_attention_mask,
+    signed_sin,
+)
 from app.engine.xverse.configuration import XverseConfig
 from app.engine.xverse.moe import XverseMLP, XverseMoE
+
+# transformers >= 5.24 names the output's cache `cache` (`past_key_values` is a deprecated alias).
+CACHE_FIELD = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__ else "past_key_values"
 
 
 class XverseDecoderLayer(nn.Module):
@@ -54,7 +64,7 @@ class XversePreTrainedModel(PreTrainedModel):
     config: XverseConfig
     base_model_prefix = "model"
     _no_split_modules = ["XverseDecoderLayer"]
-    _skip_keys_device_placement = ["past_key_values"]
+    _skip_keys_device_placement = ["past_key_values", "cache"]
     _keep_in_fp32_modules_strict = ["router"]
     _supports_sdpa = True
     _supports_flash_attn = False
@@ -104,9 +114,11 @@ class XverseModel(XversePreTrainedModel):
             # The embedding may live on CPU (embed_on_cpu); move ids there and the result back.
             inputs_embeds = self.embed_tokens(input_ids.to(self.embed_tokens.weight.device))
         hidden_states = inputs_embeds.to(self.norm.weight.device)  # [B, T, H]
+        if isinstance(past_key_values, StaticKVCache):
+            return self._static_step(hidden_states, past_key_values)
         use_cache = self.config.use_cache if use_cache is None else use_cache
         if use_cache and past_key_values is None:
-            past_key_values = new_cache(self.config)
+            past_key_values = new_cache(self.config, 16)  # callers wanting int8 pass their own cache
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
         length, device = hidden_states.shape[1], hidden_states.device
         if attention_mask is not None:
@@ -114,11 +126,25 @@ class XverseModel(XversePreTrainedModel):
         if position_ids is None:
             position_ids = default_position_ids(attention_mask, past_length, length, device)
         mask = build_attention_mask(attention_mask, past_length, length, device)
-        rotary = self.rotary(position_ids.to(device), hidden_states.dtype)
+        cos, sin = self.rotary(position_ids.to(device), hidden_states.dtype, seq_len=past_length + length)
+        rotary = (cos[:, None], signed_sin(sin)[:, None])  # [B, 1, T, D] each, shared by every layer
         for layer in self.layers:
             hidden_states = layer(hidden_states, rotary, _to(mask, hidden_states), past_key_values)
         hidden_states = self.norm(hidden_states)
-        return BaseModelOutputWithPast(last_hidden_state=hidden_states, past_key_values=past_key_values)
+        return BaseModelOutputWithPast(last_hidden_state=hidden_states, **{CACHE_FIELD: past_key_values})
+
+    def _static_step(self, hidden_states: torch.Tensor, cache: StaticKVCache) -> BaseModelOutputWithPast:
+        """One decode step [B, 1, H] on a static cache: position, RoPE length and mask are read from
+        the device-side length (no host value enters, so the step can be captured as a graph)."""
+        batch = hidden_states.shape[0]
+        position_ids = cache.length.view(1, 1).expand(batch, 1)
+        cos, sin = self.rotary(position_ids, hidden_states.dtype, seq_len=cache.length + 1)
+        rotary = (cos[:, None], signed_sin(sin)[:, None])
+        cache.begin_step()
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, rotary, None, cache)
+        cache.end_step()
+        return BaseModelOutputWithPast(last_hidden_state=self.norm(hidden_states), **{CACHE_FIELD: cache})
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embed_tokens
@@ -171,13 +197,7 @@ class XverseForCausalLM(XversePreTrainedModel, GenerationMixin):
         loss = None
         if labels is not None:
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values)
-
-    def generate(self, *args, **kwargs):
-        """GenerationMixin.generate, starting from an int8 KV cache when config.kv_cache_bits == 8."""
-        if kwargs.get("past_key_values") is None and getattr(self.config, "kv_cache_bits", 16) == 8:
-            kwargs["past_key_values"] = new_cache(self.config)
-        return super().generate(*args, **kwargs)
+        return CausalLMOutputWithPast(loss=loss, logits=logits, **{CACHE_FIELD: getattr(outputs, CACHE_FIELD)})
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens

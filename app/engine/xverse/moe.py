@@ -4,35 +4,47 @@ and the routed mixture of experts with its fp32 router.
 Every expert is its own `nn.Linear` trio named like the checkpoint
 (`experts.{e}.gate_proj/up_proj/down_proj`) so bitsandbytes can quantize each one.
 
-Dispatch choice: tokens are sorted by selected expert and only experts that received tokens run.
-That needs the per-expert token counts on the host, read with ONE `.tolist()` per layer per step
-(never per expert or per token). A single token (batch-1 decode) reads its k expert ids instead
-and calls those k experts directly, skipping the sort/gather/scatter kernels. A fully sync-free alternative would run every expert on every
-token (E/k times the weight traffic: ~10x for A4.2B), which loses badly on a memory-bound decode,
-and gathering the selected experts' weights on device is impossible with bitsandbytes layers.
+Two dispatch paths. Fused (installed at load by app.engine.fused_moe): the experts are stacked
+(`stacked`, xverse/stacked_experts.py) and chosen on the device, with no host read in a decode
+step. Per-expert (the fallback, e.g. for int8 bitsandbytes experts): tokens are sorted by selected
+expert and only experts that received tokens run, which needs the per-expert token counts on the
+host (ONE `.tolist()` per layer per step); a single token reads its k expert ids instead and calls
+those k experts directly.
 
 Shapes: N = B*T flattened tokens, H hidden, E experts, K = top-k, I expert width.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from app.engine.xverse.configuration import XverseConfig
+from app.engine.xverse.stacked_experts import StackedExperts
 
 
 class XverseMLP(nn.Module):
-    """SwiGLU: down(silu(gate(x)) * up(x)); [.., H] -> [.., H]."""
+    """SwiGLU: down(silu(gate(x)) * up(x)); [.., H] -> [.., H].
+
+    app.engine.fusion may replace gate_proj/up_proj at load with one `gate_up_proj` whose output is
+    [gate; up] (one matmul instead of two).
+    """
 
     def __init__(self, hidden_size: int, intermediate_size: int) -> None:
         super().__init__()
+        self.intermediate_size = intermediate_size
         self.gate_proj = nn.Linear(hidden_size, intermediate_size, bias=False)
         self.up_proj = nn.Linear(hidden_size, intermediate_size, bias=False)
         self.down_proj = nn.Linear(intermediate_size, hidden_size, bias=False)
+        self.gate_up_proj: nn.Module | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gate_up_proj is not None:
+            gate, up = self.gate_up_proj(x).split(self.intermediate_size, dim=-1)
+            return self.down_proj(F.silu(gate) * up)
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
@@ -42,12 +54,15 @@ def route(
     """hidden [N, H], router_weight [E, H] -> (weights [N, K] fp32, expert ids [N, K] int64).
 
     fp32 logits -> softmax over ALL experts -> top-k -> optionally renormalize the k weights to 1.
+    Renormalized, that equals a softmax over the k largest logits (softmax is monotonic and the
+    common normaliser cancels), which is what is computed then: 4 ops, no [N, E] softmax.
     """
     logits = F.linear(hidden.to(torch.float32), router_weight.to(torch.float32))  # [N, E]
+    if renormalize:
+        top_logits, expert_ids = logits.topk(top_k, dim=-1)  # [N, K]
+        return top_logits.softmax(dim=-1), expert_ids
     probs = logits.softmax(dim=-1)
     weights, expert_ids = probs.topk(top_k, dim=-1)  # [N, K]
-    if renormalize:
-        weights = weights / weights.sum(dim=-1, keepdim=True)
     return weights, expert_ids
 
 
@@ -66,12 +81,18 @@ class XverseMoE(nn.Module):
         self.experts = nn.ModuleList(XverseMLP(hidden, width) for _ in range(num_experts))
         shared = config.num_shared_experts or 0
         self.shared_experts = XverseMLP(hidden, width * shared) if shared else None
+        # Set by app.engine.fused_moe at load: the experts stacked for sync-free dispatch (then
+        # `experts` is emptied); None keeps the per-expert path below.
+        self.stacked: Any = None  # StackedExperts, or expert_placement.SplitExperts
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """hidden_states [B, T, H] -> [B, T, H]."""
         shape = hidden_states.shape
         flat = hidden_states.reshape(-1, shape[-1])  # [N, H]
         weights, expert_ids = route(flat, self.router.weight, self.top_k, self.renormalize)
+        if self.stacked is not None:
+            shared = self.shared_experts(flat) if self.shared_experts is not None else None
+            return self.stacked(flat, weights, expert_ids, shared).reshape(shape)
         routed = self._dispatch(flat, weights, expert_ids)
         if self.shared_experts is not None:
             routed = routed + self.shared_experts(flat)

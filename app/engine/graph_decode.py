@@ -1,0 +1,140 @@
+"""Decode steps on a static KV cache, replayed as one CUDA graph per live batch size (eager elsewhere).
+
+`StaticDecoder` keeps, per batch size B (1..MAX_GRAPH_BATCH), a StaticKVCache of `capacity`
+tokens, a static input-ids buffer and (on CUDA) a captured graph of one model forward. A request:
+`begin(cache, rows)` copies the prefilled dynamic cache in, `step(ids)` runs one token per row
+(graph replay, or the same forward eagerly), `compact(keep)` moves the live rows into the state of
+the smaller batch size when a branch finishes, `end()` hands row 0 back as a dynamic cache for
+the prefix cache. Capture happens on first use of a batch size and is reused by later requests;
+where capture fails (or the device is not CUDA) the step runs eagerly, and `describe()` says so.
+Sampling stays outside the graph (eager, on the device, no host read).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from app.engine.static_cache import StaticKVCache
+
+MAX_GRAPH_BATCH = 4
+WARMUP_STEPS = 2
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _BatchState:
+    cache: StaticKVCache
+    embeds: torch.Tensor  # [B, 1, H], the graph's input (the embedding lookup runs outside it:
+    # the input embedding may live in CPU RAM)
+    graph: Any = None  # torch.cuda.CUDAGraph once captured
+    logits: torch.Tensor | None = None  # [B, V] the graph's output
+    failed: str = ""
+
+
+@dataclass
+class StaticDecoder:
+    model: Any
+    capacity: int
+    bits: int = 16
+    use_graphs: bool = True
+    states: dict[int, _BatchState] = field(default_factory=dict)
+    active: int = 0  # batch size of the request in progress (0: none)
+    notes: list[str] = field(default_factory=list)
+
+    def fits(self, tokens: int, rows: int) -> bool:
+        """Whether a request of `tokens` (prompt + new) at `rows` can run here; on CUDA a batch size
+        whose static cache is not allocated yet must fit in free memory."""
+        if rows > MAX_GRAPH_BATCH or tokens >= self.capacity:
+            return False
+        if rows in self.states or not torch.cuda.is_available() or not self.use_graphs:
+            return True
+        from app.engine.memory_estimate import kv_cache_bytes
+
+        need = kv_cache_bytes(self.model.config, self.capacity, self.bits, batch=rows)
+        return need < 0.8 * torch.cuda.mem_get_info()[0]
+
+    def describe(self) -> str:
+        captured = sorted(b for b, s in self.states.items() if s.graph is not None)
+        if not self.use_graphs:
+            return "static cache, eager (CUDA graphs need a CUDA device)"
+        failed = [f"batch {b}: {s.failed}" for b, s in self.states.items() if s.failed]
+        text = f"cuda-graph (captured for batch {captured})" if captured else "cuda-graph (captured on first use)"
+        return text + (f"; eager for {'; '.join(failed)}" if failed else "")
+
+    def begin(self, cache: Any, rows: int) -> None:
+        state = self._state(rows)
+        state.cache.load(cache, rows)
+        self.active = rows
+
+    def step(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids [B] -> logits [B, V] float32 (a fresh tensor: the graph's buffer is reused)."""
+        state = self.states[self.active]
+        embedding = self.model.get_input_embeddings()
+        state.embeds.copy_(embedding(ids.view(-1, 1).to(embedding.weight.device)))
+        if self.use_graphs and state.graph is None and not state.failed:
+            self._capture(state)
+        if state.graph is not None:
+            state.graph.replay()
+            assert state.logits is not None
+            logits = state.logits
+        else:
+            logits = self._forward(state)
+        state.cache.host_length += 1
+        return logits.float().clone()
+
+    def compact(self, keep: torch.Tensor) -> None:
+        rows = int(keep.numel())
+        source = self.states[self.active].cache
+        self._state(rows).cache.copy_rows_from(source, keep)
+        self.active = rows
+
+    def end(self) -> Any:
+        cache = self.states[self.active].cache.to_dynamic(self.model.config)
+        self.active = 0
+        return cache
+
+    def abandon(self) -> None:
+        self.active = 0
+
+    def _state(self, rows: int) -> _BatchState:
+        if rows not in self.states:
+            config, parameter = self.model.config, next(self.model.parameters())
+            dtype = parameter.dtype if parameter.is_floating_point() else torch.bfloat16
+            device = self.model.lm_head.weight.device
+            cache = StaticKVCache(config.num_hidden_layers, rows, config.num_key_value_heads, config.head_dim,
+                                  self.capacity, dtype=dtype, device=device, bits=self.bits)
+            embeds = torch.zeros(rows, 1, config.hidden_size, dtype=dtype, device=device)
+            self.states[rows] = _BatchState(cache, embeds)
+        return self.states[rows]
+
+    def _forward(self, state: _BatchState) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model(inputs_embeds=state.embeds, cache=state.cache, logits_to_keep=1).logits[:, -1, :]
+
+    def _capture(self, state: _BatchState) -> None:
+        """Warm up on a side stream, then capture one forward; the length is restored after the
+        warm-up steps (they wrote K/V only at the next free position, which the real step rewrites)."""
+        try:
+            saved = state.cache.length.clone()
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(WARMUP_STEPS):
+                    self._forward(state)
+                    state.cache.length.copy_(saved)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                state.logits = self._forward(state)
+            state.cache.length.copy_(saved)
+            state.graph = graph
+            log.info("decode step captured as a CUDA graph for batch %d", state.embeds.shape[0])
+        except Exception as error:  # noqa: BLE001 - any capture failure falls back to eager
+            state.failed = f"{type(error).__name__}: {error}"[:200]
+            state.graph = None
+            log.warning("CUDA graph capture failed for batch %d, decoding eagerly: %s", state.embeds.shape[0],
+                        state.failed)

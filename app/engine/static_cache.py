@@ -1,0 +1,113 @@
+"""A pre-allocated KV cache whose length lives on the device: what a captured decode step needs.
+
+Buffers never move and nothing about the step is read on the host: the next position, the RoPE
+length (dynamic NTK included) and the attention mask all come from `length`, a 0-d long tensor on
+the device that the forward itself advances (`length += 1`). `host_length` mirrors it on the host,
+kept by the caller (it knows how many steps it ran), and is used only outside the step.
+All rows share one length: branches decode in lockstep from one prompt.
+Buffers: 16-bit keys/values [B, N, capacity, D]; int8 codes [B, N, capacity, D] + scales
+[B, N, capacity, 1] (read in place by int8_attention). Only decode steps (one token per row) run
+on it; prefill uses the growable cache and `load` copies it in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from app.engine.kv_cache import Int8KVCache, new_cache, quantize_int8
+
+
+class StaticKVCache:
+    def __init__(self, layers: int, batch: int, heads: int, head_dim: int, capacity: int, *,
+                 dtype: torch.dtype, device: torch.device, bits: int = 16) -> None:
+        self.bits, self.capacity, self.batch = bits, capacity, batch
+        shape = (batch, heads, capacity, head_dim)
+        self.buffers: list[tuple[torch.Tensor, ...]]
+        if bits == 16:
+            self.buffers = [(torch.zeros(shape, dtype=dtype, device=device),
+                             torch.zeros(shape, dtype=dtype, device=device)) for _ in range(layers)]
+        else:
+            scale_shape = (batch, heads, capacity, 1)
+            self.buffers = [(torch.zeros(shape, dtype=torch.int8, device=device),
+                             torch.zeros(shape, dtype=torch.int8, device=device),
+                             torch.zeros(scale_shape, dtype=dtype, device=device),
+                             torch.zeros(scale_shape, dtype=dtype, device=device)) for _ in range(layers)]
+        self.length = torch.zeros((), dtype=torch.long, device=device)
+        self.host_length = 0
+        self.positions = torch.arange(capacity, device=device)
+        self.mask: torch.Tensor | None = None  # [1, 1, 1, capacity], set by begin_step
+
+    def get_seq_length(self) -> int:
+        return self.host_length
+
+    def begin_step(self) -> None:
+        """Device-side mask for this step: keys at positions <= length are visible."""
+        self.mask = (self.positions <= self.length)[None, None, None, :]
+
+    def end_step(self) -> None:
+        self.length.add_(1)
+
+    def write(self, layer_idx: int, key: torch.Tensor, value: torch.Tensor) -> None:
+        """key/value [B, N, 1, D] into position `length` (index_copy_: no host read)."""
+        index = self.length.view(1)
+        buffers = self.buffers[layer_idx]
+        if self.bits == 16:
+            buffers[0].index_copy_(2, index, key.to(buffers[0].dtype))
+            buffers[1].index_copy_(2, index, value.to(buffers[1].dtype))
+            return
+        (key_codes, key_scales), (value_codes, value_scales) = quantize_int8(key), quantize_int8(value)
+        for buffer, new in zip(buffers, (key_codes, value_codes, key_scales, value_scales)):
+            buffer.index_copy_(2, index, new.to(buffer.dtype))
+
+    def attend(self, layer_idx: int, query: torch.Tensor, gqa: bool) -> torch.Tensor:
+        """query [B, N, 1, D] over every visible position -> [B, N, 1, D]."""
+        buffers = self.buffers[layer_idx]
+        if self.bits == 16:
+            keys, values = buffers
+            return F.scaled_dot_product_attention(query, keys.to(query.dtype), values.to(query.dtype),
+                                                  attn_mask=self.mask, enable_gqa=gqa)
+        from app.engine.xverse.int8_attention import attend_int8  # here: app.engine.xverse imports this module
+
+        return attend_int8(query, (buffers[0], buffers[1]), (buffers[2], buffers[3]), self.mask)
+
+    def load(self, cache: Any, rows: int) -> None:
+        """Copy a dynamic cache (batch 1 or `rows`) into the buffers; length = its length."""
+        length = cache.get_seq_length()
+        if length >= self.capacity:
+            raise ValueError(f"{length} cached tokens do not fit a static cache of {self.capacity}")
+        for buffers, layer in zip(self.buffers, cache.layers):
+            sources = (layer.keys, layer.values) if self.bits == 16 else (
+                layer.keys, layer.values, layer.key_scales, layer.value_scales)
+            for buffer, source in zip(buffers, sources):
+                source = source.to(buffer.dtype) if buffer.dtype != torch.int8 else source
+                buffer[:, :, :length] = source.expand(rows, *source.shape[1:]) if source.shape[0] == 1 else source
+        self.length.fill_(length)
+        self.host_length = length
+
+    def copy_rows_from(self, other: StaticKVCache, keep: torch.Tensor) -> None:
+        """Rows `keep` of `other` (a larger batch) into this cache, up to other's length."""
+        length = other.host_length
+        for mine, theirs in zip(self.buffers, other.buffers):
+            for buffer, source in zip(mine, theirs):
+                buffer[:, :, :length] = source[keep.to(source.device), :, :length]
+        self.length.copy_(other.length)
+        self.host_length = length
+
+    def to_dynamic(self, config: Any, row: int = 0) -> Any:
+        """Row `row` as a growable (or int8) dynamic cache, for the prefix cache."""
+        cache = new_cache(config, self.bits)
+        length = self.host_length
+        for index, buffers in enumerate(self.buffers):
+            if self.bits == 16:
+                cache.update(buffers[0][row : row + 1, :, :length], buffers[1][row : row + 1, :, :length], index)
+            else:  # the codes and scales themselves, not a re-quantization
+                assert isinstance(cache, Int8KVCache)
+                parts = tuple(buffer[row : row + 1, :, :length] for buffer in buffers)
+                layer = cache.layer(index)
+                layer.lazy_initialization(parts[2].new_empty(1, parts[0].shape[1], 0, parts[0].shape[-1]),
+                                          parts[2].new_empty(1, parts[1].shape[1], 0, parts[1].shape[-1]))
+                layer._write(parts)
+        return cache

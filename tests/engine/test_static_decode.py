@@ -1,0 +1,69 @@
+"""Decode steps on the static, pre-allocated KV cache (the graph-captured path on CUDA, stepped
+eagerly here) stream exactly what the dynamic cache does: greedy and sampled branches, branch
+compaction, prefix reuse across calls, 16-bit and int8; and the step reads no host value."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from app.engine import GenerationRequest, SamplingParams, generate
+from app.engine.fused_moe import install_fused_moe
+from app.engine.fusion import fuse_projections
+from app.engine.kv_cache import new_cache
+from app.engine.op_census import OpCensus
+from app.engine.static_cache import StaticKVCache
+from app.engine.transformers_engine import TransformersEngine
+
+GREEDY = SamplingParams(temperature=0, repetition_penalty=1.0)
+SAMPLED = SamplingParams(temperature=0.9, top_p=0.95, top_k=0, repetition_penalty=1.1)
+PROMPT = "夜色渐深，山门外的石阶上落满了松针，少年提着灯笼慢慢往上走。The lantern swung over the harbour"
+
+
+@pytest.fixture(scope="module")
+def fused_model(tiny_parts):
+    model = copy.deepcopy(tiny_parts[0])
+    install_fused_moe(model)
+    fuse_projections(model)
+    return model
+
+
+def outputs(engine, request) -> list[tuple[str, str, int]]:
+    return [(r.text, r.finish_reason, r.completion_tokens) for r in generate(engine, request)]
+
+
+@pytest.mark.parametrize("bits", [16, 8])
+def test_static_steps_stream_what_the_dynamic_cache_streams(fused_model, tiny_parts, bits):
+    tokenizer = tiny_parts[1]
+    static = TransformersEngine(fused_model, tokenizer, model_id="s", context_length=512, kv_cache_bits=bits,
+                                decode_step="static")
+    dynamic = TransformersEngine(fused_model, tokenizer, model_id="d", context_length=512, kv_cache_bits=bits,
+                                 decode_step="dynamic")
+    assert static.info().decode_step.startswith("static cache, eager") and dynamic.info().decode_step == "eager"
+    requests = [GenerationRequest(PROMPT, max_new_tokens=20, sampling=GREEDY),
+                GenerationRequest(PROMPT + " and the rain", n=3, max_new_tokens=16, sampling=SAMPLED, seed=4)]
+    free = generate(dynamic, GenerationRequest(PROMPT, n=4, max_new_tokens=24, sampling=SAMPLED, seed=9))
+    requests.append(GenerationRequest(PROMPT, n=4, max_new_tokens=24, sampling=SAMPLED, seed=9,
+                                      stop=(free[1].text[3:5],)))  # branch 1 stops early: compaction
+    for request in requests:  # in sequence: each call reuses the prefix the previous one kept
+        assert outputs(static, request) == outputs(dynamic, request)
+        assert static.cached_prefix_tokens == dynamic.cached_prefix_tokens > 0
+
+
+@torch.no_grad()
+def test_the_static_step_reads_nothing_on_the_host(fused_model, tiny_parts):
+    config = fused_model.config
+    ids = torch.tensor([list(range(300, 330))])
+    dynamic = new_cache(config, 16)
+    fused_model(ids, past_key_values=dynamic)
+    static = StaticKVCache(config.num_hidden_layers, 1, config.num_key_value_heads, config.head_dim, 64,
+                           dtype=torch.float32, device=torch.device("cpu"))
+    static.load(dynamic, 1)
+    step = torch.tensor([[331]])
+    with OpCensus() as census:
+        got = fused_model(step, cache=static).logits
+    assert census.sync_count == 0 and int(static.length) == 31
+    want = fused_model(step, past_key_values=dynamic).logits
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
