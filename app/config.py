@@ -42,7 +42,7 @@ class Settings:
     openai_api_key: str | None
     tokenizer_path: str | None
     gpu_memory_gib: float | None
-    kv_cache_bits: int
+    kv_cache_bits: int | None  # None: chosen by the engine from the memory estimate at the context
     ui_language: str
     backup_interval_min: float
     backup_keep: int
@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", dest="tokenizer_path", help="local tokenizer for exact token counts")
     p.add_argument("--gpu-memory", type=float, dest="gpu_memory_gib",
                    help="GiB of GPU memory the model may use; the rest is offloaded to CPU")
-    p.add_argument("--kv-cache-bits", type=int, choices=(8, 16), help="KV cache precision (default 8)")
+    p.add_argument("--kv-cache-bits", type=int, choices=(8, 16), help="KV cache precision (default: 16-bit when it fits the GPU budget at the context, else 8)")
     p.add_argument("--ui-language", choices=UI_LANGUAGES, help="language of the interface")
     p.add_argument("--backup-interval", type=float, dest="backup_interval_min",
                    help="minutes between automatic backups, 0 to disable (default 30)")
@@ -145,7 +145,7 @@ def parse_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | N
         openai_api_key=env.get("INKSTONE_OPENAI_API_KEY") or env.get("OPENAI_API_KEY"),
         tokenizer_path=_pick(args.tokenizer_path, env, "INKSTONE_TOKENIZER", None),
         gpu_memory_gib=_pick(args.gpu_memory_gib, env, "INKSTONE_GPU_MEMORY", None, float),
-        kv_cache_bits=_pick(args.kv_cache_bits, env, "INKSTONE_KV_CACHE_BITS", 8, int),
+        kv_cache_bits=_pick(args.kv_cache_bits, env, "INKSTONE_KV_CACHE_BITS", None, int),
         ui_language=_pick(args.ui_language, env, "INKSTONE_UI_LANGUAGE", "en"),
         backup_interval_min=_pick(args.backup_interval_min, env, "INKSTONE_BACKUP_INTERVAL", 30.0, float),
         backup_keep=_pick(args.backup_keep, env, "INKSTONE_BACKUP_KEEP", 10, int),
@@ -168,7 +168,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"UI language {s.ui_language!r} is not one of {', '.join(UI_LANGUAGES)}")
     if not 256 <= s.context_length <= 131072:
         raise SettingsError(f"--context {s.context_length} must be between 256 and 131072 tokens")
-    if s.kv_cache_bits not in (8, 16):
+    if s.kv_cache_bits not in (None, 8, 16):
         raise SettingsError("--kv-cache-bits must be 8 or 16")
     if s.gpu_memory_gib is not None and s.gpu_memory_gib <= 0:
         raise SettingsError("--gpu-memory must be a positive number of GiB")
