@@ -1,11 +1,18 @@
-"""Errors the Store raises; every message says what was wrong in words a writer can act on."""
+"""Errors the Store raises; every message says what was wrong in words a writer can act on.
+
+Raised with a message code and values (`ValidationError("store.unknown_fields", ...)`, see `messages`):
+`str(error)` is English, `error.message` is rendered by the UI in the writer's language.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from messages import CodedError, Message
 
 
-class StoreError(Exception):
+class StoreError(CodedError, Exception):
     """Base class of every error the story store raises on purpose."""
 
 
@@ -25,14 +32,15 @@ class ConflictError(StoreError):
 
     def __init__(
         self,
-        message: str,
+        message: str | Message,
         *,
         chapter_id: int | None = None,
         base_version: int | None = None,
         current_version: int | None = None,
         current_updated_at: datetime | None = None,
+        **values: Any,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, **values)
         self.chapter_id = chapter_id
         self.base_version = base_version
         self.current_version = current_version

@@ -1,7 +1,7 @@
 """Input validation for the Store: field names, types, enumerations, ranges and sizes.
 
-Every check raises `ValidationError` with a message naming the entity, the field and what was
-expected, before anything is written. Types come from the record dataclasses; string lengths and
+Every check raises `ValidationError` with a message code (`store.*`, see `messages`) naming the
+entity, the field and what was expected, before anything is written. Types come from the record dataclasses; string lengths and
 integer widths from the ORM columns, so the rules follow the schema.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, String
 
+from messages import Message, enum_message, known
 from story_store.errors import ValidationError
 
 MAX_TEXT_CHARS = 5_000_000  # a whole novel fits; a 50 MB paste does not
@@ -56,10 +58,8 @@ def check_fields(model: type, record: type, fields: Mapping[str, Any], writable:
     allowed = set(writable)
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise ValidationError(
-            f"unknown field(s) for a {NOUNS[table]}: {', '.join(map(repr, unknown))}; "
-            f"known fields: {', '.join(sorted(allowed))}"
-        )
+        raise ValidationError("store.unknown_fields", noun=noun(table), unknown=", ".join(map(repr, unknown)),
+                              known=", ".join(sorted(allowed)))
     hints = _type_hints(record)
     for name, value in fields.items():
         check_value(model, name, hints[name], value)
@@ -73,11 +73,11 @@ def _type_hints(record: type) -> dict[str, Any]:
 
 def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     table = model.__tablename__  # type: ignore[attr-defined]
-    where = f"{NOUNS[table]} {name}"
+    where = field_of(table, name)
     optional, base = _unwrap_optional(annotation)
     if value is None:
         if not optional:
-            raise ValidationError(f"{where} must not be empty (None)")
+            raise ValidationError("store.not_none", where=where)
         return
     column = model.__table__.columns[name]  # type: ignore[attr-defined]
     if base is str:
@@ -86,7 +86,7 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
         _check_choice(table, name, where, value)
     elif base is bool:
         if not isinstance(value, bool):
-            raise ValidationError(f"{where} must be true or false, got {type(value).__name__}")
+            raise ValidationError("store.not_bool", where=where, got=type(value).__name__)
     elif base is int:
         widest = MAX_INT64 if isinstance(column.type, BigInteger) else MAX_INT32
         low, high = RANGES.get((table, name), (-widest - 1, widest))
@@ -96,62 +96,80 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     elif typing.get_origin(base) is dict:
         check_json_object(where, value)
     else:
-        raise ValidationError(f"{where} cannot be written")
+        raise ValidationError("store.not_writable", where=where)
 
 
-def check_text(where: str, value: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
+def noun(table: str) -> Message:
+    """The entity a table holds, as the writer calls it ("chapter", "章节")."""
+    return Message(f"store.noun.{NOUNS[table].replace(' ', '_')}")
+
+
+def field_of(table: str, name: str) -> Message:
+    """"chapter title" / "章节 标题": where a bad value was found."""
+    return Message("store.where", noun=noun(table), field=enum_message("field", name))
+
+
+def _named(where: str | Message) -> str | Message:
+    """A caller's plain "chapter text" as its catalogue message (`store.where_text.chapter_text`)."""
+    if isinstance(where, Message):
+        return where
+    key = "store.where_text." + re.sub(r"\W+", "_", where).strip("_")
+    return Message(key) if known(key) else where
+
+
+def check_text(where: str | Message, value: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
+    where = _named(where)
     if not isinstance(value, str):
-        raise ValidationError(f"{where} must be text, got {type(value).__name__}")
+        raise ValidationError("store.not_text", where=where, got=type(value).__name__)
     if len(value) > max_chars:
-        raise ValidationError(
-            f"{where} is too long: {len(value):,} characters (the limit is {max_chars:,})"
-        )
+        raise ValidationError("store.too_long", where=where, length=len(value), limit=max_chars)
     if "\x00" in value:
-        raise ValidationError(f"{where} contains a NUL character, which cannot be stored")
+        raise ValidationError("store.nul_character", where=where)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationError(f"{where} is not valid Unicode text ({exc.reason})") from exc
+        raise ValidationError("store.not_unicode", where=where, detail=exc.reason) from exc
     return value
 
 
-def check_int(where: str, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX_INT32) -> int:
+def check_int(where: str | Message, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX_INT32) -> int:
+    where = _named(where)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{where} must be a whole number, got {type(value).__name__}")
+        raise ValidationError("store.not_int", where=where, got=type(value).__name__)
     if not low <= value <= high:
-        raise ValidationError(f"{where} must be between {low} and {high}, got {value}")
+        raise ValidationError("store.out_of_range", where=where, low=low, high=high, got=value)
     return value
 
 
 def check_choice(table: str, name: str, value: Any) -> str:
-    where = f"{NOUNS[table]} {name}"
+    where = field_of(table, name)
     check_text(where, value, 64)
     _check_choice(table, name, where, value)
     return value
 
 
-def check_json_object(where: str, value: Any) -> dict[str, Any]:
+def check_json_object(where: str | Message, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValidationError(f"{where} must be a mapping (JSON object), got {type(value).__name__}")
+        raise ValidationError("store.not_mapping", where=where, got=type(value).__name__)
     try:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{where} must hold only JSON values: {exc}") from exc
+        raise ValidationError("store.not_json", where=where, detail=str(exc)) from exc
     check_text(where, encoded)
     return value
 
 
-def _check_string_list(where: str, value: Any) -> None:
+def _check_string_list(where: Message, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError(f"{where} must be a list of texts")
+        raise ValidationError("store.not_text_list", where=where)
     for item in value:
         check_text(where, item, 10_000)
 
 
-def _check_choice(table: str, name: str, where: str, value: str) -> None:
+def _check_choice(table: str, name: str, where: Message, value: str) -> None:
     choices = CHOICES.get((table, name))
     if choices is not None and value not in choices:
-        raise ValidationError(f"{where} must be one of {', '.join(sorted(choices))}; got {value!r}")
+        raise ValidationError("store.not_a_choice", where=where, choices=", ".join(sorted(choices)), got=value)
 
 
 def _unwrap_optional(annotation: Any) -> tuple[bool, Any]:

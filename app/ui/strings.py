@@ -1,237 +1,39 @@
 """Every string the interface shows, in English and Chinese; `t(language, key, **values)` picks one.
 
-Invariant: each key has both languages (a test checks it); `{name}` placeholders are filled by `t`.
+The texts live in the message catalogue (`messages/catalog/<language>/*.json`: `ui.json` for the
+interface, the other files for the codes raised below the UI, `enum.json` for enumerated values);
+this module is the UI's view of it.
+
+Invariant: each key has both languages (tests/ui/test_string_table.py checks it); `{name}`
+placeholders are filled by `t`; a value that is a Message (a code raised below the UI) is rendered in
+the same language.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-LANGUAGES = ("en", "zh")
+from messages import LANGUAGES, Message, catalog, enum_message, render, translate
 
-# key -> (English, 中文)
-STRINGS: dict[str, tuple[str, str]] = {
-    "app_title": ("# Inkstone — a studio for novelists", "# 砚台 Inkstone — 小说创作工作室"),
-    "demo_banner": ("⚠️ **demo model: random weights, text is random**", "⚠️ **演示模型：随机权重，生成的文字是随机的**"),
-    "no_model_banner": ("⚠️ **No model is loaded.** Projects, editing, revisions and export work; generation does not until Inkstone is started with a model, `--demo` or `--openai-base-url`.",
-                        "⚠️ **未加载模型。** 作品管理、编辑、修订和导出照常可用；生成功能需要以模型、`--demo` 或 `--openai-base-url` 启动后才能使用。"),
-    "project": ("Project", "作品"),
-    "chapter": ("Chapter", "章节"),
-    "none": ("none", "无"),
-    "not_found": ("That item no longer exists.", "该条目已不存在。"),
-    "choose_file": ("Choose a file first.", "请先选择文件。"),
-    "seed": ("Seed (-1 = random)", "随机种子（-1=随机）"),
-    "stop": ("Stop", "停止"),
-    "stopped": ("Stopped; the text streamed so far is kept.", "已停止，已生成的文字已保存。"),
-    "generating": ("Generating…", "生成中…"),
-    "generation_done": ("Done ({reason}); chapter at version {version}.", "完成（{reason}），章节版本 {version}。"),
-    "updated": ("Updated", "更新时间"),
-    "tokens": ("tokens", "词元"),
-    "setting": ("Setting", "设置"),
-    "value": ("Value", "值"),
-    # tabs
-    "tab_projects": ("Projects", "作品"),
-    "tab_characters": ("Characters", "人物"),
-    "tab_lore": ("Lore", "设定"),
-    "tab_write": ("Write", "写作"),
-    "tab_branches": ("Branches", "分支"),
-    "tab_polish": ("Polish", "润色"),
-    "tab_summaries": ("Summaries", "摘要"),
-    "tab_context": ("Context", "上下文"),
-    "tab_roleplay": ("Role-play", "角色扮演"),
-    "tab_export": ("Export / Import", "导出 / 导入"),
-    "tab_settings": ("Settings", "设置"),
-    # projects
-    "projects_none": ("No projects yet — create one below.", "还没有作品——在下面新建一个。"),
-    "projects_new_heading": ("### New project", "### 新建作品"),
-    "projects_manage_heading": ("### Selected project and trash", "### 当前作品与回收站"),
-    "project_title": ("Title", "书名"),
-    "project_language": ("Language", "语言"),
-    "project_genre": ("Genre", "类型"),
-    "project_synopsis": ("Synopsis", "简介"),
-    "project_style_guide": ("Style guide", "文风指南"),
-    "create_project": ("Create project", "新建作品"),
-    "project_new_title": ("New title", "新书名"),
-    "rename_project": ("Rename", "重命名"),
-    "delete_project": ("Delete to trash", "删除到回收站"),
-    "trash": ("Trash", "回收站"),
-    "refresh_trash": ("Refresh trash", "刷新回收站"),
-    "restore_item": ("Restore", "恢复"),
-    "choose_trash_item": ("Choose an item in the trash first.", "请先在回收站中选择一项。"),
-    # characters
-    "character": ("Character", "人物"),
-    "new_character": ("New", "新建"),
-    "character_name": ("Name", "姓名"),
-    "character_aliases": ("Aliases (comma-separated)", "别名（逗号分隔）"),
-    "character_pinned": ("Pinned (always in context)", "置顶（始终进入上下文）"),
-    "character_description": ("Description", "人物描述"),
-    "character_personality": ("Personality", "性格"),
-    "character_appearance": ("Appearance", "外貌"),
-    "character_background": ("Background", "背景"),
-    "character_speech_style": ("Speech style", "说话风格"),
-    "character_greeting": ("Greeting (opens role-play)", "开场白（角色扮演）"),
-    "character_example_dialogue": ("Example dialogue", "对话示例"),
-    "character_scenario": ("Scenario", "场景"),
-    "add_character": ("Add character", "添加人物"),
-    "save_character": ("Save changes", "保存修改"),
-    "delete_character": ("Delete", "删除"),
-    "mentioned_in": ("Mentioned in", "出现于"),
-    "import_card": ("Import Character Card (PNG/JSON)", "导入角色卡（PNG/JSON）"),
-    "card_format": ("Card format", "角色卡格式"),
-    "export_card": ("Export card", "导出角色卡"),
-    "card_file": ("Card file", "角色卡文件"),
-    # lore
-    "lore_entry": ("Lore entry", "设定条目"),
-    "new_lore": ("New", "新建"),
-    "lore_title": ("Title", "标题"),
-    "lore_content": ("Content", "内容"),
-    "lore_keys": ("Keys (one per line, /regex/ allowed)", "关键词（每行一个，可用 /正则/）"),
-    "lore_secondary_keys": ("Secondary keys (one per line)", "次要关键词（每行一个）"),
-    "lore_selective_logic": ("Secondary-key logic", "次要关键词逻辑"),
-    "lore_position": ("Position", "插入位置"),
-    "lore_constant": ("Constant", "常驻"),
-    "lore_enabled": ("Enabled", "启用"),
-    "lore_case_sensitive": ("Case-sensitive", "区分大小写"),
-    "lore_match_whole_words": ("Whole words", "全词匹配"),
-    "lore_ignore_budget": ("Ignore budget", "不受预算限制"),
-    "lore_exclude_recursion": ("Not triggered by other lore", "不被其他设定触发"),
-    "lore_prevent_recursion": ("Does not trigger other lore", "不触发其他设定"),
-    "lore_insertion_order": ("Insertion order", "插入顺序"),
-    "lore_depth": ("Depth", "深度"),
-    "lore_probability": ("Probability %", "触发概率 %"),
-    "add_lore": ("Add entry", "添加条目"),
-    "save_lore": ("Save changes", "保存修改"),
-    "delete_lore": ("Delete", "删除"),
-    "import_lorebook": ("Import lorebook (SillyTavern / NovelAI)", "导入世界书（SillyTavern / NovelAI）"),
-    "export_lorebook": ("Export lorebook", "导出世界书"),
-    "lorebook_file": ("Lorebook file", "世界书文件"),
-    # write
-    "chapters_none": ("No chapters yet.", "还没有章节。"),
-    "chapter_title": ("Chapter title", "章节标题"),
-    "chapter_status": ("Status", "状态"),
-    "add_chapter": ("Add chapter", "新增章节"),
-    "rename_chapter": ("Save title and status", "保存标题与状态"),
-    "chapter_ordinal": ("Position", "位置"),
-    "move_chapter": ("Move", "移动"),
-    "delete_chapter": ("Delete chapter", "删除章节"),
-    "chapter_outline": ("Outline / beats", "大纲 / 情节要点"),
-    "save_outline": ("Save outline", "保存大纲"),
-    "outline_saved": ("Outline of “{title}” saved.", "《{title}》的大纲已保存。"),
-    "editor": ("Chapter text", "正文"),
-    "save_chapter": ("Save", "保存"),
-    "draft": ("Draft from outline", "按大纲起草"),
-    "continue": ("Continue", "续写"),
-    "brainstorm": ("Brainstorm", "头脑风暴"),
-    "brainstorm_output": ("Ideas for what happens next", "后续走向构思"),
-    "opened_version": ("Opened at version {version}.", "已打开版本 {version}。"),
-    "saved_version": ("✓ Saved as version {version}.", "✓ 已保存为版本 {version}。"),
-    "restored_version": ("✓ Restored; chapter is now version {version}.", "✓ 已恢复，章节现为版本 {version}。"),
-    "accepted_version": ("✓ Branch accepted; chapter is now version {version}.", "✓ 已采用分支，章节现为版本 {version}。"),
-    "revisions": ("Revision history", "修订历史"),
-    "revision": ("Revision", "修订版本"),
-    "revision_text": ("Text of that revision", "该版本正文"),
-    "restore_revision": ("Restore this revision", "恢复此版本"),
-    # branches
-    "branch_count": ("Branches", "分支数"),
-    "generate_branches": ("Generate branches", "生成分支"),
-    "branch_1": ("Branch 1", "分支 1"),
-    "branch_2": ("Branch 2", "分支 2"),
-    "branch_3": ("Branch 3", "分支 3"),
-    "branch_4": ("Branch 4", "分支 4"),
-    "accept_branch": ("Accept", "采用"),
-    "regenerate_branch": ("Regenerate", "重新生成"),
-    "branch_history": ("Earlier branches", "历史分支"),
-    "passage": ("Passage", "段落"),
-    "passage_text": ("Passage text", "段落正文"),
-    "accept_passage": ("Accept this passage", "采用此段落"),
-    # polish
-    "polish_original": ("Original passage (paste or load)", "原文（粘贴或载入）"),
-    "use_chapter_text": ("Load chapter text", "载入本章正文"),
-    "polish_preset": ("Preset", "预设"),
-    "polish_instruction": ("Instruction (optional)", "额外要求（可选）"),
-    "polish": ("Polish", "润色"),
-    "polish_result": ("Polished text", "润色结果"),
-    "polish_diff": ("Changes", "修改对比"),
-    "accept_polish": ("Accept all", "全部采用"),
-    "reject_polish": ("Reject", "放弃"),
-    "polish_finished": ("Polish finished ({reason}).", "润色结束（{reason}）。"),
-    "polish_cut_short": ("⚠ The polish was cut short ({reason}); accepting it may drop text.",
-                         "⚠ 润色未完成（{reason}），采用可能丢失文字。"),
-    "polish_accepted": ("✓ Polish accepted; chapter is now version {version}.", "✓ 已采用润色，章节现为版本 {version}。"),
-    # summaries
-    "summary": ("Chapter summary", "章节摘要"),
-    "summarize": ("Summarize chapter", "生成摘要"),
-    "save_summary": ("Save summary", "保存摘要"),
-    "summary_saved": ("✓ Summary saved.", "✓ 摘要已保存。"),
-    "summary_not_saved": ("⚠ Summary not saved ({reason}); the text above is kept only here.",
-                          "⚠ 摘要未保存（{reason}），上面的文字仅在此处。"),
-    # context
-    "context_task": ("Task", "任务"),
-    "context_preview": ("Preview next request", "预览下次请求"),
-    "context_last": ("Show last request", "查看上次请求"),
-    "context_none": ("No request yet.", "还没有请求。"),
-    "context_budget": ("Token budget used", "已用词元预算"),
-    "context_item": ("Item", "条目"),
-    "context_status": ("Decision", "处理"),
-    "context_reason": ("Reason", "原因"),
-    "context_empty": ("nothing to include", "无内容"),
-    "context_prompt": ("The prompt as sent", "实际发送的提示词"),
-    # role-play
-    "persona_name": ("Your persona", "你的身份"),
-    "persona_description": ("Persona description", "身份描述"),
-    "chat_start": ("Start chat", "开始对话"),
-    "chat_sessions": ("Saved chats", "已保存的对话"),
-    "chat": ("Chat", "对话"),
-    "chat_input": ("Your message", "你的消息"),
-    "chat_send": ("Send", "发送"),
-    "message_index": ("Message # (-1 = last)", "消息序号（-1=最后一条）"),
-    "alt_previous": ("◀ Previous", "◀ 上一个"),
-    "alt_next": ("Next ▶", "下一个 ▶"),
-    "chat_regenerate": ("↻ Regenerate", "↻ 重新生成"),
-    "edit_text": ("New text for that message", "该消息的新内容"),
-    "edit_message": ("Edit message", "编辑消息"),
-    "branch_chat": ("Branch from here", "从此处分支"),
-    "chat_empty": ("This chat has no messages yet.", "该对话还没有消息。"),
-    "chat_empty_input": ("Write a message first.", "请先输入消息。"),
-    "bad_message_index": ("No such message: the chat has {count}.", "没有这条消息：对话共 {count} 条。"),
-    # export / import
-    "export_heading": ("### Export", "### 导出"),
-    "export_scope": ("What", "范围"),
-    "scope_book": ("Whole book", "全书"),
-    "scope_chapter": ("Selected chapter", "当前章节"),
-    "export_format": ("Format", "格式"),
-    "include_toc": ("Table of contents", "目录"),
-    "include_synopsis": ("Synopsis front matter", "卷首简介"),
-    "export": ("Export", "导出"),
-    "exported_file": ("Download", "下载"),
-    "import_heading": ("### Import a manuscript (.md / .txt, split at 第一章 / Chapter 1 / # headings)",
-                       "### 导入书稿（.md / .txt，按“第一章”/“Chapter 1”/“# ”标题分章）"),
-    "manuscript": ("Manuscript", "书稿"),
-    "imported_chapters": ("✓ Imported {count} chapter(s).", "✓ 已导入 {count} 章。"),
-    # settings
-    "ui_language": ("Interface language", "界面语言"),
-    "engine_heading": ("### Engine and model", "### 引擎与模型"),
-    "engine_kind": ("Engine", "引擎"),
-    "engine_model": ("Model", "模型"),
-    "engine_quantization": ("Quantization", "量化"),
-    "engine_context": ("Context length", "上下文长度"),
-    "engine_device": ("Device", "设备"),
-    "engine_memory": ("Device memory", "显存占用"),
-    "engine_notes": ("Notes", "备注"),
-    "refresh_engine": ("Refresh", "刷新"),
-    "sampling_heading": ("### Sampling defaults for this project", "### 本作品的采样默认值"),
-    "temperature": ("Temperature", "温度"),
-    "top_p": ("Top-p", "Top-p"),
-    "top_k": ("Top-k", "Top-k"),
-    "min_p": ("Min-p", "Min-p"),
-    "repetition_penalty": ("Repetition penalty", "重复惩罚"),
-    "save_sampling": ("Save sampling defaults", "保存采样默认值"),
-    "sampling_saved": ("✓ Sampling defaults saved.", "✓ 采样默认值已保存。"),
-}
+__all__ = ["LANGUAGES", "STRINGS", "enum_label", "message_text", "t"]
+
+# key -> (English, 中文), the whole catalogue (read-only view)
+STRINGS: dict[str, tuple[str, str]] = {key: (english, catalog("zh").get(key, "")) for key, english in catalog("en").items()}
 
 
-def t(language: str, key: str, **values: Any) -> str:
+def t(language: str, key: str, /, **values: Any) -> str:
     """The string `key` in `language` ("en" | "zh"; anything else falls back to English)."""
-    english, chinese = STRINGS[key]
-    text = chinese if language == "zh" else english
-    return text.format(**values) if values else text
+    return translate(language, key, **values)
+
+
+def message_text(language: str, text: Any, /) -> str:
+    """A Message (or an exception raised with one) in `language`; plain text as it is."""
+    message = getattr(text, "message", text) if isinstance(text, BaseException) else text
+    if isinstance(text, BaseException) and not isinstance(message, Message):
+        message = str(text)
+    return render(message, language)
+
+
+def enum_label(language: str, kind: str, value: Any, /) -> str:
+    """The writer-facing name of an enumerated value (a status, a source, a finish reason...)."""
+    return render(enum_message(kind, str(value or "")), language)
