@@ -231,3 +231,7 @@ class Preference(Base):
     chosen_passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"))
     rejected_passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+# The writer's own preferences live in their own module (imported here so the metadata holds them).
+from story_store.user_settings import UserSetting  # noqa: E402,F401

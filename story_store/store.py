@@ -17,6 +17,7 @@ from story_store.models import Chapter, Character, ChatSession, LoreEntry, Proje
 from story_store.passages import PassageMixin
 from story_store.records import TrashItem
 from story_store.search import SearchMixin
+from story_store.user_settings import UserSettingsMixin
 
 # kind -> (model, column used as the label)
 TRASHABLE = {
@@ -28,7 +29,7 @@ TRASHABLE = {
 }
 
 
-class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin):
+class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin, UserSettingsMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:

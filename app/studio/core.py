@@ -65,13 +65,14 @@ class GenerationUpdate:
 
 
 def translate_store_error(exc: StoreError) -> StudioError:
-    if isinstance(exc, ConflictError):
-        return SaveConflict(str(exc), chapter_id=exc.chapter_id, current_version=exc.current_version)
+    if isinstance(exc, ConflictError):  # the message keeps its code (exc.message): the UI renders it
+        return SaveConflict(exc.message, chapter_id=exc.chapter_id, current_version=exc.current_version,
+                            base_version=exc.base_version)
     if isinstance(exc, NotFoundError):
-        return NotFound(str(exc))
+        return NotFound(exc.message)
     if isinstance(exc, ValidationError):
-        return InvalidInput(str(exc))
-    return StudioError(str(exc))
+        return InvalidInput(exc.message)
+    return StudioError(exc.message)
 
 
 class GuardedStore:

@@ -6,9 +6,15 @@ do next); no traceback, SQL or tensor detail ever needs to reach the UI.
 
 from __future__ import annotations
 
+from typing import Any
 
-class StudioError(Exception):
-    """A use case could not be carried out; `str(error)` is the message for the writer."""
+from messages import CodedError, Message
+
+
+class StudioError(CodedError, Exception):
+    """A use case could not be carried out. Raised with a code and values (`StudioError("polish.cut_short",
+    reason=...)`, see `messages`): `error.message` is rendered in the writer's language by the UI,
+    `str(error)` is the English rendering (logs, tests)."""
 
 
 class InvalidInput(StudioError):
@@ -22,8 +28,10 @@ class NotFound(InvalidInput):
 class SaveConflict(StudioError):
     """Another tab saved first; the stale save was refused and nothing was overwritten."""
 
-    def __init__(self, message: str, *, chapter_id: int | None = None, current_version: int | None = None):
-        super().__init__(message)
+    def __init__(self, message: str | Message, *, chapter_id: int | None = None, current_version: int | None = None,
+                 base_version: int | None = None, **values: Any):
+        super().__init__(message, **values)
+        self.base_version = base_version
         self.chapter_id = chapter_id
         self.current_version = current_version
 

@@ -16,10 +16,10 @@ from app.studio.context import prepare_prompt
 from app.studio.core import GenerationUpdate, StudioCore
 from app.studio.errors import InvalidInput
 from app.studio.sinks import ChatReplySink
+from prompts import constant_list
 from story_store.records import ChatMessageRecord, ChatSessionRecord
 
 MAX_CHAT_TEXT = 20_000
-USER_FALLBACK_NAME = {"zh": "我", "en": "You"}  # who the writer is when no persona is named
 
 
 class RoleplayMixin:
@@ -111,7 +111,8 @@ class RoleplayMixin:
     # --- plumbing --------------------------------------------------------------------------------
     def _user_name(self, chat: ChatSessionRecord) -> str:
         project = self._core.store.get_project(chat.project_id)
-        return chat.persona_name or USER_FALLBACK_NAME.get(project.language, "You")
+        # who the writer is when no persona is named: the template's own word for it ("我", "You")
+        return chat.persona_name or str(constant_list(project.language, "roleplay", "default_user_name"))
 
     def _lines(self, chat: ChatSessionRecord, path: list[ChatMessageRecord]) -> list[ChatLine]:
         user_name = self._user_name(chat)
