@@ -47,7 +47,7 @@ REMEMBERED_PROMPTS = 64  # recent prompts by hash, so a Preference can carry its
 class StudioOptions:
     export_dir: Path  # where exports are written (inside the data dir)
     demo: bool = False  # UI shows "demo model: text is random"
-    ui_language: str = "en"  # default UI language ("en" | "zh")
+    ui_language: str = ""  # forced UI language ("en" | "zh"); "": the writer's choice, else the browser's
     stream_interval_s: float = 0.05  # coalescing: ≈20 UI updates/s
     persist_interval_s: float = 1.0  # streamed text saved to the store at least this often
 

@@ -1,8 +1,11 @@
 """The Gradio 6 interface: `build_app(studio)` assembles the header and one tab per module, without
 launching (only launch.py launches). Handlers are thin adapters over the Studio API.
 
-Invariant: the interface language is the writer's choice — the Settings radio, or `?lang=zh|en` in the
-address — and switching relabels every registered component in place.
+Invariants: the interface language is settled per browser session when the page loads (forced by
+`--ui-language`, else the writer's stored choice, else the browser's Accept-Language — see
+app/ui/language.py), the page shows nothing until it is relabelled (no English flash), and a switch in
+Settings relabels every registered component in place and is stored; the page reopens at the
+remembered project, chapter and tab (app/ui/place.py).
 """
 
 from __future__ import annotations
@@ -25,21 +28,34 @@ from app.ui import (
     summaries,
     write,
 )
-from app.ui.common import LiveGenerations, Shell, Translator, session_of
+from app.ui.common import TRANSLATOR_ATTRIBUTE, LiveGenerations, Shell, Translator, session_of
+from app.ui.language import HIDE_UNTIL_READY_CSS, wire_language
+from app.ui.place import opening, wire_place
 from app.ui.strings import LANGUAGES
 
 CSS = """
 #demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
-"""
+""" + HIDE_UNTIL_READY_CSS
 
-__all__ = ["CSS", "build_app"]
+# Gradio's own strings our pages show that its bundled translations lack (a raw "common.complete").
+GRADIO_STRINGS = {"en": {"common.complete": "Done"}, "zh": {"common.complete": "完成"},
+                  "zh-CN": {"common.complete": "完成"}, "zh-TW": {"common.complete": "完成"}}
+
+__all__ = ["CSS", "build_app", "launch_options"]
+
+
+def launch_options() -> dict[str, Any]:
+    """What `blocks.launch()` needs besides host/port: our CSS and Gradio string fixes."""
+    # footer_links=[]: no "Use via API / Built with Gradio" chrome a writer cannot act on (and no English
+    # in a Chinese page)
+    return {"css": CSS, "i18n": gr.I18n(**GRADIO_STRINGS), "footer_links": []}
 
 
 def _options(studio: Studio) -> tuple[str, bool]:
-    """(default UI language, demo mode) from the studio's options."""
+    """(language the page is built in before a load relabels it, demo mode) from the studio's options."""
     options = getattr(studio, "options", None)
-    language = getattr(options, "ui_language", "en")
+    language = getattr(options, "ui_language", "") or "en"
     return (language if language in LANGUAGES else "en"), bool(getattr(options, "demo", False))
 
 
@@ -60,31 +76,14 @@ def _header(shell: Shell, demo: bool) -> None:
     shell.version = gr.State(None)
 
 
-def _wire_language(shell: Shell, blocks: gr.Blocks, language: gr.Radio) -> None:
-    components = shell.tr.components
-
-    def switch(choice: str) -> list[Any]:
-        return shell.tr.relabel(choice if choice in LANGUAGES else "en")
-
-    def from_address(request: gr.Request) -> Any:
-        """`?lang=zh|en` wins; otherwise the page opens in the language last chosen."""
-        wanted = (request.query_params.get("lang") or "") if request else ""
-        return wanted if wanted in LANGUAGES else shell.tr.language
-
-    switched = language.change(switch, [language], components, api_visibility="private")
-    blocks.load(from_address, None, [language], api_visibility="private")
-    for fn, outputs in shell.on_load:  # on load, and again after a switch (tables in the new language)
-        blocks.load(fn, None, outputs, api_visibility="private")
-        switched.then(fn, None, outputs, api_visibility="private")
-
-
 def build_app(studio: Studio) -> gr.Blocks:
     """The whole studio as Gradio Blocks (not launched). Theme/CSS go to launch(css=CSS)."""
     language, demo = _options(studio)
     shell = Shell(studio=studio, tr=Translator(language), live=LiveGenerations())
     with gr.Blocks(title="Inkstone") as blocks:
+        setattr(blocks, TRANSLATOR_ATTRIBUTE, shell.tr)  # errors raised in handlers find the language
         _header(shell, demo)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             projects.build(shell)
             characters.build(shell)
             lore.build(shell)
@@ -96,10 +95,12 @@ def build_app(studio: Studio) -> gr.Blocks:
             roleplay.build(shell)
             exports.build(shell)
             chosen = settings.build(shell)
-        _wire_language(shell, blocks, chosen)
+        wire_language(shell, blocks, chosen, extra=[opening(shell, tabs)])
+        wire_place(shell, tabs)
 
         def page_closed(request: gr.Request) -> None:  # close its generators, running ones included
             shell.live.close_session(session_of(request))
+            shell.tr.forget(session_of(request))
 
         blocks.unload(page_closed)
     return blocks

@@ -55,8 +55,11 @@ def build(shell: Shell) -> None:
         content = tr.make(gr.Textbox, "lore_content", lines=4)
         texts.insert(1, content)
         with gr.Row():
-            logic = tr.make(gr.Dropdown, "lore_selective_logic", choices=LOGICS, value="and_any")
-            position = tr.make(gr.Dropdown, "lore_position", choices=POSITIONS, value="before_char")
+            logics, positions = tr.enum_choices("logic", LOGICS), tr.enum_choices("position", POSITIONS)
+            logic = tr.with_choices(tr.make(gr.Dropdown, "lore_selective_logic", choices=logics(tr.language),
+                                            value="and_any"), logics)
+            position = tr.with_choices(tr.make(gr.Dropdown, "lore_position", choices=positions(tr.language),
+                                               value="before_char"), positions)
             flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
         with gr.Row():
             defaults = {"insertion_order": 100, "depth": 4, "probability": 100}

@@ -10,12 +10,12 @@ from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markd
 
 
 def project_choices(shell: Shell) -> list[tuple[str, int]]:
-    return choices(shell.studio.list_projects(), lambda p: f"{p.title} ({p.language})")
+    return choices(shell.studio.list_projects(), lambda p: f"{p.title} ({shell.tr.enum('language', p.language)})")
 
 
 def _projects_table(shell: Shell) -> str:
     tr = shell.tr
-    rows = [[p.id, p.title, p.language, p.genre, p.updated_at.strftime("%Y-%m-%d %H:%M")]
+    rows = [[p.id, p.title, tr.enum("language", p.language), p.genre, p.updated_at.strftime("%Y-%m-%d %H:%M")]
             for p in shell.studio.list_projects()]
     if not rows:
         return tr("projects_none")
@@ -25,7 +25,7 @@ def _projects_table(shell: Shell) -> str:
 
 def _trash_choices(shell: Shell, project_id: Any) -> list[tuple[str, str]]:
     items = shell.studio.list_trash(as_id(project_id))
-    return [(f"{item.kind}: {item.label}", f"{item.kind}:{item.id}") for item in items]
+    return [(f"{shell.tr.enum('trash', item.kind)}: {item.label}", f"{item.kind}:{item.id}") for item in items]
 
 
 def build(shell: Shell) -> None:

@@ -27,8 +27,9 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
+from app.ui.place import remembered_chapter
 
-CHAPTER_STATUSES = ["outline", "draft", "revised", "final"]
+CHAPTER_STATUSES = ["outline", "draft", "revised", "final"]  # shown as enum.chapter_status.*
 
 
 def chapter_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
@@ -42,14 +43,26 @@ def chapters_table(shell: Shell, project_id: Any) -> str:
     ident = as_id(project_id)
     chapters = shell.studio.list_chapters(ident) if ident is not None else []
     tr = shell.tr
-    rows = [[c.ordinal, c.title, c.status] for c in chapters]
-    return markdown_table(["#", tr("chapter_title"), tr("chapter_status")], rows) if rows else tr("chapters_none")
+    language = shell.studio.get_project(ident).language if chapters else "en"
+    rows = [[c.ordinal, c.title, tr.enum("chapter_status", c.status), length_label(tr, c.text, language)]
+            for c in chapters]
+    headers = ["#", tr("chapter_title"), tr("chapter_status"), tr("chapter_length")]
+    return markdown_table(headers, rows) if rows else tr("chapters_none")
 
 
 def revision_choices(shell: Shell, chapter_id: int) -> list[tuple[str, int]]:
-    revisions = shell.studio.list_revisions(chapter_id)
-    return [(f"v{r.version} · {r.source} · {r.created_at:%Y-%m-%d %H:%M:%S} · {len(r.text)}", r.id)
+    revisions, tr = shell.studio.list_revisions(chapter_id), shell.tr
+    language = shell.studio.get_project(shell.studio.get_chapter(chapter_id).project_id).language
+    return [(f"{tr('version_short', version=r.version)} · {tr.enum('source', r.source)} · "
+             f"{r.created_at:%Y-%m-%d %H:%M:%S} · {length_label(tr, r.text, language)}", r.id)
             for r in reversed(revisions)]
+
+
+def length_label(tr: Any, text: str, language: str) -> str:
+    """How long a text is, as its writer counts: 字 (non-space characters) for Chinese, words for English."""
+    if language == "zh":
+        return tr("count_chars", count=len("".join(text.split())))
+    return tr("count_words", count=len(text.split()))
 
 
 def build(shell: Shell) -> None:
@@ -59,7 +72,9 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=1, min_width=260):
                 chapters = gr.Markdown(elem_id="chapters-table")
                 title = tr.make(gr.Textbox, "chapter_title", elem_id="chapter-title")
-                status = tr.make(gr.Dropdown, "chapter_status", choices=CHAPTER_STATUSES, value="outline")
+                statuses = tr.enum_choices("chapter_status", CHAPTER_STATUSES)
+                status = tr.with_choices(tr.make(gr.Dropdown, "chapter_status", choices=statuses(tr.language),
+                                                 value="outline"), statuses)
                 with gr.Row():
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
@@ -116,8 +131,9 @@ def _wire_open(shell: Shell, chapters, meta, revisions, save_outline) -> None:
         return tr("outline_saved", title=chapter.title)
 
     opened = [*meta, shell.editor, shell.version, shell.status, revisions]
-    shell.project.change(lambda p: _listing(shell, p), [shell.project], [shell.chapter, chapters],
-                         api_name="list_chapters")
+    # a project opens at the chapter last open in it (app/ui/place.py)
+    shell.project.change(lambda p: _listing(shell, p, remembered_chapter(shell, p)), [shell.project],
+                         [shell.chapter, chapters], api_name="list_chapters")
     shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
     save_outline.click(save_chapter_outline, [shell.chapter, meta[3]], [shell.status], api_name="save_outline")
 
@@ -219,7 +235,8 @@ def _chapter_stream(shell: Shell, task: str, start, chapter_id: Any, editor_text
         if update.done:  # the final update carries the chapter (and its new version) when it changed
             chapter = update.chapter or studio.get_chapter(ident)
             reason = update.finish_reasons[0] if update.finish_reasons else ""
-            yield (chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version),
+            yield (chapter.text, chapter.version, tr("generation_done", reason=tr.enum("finish", reason),
+                                                      version=chapter.version),
                    gr.update(choices=revision_choices(shell, ident), value=None))
         else:  # preview exactly what will be saved, so the text does not jump at the end
             yield join_passage(base, streamed, task), gr.skip(), tr("generating"), gr.skip()
