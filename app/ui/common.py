@@ -96,6 +96,10 @@ class Translator:
     def tab(self, key: str, **kwargs: Any) -> gr.Tab:
         return self.make(gr.Tab, key, **kwargs)
 
+    def labelled(self) -> list[tuple[Any, str, str]]:
+        """(component, string key, attribute) of every labelled component, in registration order."""
+        return list(self._labelled)
+
     @property
     def components(self) -> list[Any]:
         """Every relabelled component once, in registration order (the outputs of a switch)."""

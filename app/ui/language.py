@@ -15,21 +15,40 @@ the first visible paint is consistent; a switch in Settings relabels in place an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
 from app.ui.common import Shell, session_of
-from app.ui.strings import LANGUAGES
+from app.ui.strings import LANGUAGES, t
 
 # The page stays invisible until the load handler has relabelled it (see REVEAL_JS).
 HIDE_UNTIL_READY_CSS = "body:not(.inkstone-ready) .gradio-container .main { visibility: hidden; }\n"
+# Reveal once the tab bar shows the language's tab names too (Gradio repaints tab buttons a frame or
+# two after the labels update; at most ~3 s of waiting, then reveal anyway).
 REVEAL_JS = """(language) => {
-  document.documentElement.lang = language === "zh" ? "zh-CN" : "en";
-  document.body.classList.add("inkstone-ready");
+  const wanted = new Set(TAB_LABELS[language] || []);
+  const started = performance.now();
+  const settled = () => [...document.querySelectorAll("[role=tab]")]
+    .every((tab) => wanted.has(tab.innerText.trim()));
+  const reveal = () => {
+    if (!settled() && performance.now() - started < 3000) { requestAnimationFrame(reveal); return; }
+    document.documentElement.lang = language === "zh" ? "zh-CN" : "en";
+    document.body.classList.add("inkstone-ready");
+  };
+  requestAnimationFrame(reveal);
   return [];
 }"""
+
+
+def reveal_js(shell: Shell) -> str:
+    """REVEAL_JS with the tab names of every language filled in."""
+    keys = [key for component, key, _ in shell.tr.labelled() if isinstance(component, gr.Tab)]
+    labels = {language: [t(language, key) for key in keys] for language in LANGUAGES}
+    return "(language) => { const TAB_LABELS = " + json.dumps(labels, ensure_ascii=False) + "; return (" + \
+        REVEAL_JS + ")(language); }"
 
 
 def from_accept_language(header: str | None) -> str | None:
@@ -118,8 +137,8 @@ def wire_language(shell: Shell, blocks: gr.Blocks, radio: gr.Radio,
         return tr.relabel(language)
 
     opened = blocks.load(open_page, None, outputs, api_visibility="private")
-    opened.then(None, [radio], None, js=REVEAL_JS, api_visibility="private")
+    opened.then(None, [radio], None, js=reveal_js(shell), api_visibility="private")
     switched = radio.input(switch, [radio], tr.components, api_visibility="private")
     for fn, outs in loaders:  # tables in the new language after a switch
         switched.then(fn, None, outs, api_visibility="private")
-    switched.then(None, [radio], None, js=REVEAL_JS, api_visibility="private")
+    switched.then(None, [radio], None, js=reveal_js(shell), api_visibility="private")

@@ -18,28 +18,35 @@ from app.ui.common import Shell, as_id
 # Browser side: save the editor's selection and scroll per chapter, restore them when a chapter's
 # text arrives (runs on every editor change; restores once per chapter opened).
 EDITOR_PLACE_JS = """(chapter) => {
-  const box = document.querySelector("#editor textarea");
   window.inkstoneChapter = chapter;
-  if (!box) return [];
-  if (!box.dataset.inkstonePlace) {
-    box.dataset.inkstonePlace = "1";
-    const save = () => {
+  if (!window.inkstonePlaceWatch) {  // once per page: save on the editor's key/mouse/scroll events
+    window.inkstonePlaceWatch = true;
+    const save = (event) => {
+      const box = event.target;
+      if (!box || !box.closest || !box.closest("#editor") || box.tagName !== "TEXTAREA") return;
       if (window.inkstoneChapter === null || window.inkstoneChapter === undefined) return;
+      if (box.dataset.inkstoneFor !== String(window.inkstoneChapter)) return;  // not restored yet
       localStorage.setItem("inkstone.editor." + window.inkstoneChapter, JSON.stringify(
         {start: box.selectionStart, end: box.selectionEnd, scroll: box.scrollTop}));
     };
-    for (const name of ["keyup", "mouseup", "scroll", "select", "blur"]) box.addEventListener(name, save, {passive: true});
+    for (const name of ["keyup", "mouseup", "select", "scroll"]) document.addEventListener(name, save, true);
   }
-  if (chapter === null || chapter === undefined || window.inkstoneRestored === chapter) return [];
-  window.inkstoneRestored = chapter;
+  if (chapter === null || chapter === undefined || window.inkstoneRestoring === chapter) return [];
+  window.inkstoneRestoring = chapter;
   const saved = JSON.parse(localStorage.getItem("inkstone.editor." + chapter) || "null");
-  if (!saved) return [];
-  setTimeout(() => {
-    const end = box.value.length;
-    box.setSelectionRange(Math.min(saved.start, end), Math.min(saved.end, end));
-    box.scrollTop = saved.scroll;
-    box.dataset.inkstoneRestored = String(chapter);
-  }, 80);
+  let tries = 0;
+  const restore = () => {  // the Write tab may not be rendered yet: wait for its textarea
+    const box = document.querySelector("#editor textarea");
+    if (window.inkstoneRestoring !== chapter) return;
+    if (!box || box.offsetParent === null) { if (tries++ < 3000) setTimeout(restore, 100); return; }
+    if (saved) {
+      const end = box.value.length;
+      box.setSelectionRange(Math.min(saved.start, end), Math.min(saved.end, end));
+      box.scrollTop = saved.scroll;
+    }
+    box.dataset.inkstoneFor = String(chapter);
+  };
+  setTimeout(restore, 80);
   return [];
 }"""
 

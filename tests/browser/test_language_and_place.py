@@ -1,0 +1,161 @@
+"""A returning writer: the page opens in their language from the first paint (a zh browser gets 中文 on
+its first visit, no English flash), and a reload or a restart reopens the same language, project,
+chapter, tab and editor cursor. Each test runs its own server on its own store file."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from browser_steps import choose, textbox, wait_until
+from conftest import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+
+# Records the app's text the first time it is visible (Gradio's own "loading" screen comes before it,
+# then the app, hidden by our CSS until relabelled).
+FIRST_PAINT_JS = """
+window.__firstPaint = null;
+const look = () => {
+  const main = document.querySelector('.gradio-container .main');
+  if (main && document.querySelector('#app-title') && getComputedStyle(main).visibility === 'visible') {
+    window.__firstPaint = main.innerText;
+    return;
+  }
+  requestAnimationFrame(look);
+};
+requestAnimationFrame(look);
+"""
+
+
+@dataclass
+class Server:
+    app: object
+    studio: object
+    store: object
+    url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(tiny_parts, data: Path, port: int) -> Server:
+    """One Inkstone process as launch.py builds it: a Store on `data`, the studio, the app."""
+    from app.engine.transformers_engine import TransformersEngine
+    from app.studio import Studio, StudioOptions
+    from app.ui import build_app, launch_options
+    from story_store import Store
+
+    store = Store(f"sqlite:///{data / 'inkstone.db'}")
+    model, tokenizer = tiny_parts
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
+                                notes="demo model: text is random")
+    studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True))
+    app = build_app(studio)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    return Server(app, studio, store, f"http://127.0.0.1:{port}/")
+
+
+def stop_server(server: Server) -> None:
+    server.studio.cancel_all()
+    server.app.close()
+    server.store.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(tiny_parts) -> Iterator[object]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(chromium, locale: str):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale=locale)
+    context.set_default_timeout(30_000)
+    context.add_init_script(FIRST_PAINT_JS)
+    return context, context.new_page()
+
+
+def opened(page, url: str) -> str:
+    """Open `url` and wait for the page to be shown; returns its text at the first visible paint."""
+    page.goto(url)
+    page.wait_for_selector("#app-title", state="visible", timeout=60_000)
+    return wait_until(lambda: page.evaluate("window.__firstPaint"), 30, "the first paint")
+
+
+def test_a_chinese_browser_gets_chinese_from_the_first_paint(chromium, tiny_parts, tmp_path, shoot):
+    server = start_server(tiny_parts, tmp_path, _free_port())
+    context, page = new_page(chromium, "zh-CN")
+    try:
+        first = opened(page, server.url)
+        assert "写作" in first and "作品" in first
+        for english in ("Write", "Projects", "Settings", "Project", "Chapter"):
+            assert english not in first, f"{english!r} painted before the page was relabelled"
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        assert server.studio.preferences.language() is None  # a default, not a choice: nothing stored
+        shoot(page, "i18n-01-first-visit-zh")
+    finally:
+        context.close()
+        stop_server(server)
+
+
+def test_reload_and_restart_reopen_language_project_chapter_tab_and_cursor(chromium, tiny_parts, tmp_path, shoot):
+    port = _free_port()
+    server = start_server(tiny_parts, tmp_path, port)
+    project = server.studio.create_project("Remembered", language="en")
+    server.studio.add_chapter(project.id, title="First")
+    second = server.studio.add_chapter(project.id, title="Second")
+    text = "The lamp burned low. " * 40
+    server.studio.save_chapter(second.id, text, 0)
+    context, page = new_page(chromium, "en-US")
+    try:
+        first = opened(page, server.url)
+        assert "Write" in first and "写作" not in first  # an English browser: English
+        page.get_by_role("tab", name="Write").click()
+        choose(page, "project-picker", "Remembered")
+        wait_until(lambda: "First" in page.locator("#chapter-picker input").input_value(), 30, "the chapter list")
+        choose(page, "chapter-picker", "2. Second")
+        editor = textbox(page, "editor")
+        wait_until(lambda: editor.input_value() == text, 30, "the second chapter's text")
+        editor.click()
+        page.keyboard.press("Control+Home")
+        for _ in range(9):
+            page.keyboard.press("ArrowRight")  # cursor after "The lamp " (keyup saves it)
+        page.get_by_role("tab", name="Settings").click()
+        page.locator("#ui-language").get_by_text("中文", exact=True).click()
+        page.get_by_role("tab", name="写作").wait_for()
+        wait_until(lambda: server.studio.preferences.language() == "zh", 20, "the stored choice")
+
+        def reopened_in_place(label: str) -> None:
+            first = opened(page, server_url)
+            assert "写作" in first and "Write" not in first, first[:200]
+            page.get_by_role("tab", name="设置", selected=True).wait_for()  # the tab left open
+            wait_until(lambda: "Remembered" in page.locator("#project-picker input").input_value(), 30, "project")
+            wait_until(lambda: "Second" in page.locator("#chapter-picker input").input_value(), 30, "chapter")
+            page.get_by_role("tab", name="写作").click()
+            box = textbox(page, "editor")
+            wait_until(lambda: box.input_value() == text, 30, "the chapter's text")
+            wait_until(lambda: page.evaluate("document.querySelector('#editor textarea').selectionStart") == 9,
+                       20, f"the cursor where it was ({label})")
+            shoot(page, f"i18n-02-reopened-{label}")
+            page.get_by_role("tab", name="设置").click()  # leave it as it was found
+
+        server_url = server.url
+        reopened_in_place("reload")
+        stop_server(server)
+        server = start_server(tiny_parts, tmp_path, port)  # a restart: a new process on the same store
+        reopened_in_place("restart")
+    finally:
+        context.close()
+        stop_server(server)
