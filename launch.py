@@ -64,7 +64,8 @@ def _build_studio(settings: Settings):
         print(f"Inkstone: model {info.model_id} ({info.kind}, {info.quantization or 'native'}) ready",
               flush=True)
     options = StudioOptions(export_dir=settings.export_dir, demo=settings.demo,
-                            ui_language=settings.ui_language)
+                            ui_language=settings.ui_language,
+                            backup_dir=settings.backup_dir if settings.db_url.startswith("sqlite") else None)
     return store, Studio(store, engine, options)
 
 

@@ -124,7 +124,7 @@ def constant_list(language: str, template_name: str, variable: str) -> Any:
     for assign in env.parse(source).find_all(nodes.Assign):
         if isinstance(assign.target, nodes.Name) and assign.target.name == variable:
             try:
-                return assign.node.as_const()
+                return assign.node.as_const() if isinstance(assign.node, nodes.Expr) else None
             except nodes.Impossible:
                 return None
     raise PromptError(f"template {language}/{template_name} sets no {variable!r}")

@@ -30,6 +30,13 @@ def backup_name(moment: datetime) -> str:
     return f"inkstone-{moment.strftime(STAMP_FORMAT)}.db"
 
 
+def _sqlite(connection: object) -> sqlite3.Connection:
+    """The DBAPI connection under a pooled SQLite connection (always a sqlite3.Connection here)."""
+    if not isinstance(connection, sqlite3.Connection):
+        raise StoreError("backups need a SQLite database file")
+    return connection
+
+
 def list_backups(dest_dir: str | os.PathLike[str]) -> list[BackupInfo]:
     """The backups in `dest_dir`, newest first (other files there are ignored)."""
     folder = Path(dest_dir)
@@ -75,7 +82,8 @@ class BackupMixin(StoreBase):
             raise ValidationError(f"keep must be a whole number of at least 1 (or None), got {keep!r}")
         self._require_sqlite("back up")
         folder = Path(dest_dir)
-        final = folder / backup_name(datetime.now(timezone.utc))
+        moment = datetime.now(timezone.utc)
+        final = folder / backup_name(moment)
         partial = final.with_name(final.name + ".partial")
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -86,7 +94,7 @@ class BackupMixin(StoreBase):
                 partial.unlink(missing_ok=True)
             raise StoreError(f"cannot write a backup into {str(folder)!r}: {exc}") from exc
         written = BackupInfo(path=str(final), size_bytes=final.stat().st_size,
-                             created_at=datetime.strptime(NAME_PATTERN.match(final.name).group(1), STAMP_FORMAT))
+                             created_at=moment.replace(tzinfo=None))  # the name's stamp
         if keep is not None:
             # The backup just written always survives, even if the folder holds "newer" names
             # (a clock set back, a copied-in file): it counts as one of the `keep`.
@@ -104,7 +112,7 @@ class BackupMixin(StoreBase):
         try:
             target = sqlite3.connect(target_path)
             try:
-                raw.driver_connection.backup(target)
+                _sqlite(raw.driver_connection).backup(target)
                 target.execute("PRAGMA journal_mode=DELETE")
             finally:
                 target.close()
@@ -143,7 +151,7 @@ class BackupMixin(StoreBase):
         try:
             raw = self._engine.raw_connection()
             try:
-                source.backup(raw.driver_connection)
+                source.backup(_sqlite(raw.driver_connection))
             finally:
                 raw.close()
         finally:

@@ -124,7 +124,7 @@ class StoreBase:
         """Validate and apply `fields`; `check(session, row, values)` vets references first."""
         values = check_fields(model, record, fields, writable)
         with self._write() as session:
-            row = self._row(session, model, row_id)
+            row: Any = self._row(session, model, row_id)
             if check is not None:
                 check(session, row, values)
             for name, value in values.items():
@@ -134,7 +134,7 @@ class StoreBase:
     def _set_deleted(self, model: type, record: type[R], row_id: int, deleted: bool) -> R:
         """Move a row to the trash (deleted=True) or back; repeating either is harmless."""
         with self._write() as session:
-            row = self._row(session, model, row_id)
+            row: Any = self._row(session, model, row_id)
             if deleted and row.deleted_at is None:
                 row.deleted_at = utc_now()
             elif not deleted:

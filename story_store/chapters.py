@@ -11,9 +11,10 @@ Invariants:
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from story_store.base import StoreBase
@@ -216,7 +217,7 @@ class ChapterMixin(StoreBase):
         return ConflictError(message, chapter_id=row.id, base_version=base_version,
                              current_version=row.version, current_updated_at=row.updated_at)
 
-    def _check_pov(self, session: Session, row: Chapter, values: dict[str, Any]) -> None:
+    def _check_pov(self, session: Session, row: Chapter, values: Mapping[str, Any]) -> None:
         pov = values.get("pov_character_id")
         if pov is not None and self._row(session, Character, pov).project_id != row.project_id:
             raise ValidationError(f"character {pov} belongs to another project; it cannot be the POV")
@@ -253,7 +254,7 @@ class ChapterMixin(StoreBase):
         changes = [{"row_id": row_id, "new_ordinal": ordinal}
                    for ordinal, row_id in enumerate(ordered_ids, 1) if current[row_id] != ordinal]
         if changes:
-            table = Chapter.__table__
+            table = cast(Table, Chapter.__table__)
             session.execute(update(table).where(table.c.id == bindparam("row_id"))
                             .values(ordinal=bindparam("new_ordinal")), changes)
             session.expire_all()

@@ -6,6 +6,7 @@ of its own messages (or None), the tip of the path the writer is looking at.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -97,14 +98,15 @@ class ChatMixin(StoreBase):
                 return []
             self._own_message(session, session_id, leaf)
             # Recursive CTE walking parent links upward: one query whatever the depth.
-            up = select(ChatMessage.id, ChatMessage.parent_id).where(ChatMessage.id == leaf)
-            up = up.cte("path", recursive=True)
+            up = select(ChatMessage.id, ChatMessage.parent_id).where(ChatMessage.id == leaf).cte(
+                "path", recursive=True)
             parent = aliased(ChatMessage)
             up = up.union_all(select(parent.id, parent.parent_id).where(parent.id == up.c.parent_id))
             rows = session.scalars(select(ChatMessage).join(up, ChatMessage.id == up.c.id)
                                    .order_by(ChatMessage.id))
             path = {row.id: row for row in rows}
-            ordered, cursor = [], leaf
+            ordered: list[ChatMessage] = []
+            cursor: int | None = leaf
             while cursor is not None:
                 ordered.append(path[cursor])
                 cursor = path[cursor].parent_id
@@ -137,7 +139,7 @@ class ChatMixin(StoreBase):
             raise ValidationError(f"chat message {message_id} belongs to another chat session")
         return message
 
-    def _check_character(self, session: Session, chat: ChatSession, values: dict[str, Any]) -> None:
+    def _check_character(self, session: Session, chat: ChatSession, values: Mapping[str, Any]) -> None:
         character_id = values.get("character_id")
         if character_id is not None and (
                 self._row(session, Character, character_id).project_id != chat.project_id):

@@ -7,9 +7,9 @@ by primary key (it runs about once a second while text streams in).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from story_store.base import StoreBase, editable_fields
@@ -18,6 +18,8 @@ from story_store.fields import MAX_INT64, check_fields, check_int, check_text
 from story_store.models import Chapter, Passage, Preference, utc_now
 from story_store.records import PassageRecord, PreferenceRecord, to_record
 from story_store.search import insert_passages_indexed_once
+
+PASSAGES = cast(Table, Passage.__table__)  # Core statements (bulk insert, one-UPDATE edits)
 
 PASSAGE_FIELDS = editable_fields(PassageRecord)
 PASSAGE_DEFAULTS: dict[str, Any] = dict(
@@ -52,10 +54,9 @@ class PassageMixin(StoreBase):
         values = check_fields(Passage, PassageRecord, changes, PASSAGE_FIELDS)
         with self._write() as session:
             if values:
-                result = session.execute(update(Passage.__table__)
-                                         .where(Passage.__table__.c.id == passage_id)
+                result = session.execute(update(PASSAGES).where(PASSAGES.c.id == passage_id)
                                          .values(**values, updated_at=utc_now()))
-                if result.rowcount == 0:
+                if cast(CursorResult[Any], result).rowcount == 0:
                     raise NotFoundError(f"no passage with id {passage_id}")
             return to_record(self._row(session, Passage, passage_id), PassageRecord)
 
@@ -95,7 +96,9 @@ class PassageMixin(StoreBase):
         with self._write() as session:
             self._project(session, project_id)
             self._check_links(session, project_id, chapters, parents)
-            insert_rows = lambda: session.execute(insert(Passage.__table__), values)  # noqa: E731
+            def insert_rows() -> None:
+                session.execute(insert(PASSAGES), values)
+
             if self.has_fts:
                 insert_passages_indexed_once(session, insert_rows)
             else:

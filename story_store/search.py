@@ -9,7 +9,7 @@ trashed chapters, are never returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text
@@ -86,7 +86,7 @@ class SearchMixin(StoreBase):
 
     @staticmethod
     def _fts_rows(session: Session, project_id: int, terms: list[str], limit: int
-                  ) -> tuple[list[Any], list[Any]]:
+                  ) -> tuple[Sequence[Any], Sequence[Any]]:
         params = {"match": fts_match_expression(terms), "project_id": project_id, "limit": limit}
         chapters = session.execute(CHAPTERS_FTS, params).all()
         passages = session.execute(PASSAGES_FTS, params).all()
@@ -94,7 +94,7 @@ class SearchMixin(StoreBase):
 
     @staticmethod
     def _like_rows(session: Session, project_id: int, terms: list[str], limit: int
-                   ) -> tuple[list[Any], list[Any]]:
+                   ) -> tuple[Sequence[Any], Sequence[Any]]:
         chapter_match = and_(*(or_(Chapter.title.icontains(t, autoescape=True),
                                    Chapter.text.icontains(t, autoescape=True)) for t in terms))
         chapters = session.execute(

@@ -7,6 +7,8 @@ frozen records from `story_store.records`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from story_store.backup import BackupMixin
@@ -20,7 +22,7 @@ from story_store.search import SearchMixin
 from story_store.user_settings import UserSettingsMixin
 
 # kind -> (model, column used as the label)
-TRASHABLE = {
+TRASHABLE: dict[str, tuple[Any, Any]] = {
     "project": (Project, Project.title),
     "character": (Character, Character.name),
     "lore": (LoreEntry, LoreEntry.title),

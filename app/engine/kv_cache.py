@@ -10,6 +10,8 @@ are written into buffers with spare room, not concatenated onto the whole cache.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from transformers import PreTrainedConfig
 from transformers.cache_utils import Cache, DynamicCache
@@ -41,6 +43,10 @@ class Int8KVLayer(BufferedLayer):
     [B, N, capacity, 1]. Invariant: all four buffers share B, N and capacity, and all four views
     have length `_length` (every edit touches all four).
     """
+
+    # [B, N, S, 1] scale views, None after reset() (typed like the base layer's keys/values)
+    key_scales: Any
+    value_scales: Any
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         self.dtype, self.device = key_states.dtype, key_states.device

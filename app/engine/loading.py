@@ -181,7 +181,7 @@ def _check_gpu_fits(
     free_bytes = torch.cuda.mem_get_info(0)[0] if device_map == {"": 0} else _available_ram()
     if free_bytes is None:
         return
-    context = context_tokens or getattr(config, "max_position_embeddings", 4096)
+    context = context_tokens if context_tokens else int(getattr(config, "max_position_embeddings", 4096))
     estimate = estimate_memory(config, quantization, context, kv_cache_bits, embed_on_cpu=embed_on_cpu)
     if estimate["total"] > free_bytes:
         raise InsufficientMemoryError(fit_advice(config, estimate, free_bytes, quantization, context))

@@ -113,7 +113,8 @@ def build_tokenizer() -> Tokenizer:
     vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + BYTE_TOKENS)}
     for token, _ in sorted(learned["vocab"].items(), key=lambda item: item[1]):
         vocab.setdefault(token, len(vocab))
-    merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in learned["merges"]]
+    pairs = (m.split(" ", 1) if isinstance(m, str) else m for m in learned["merges"])
+    merges: list[tuple[str, str]] = [(left, right) for left, right in pairs]
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=True, fuse_unk=False))
     tokenizer.pre_tokenizer = _pre_tokenizer()
     tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])

@@ -261,9 +261,10 @@ def _refusal(build: Build, c: Candidate, memory_room: int, room: int) -> str:
     cost = c.tokens + ITEM_SLACK
     if build.used + cost > memory_room:
         return Message("memory.reason.no_room", cost=cost, left=max(0, memory_room - build.used))
-    cap = int(room * SHARES[c.share]) if c.share else None
-    if cap is not None and build.share_used.get(c.share, 0) + cost > cap:
-        return Message("memory.reason.share_full", share=Message(f"memory.share.{c.share}"), cap=cap)
+    if c.share:
+        cap = int(room * SHARES[c.share])
+        if build.share_used.get(c.share, 0) + cost > cap:
+            return Message("memory.reason.share_full", share=Message(f"memory.share.{c.share}"), cap=cap)
     return ""
 
 
@@ -293,7 +294,8 @@ def _fill_summaries(build, chapters, chapter, memory_room: int, room: int) -> No
 def _retrieved_candidates(build, search, chapter) -> list[Candidate]:
     names = [c.label for c in build.kept if c.section == "characters"]
     lore = [c.label for c in build.kept if c.section.startswith("lore") and c.priority == 6]
-    seen, out = set(), []
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
     for term in (names + lore)[:RETRIEVAL_TERMS]:
         hits = [h for h in search(term) if chapter is None or h.chapter_id != chapter.id]
         for hit in hits[:HITS_PER_TERM]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.studio.errors import InvalidInput, StudioError
+from app.studio.errors import InvalidInput
+from app.studio.store_seam import StoryStore, translates_store_errors
 from messages import LANGUAGES
+from story_store.errors import StoreError
 
 LANGUAGE_SETTING = "ui.language"
 PLACE_SETTING = "ui.place"
@@ -32,10 +34,11 @@ class Place:
         return self.chapters.get(self.project_id) if self.project_id is not None else None
 
 
-class Preferences:
-    """Reads and writes the preferences through the (error-translating) store."""
+@translates_store_errors
+class PreferencesService:
+    """Reads and writes the writer's preferences in the story store."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: StoryStore) -> None:
         self._store = store
 
     # --- language ------------------------------------------------------------------------------
@@ -88,6 +91,6 @@ class Preferences:
             return False
         try:
             chapter = self._store.get_chapter(chapter_id)
-        except StudioError:
+        except StoreError:  # gone for good
             return False
         return chapter.project_id == project_id and chapter.deleted_at is None

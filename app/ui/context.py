@@ -45,6 +45,8 @@ def render_plan(shell: Shell, plan: Any) -> str:
         return f"<p>{html.escape(tr('context_none'))}</p>"
     parts = [f"<p><b>{html.escape(tr.enum('task', plan.task))}</b> · {html.escape(tr.enum('language', plan.language))}</p>",
              _budget_bar(plan.used_tokens, plan.budget, tr("context_budget"))]
+    if not shell.studio.settings.engine_info().token_counts_exact:  # no tokenizer: counts are estimates
+        parts.append(f"<p id='token-estimate-note'>⚠ {html.escape(tr('context_estimated'))}</p>")
     parts += [_section_html(shell, section) for section in plan.sections]
     parts.append(f"<details><summary>{html.escape(tr('context_prompt'))}</summary>"
                  f"<pre style='white-space:pre-wrap'>{html.escape(plan.prompt)}</pre></details>")
@@ -65,11 +67,11 @@ def build(shell: Shell) -> None:
 
     @guarded
     def preview_context(chapter_id: Any, task_name: str):
-        return render_plan(shell, studio.preview_context(require_id(chapter_id, "chapter"), task_name or "continue"))
+        return render_plan(shell, studio.writing.preview_context(require_id(chapter_id, "chapter"), task_name or "continue"))
 
     @guarded
     def last_context():
-        return render_plan(shell, studio.last_context())
+        return render_plan(shell, studio.writing.last_context())
 
     preview.click(preview_context, [shell.chapter, task], [shown], api_name="preview_context")
     last.click(last_context, None, [shown], api_name="last_context")

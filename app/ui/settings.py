@@ -15,10 +15,10 @@ SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty
 
 
 def engine_table(shell: Shell) -> str:
-    info, tr = shell.studio.engine_info(), shell.tr
+    info, tr = shell.studio.settings.engine_info(), shell.tr
     demo = bool(getattr(shell.studio.options, "demo", False))
     notes = tr("demo_notes") if demo else tr.text(info.notes)  # the demo engine's own note is English
-    rows = [[tr("engine_kind"), tr.enum("engine", info.kind)], [tr("engine_model"), info.model_id],
+    rows: list[list[Any]] = [[tr("engine_kind"), tr.enum("engine", info.kind)], [tr("engine_model"), info.model_id],
             [tr("engine_quantization"), info.quantization or "—"], [tr("engine_context"), info.context_length],
             [tr("engine_device"), info.device or "—"], [tr("engine_memory"), info.memory or "—"],
             [tr("engine_notes"), notes or "—"]]
@@ -44,9 +44,51 @@ def build(shell: Shell) -> gr.Radio:
             penalty = tr.make(gr.Slider, "repetition_penalty", minimum=0.5, maximum=2, step=0.01, value=1.05)
         save = tr.button("save_sampling", variant="primary")
         status = gr.Markdown()
+        _backups(shell)
     sampling = [temperature, top_p, top_k, min_p, penalty]
     _wire(shell, engine, refresh, sampling, save, status)
     return language
+
+
+def backup_choices(shell: Shell) -> list[tuple[str, str]]:
+    """(when · size, backup name), newest first."""
+    return [(f"{b.created_at:%Y-%m-%d %H:%M:%S} UTC · {max(1, b.size_bytes // 1024):,} KiB", b.name)
+            for b in shell.studio.settings.list_backups()]
+
+
+def _backups(shell: Shell) -> None:
+    """The backups section: list, back up now, restore one (after ticking the confirmation)."""
+    studio, tr = shell.studio, shell.tr
+    tr.markdown("backups_heading")
+    with gr.Row():
+        chosen = tr.make(gr.Dropdown, "backup", choices=backup_choices(shell), value=None,
+                         allow_custom_value=True, elem_id="backup-picker", scale=3)
+        refresh = tr.button("refresh_backups", size="sm")
+        make = tr.button("backup_now", size="sm", elem_id="backup-now")
+    with gr.Row():
+        confirm = tr.make(gr.Checkbox, "restore_confirm", value=False, elem_id="restore-confirm")
+        restore = tr.button("restore_backup", variant="stop", size="sm", elem_id="restore-backup")
+    status = gr.Markdown(elem_id="backup-status")
+
+    @guarded
+    def backup_now():
+        made = studio.settings.backup_now()
+        return gr.update(choices=backup_choices(shell), value=made.name), tr("backup_made", name=made.name)
+
+    @guarded
+    def restore_backup(name: Any, confirmed: bool):
+        if not name:
+            raise gr.Error(tr("backup_choose"))
+        if not confirmed:
+            return gr.skip(), tr("restore_unconfirmed"), gr.skip()
+        done = studio.settings.restore_backup(str(name))
+        when = f"{done.restored.created_at:%Y-%m-%d %H:%M:%S}"
+        return (gr.update(choices=backup_choices(shell), value=None),
+                tr("backup_restored", when=when, safety=done.safety), False)
+
+    refresh.click(lambda: gr.update(choices=backup_choices(shell)), None, [chosen], api_name="list_backups")
+    make.click(backup_now, None, [chosen, status], api_name="backup_now")
+    restore.click(restore_backup, [chosen, confirm], [chosen, status, confirm], api_name="restore_backup")
 
 
 def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
@@ -57,7 +99,7 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
         ident = as_id(project_id)
         if ident is None:
             return [gr.skip()] * len(SAMPLING_FIELDS)
-        params = studio.sampling_defaults(ident)
+        params = studio.settings.sampling_defaults(ident)
         return [getattr(params, f) for f in SAMPLING_FIELDS]
 
     @guarded
@@ -65,9 +107,9 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
                       repetition_penalty: float):
         ident = require_id(project_id, "project")
         # the project's current defaults with the form's values (the studio validates them)
-        params = replace(studio.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
+        params = replace(studio.settings.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
                          top_k=int(top_k or 0), min_p=float(min_p), repetition_penalty=float(repetition_penalty))
-        studio.set_sampling_defaults(ident, params)
+        studio.settings.set_sampling_defaults(ident, params)
         return tr("sampling_saved")
 
     refresh.click(lambda: engine_table(shell), None, [engine], api_name="engine_info")

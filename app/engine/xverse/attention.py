@@ -91,7 +91,7 @@ def build_attention_mask(
     query_pos = torch.arange(past_length, key_length, device=device)[:, None]  # [T, 1]
     key_pos = torch.arange(key_length, device=device)[None, :]  # [1, S]
     allowed = (key_pos <= query_pos)[None, None]  # [1, 1, T, S]
-    if padded:
+    if attention_mask is not None:  # padded
         keys_real = attention_mask[:, -key_length:].to(torch.bool)[:, None, None, :]  # [B, 1, 1, S]
         allowed = (allowed & keys_real) | (key_pos == query_pos)[None, None]
     return allowed

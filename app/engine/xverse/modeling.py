@@ -86,9 +86,9 @@ class XverseModel(XversePreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.LongTensor | None = None,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
+        position_ids: torch.Tensor | None = None,
         past_key_values: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
@@ -100,6 +100,7 @@ class XverseModel(XversePreTrainedModel):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids or inputs_embeds")
         if inputs_embeds is None:
+            assert input_ids is not None  # exactly one of them was given (checked above)
             # The embedding may live on CPU (embed_on_cpu); move ids there and the result back.
             inputs_embeds = self.embed_tokens(input_ids.to(self.embed_tokens.weight.device))
         hidden_states = inputs_embeds.to(self.norm.weight.device)  # [B, T, H]

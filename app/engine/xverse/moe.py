@@ -57,10 +57,13 @@ class XverseMoE(nn.Module):
     def __init__(self, config: XverseConfig) -> None:
         super().__init__()
         hidden, width = config.hidden_size, config.intermediate_size
-        self.top_k = config.moe_top_k
+        num_experts, top_k = config.num_experts, config.moe_top_k
+        if num_experts is None or top_k is None:
+            raise ValueError("an MoE layer needs num_experts and moe_top_k in its config")
+        self.top_k: int = top_k
         self.renormalize = config.norm_topk_prob
-        self.router = nn.Linear(hidden, config.num_experts, bias=False)
-        self.experts = nn.ModuleList(XverseMLP(hidden, width) for _ in range(config.num_experts))
+        self.router = nn.Linear(hidden, num_experts, bias=False)
+        self.experts = nn.ModuleList(XverseMLP(hidden, width) for _ in range(num_experts))
         shared = config.num_shared_experts or 0
         self.shared_experts = XverseMLP(hidden, width * shared) if shared else None
 
