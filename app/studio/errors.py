@@ -38,3 +38,9 @@ class SaveConflict(StudioError):
 
 class NoModel(StudioError):
     """No model is loaded or the generation server cannot be reached; the message names the ways out."""
+
+
+def message_of(exc: BaseException) -> Message | str:
+    """What an error says, as a Message when it was raised with a code (else its text)."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, (Message, str)) and message else str(exc)

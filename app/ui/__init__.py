@@ -95,7 +95,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             roleplay.build(shell)
             exports.build(shell)
             chosen = settings.build(shell)
-        wire_language(shell, blocks, chosen, extra=[opening(shell, tabs)])
+        wire_language(shell, blocks, chosen, extra=(opening(shell, tabs),))
         wire_place(shell, tabs)
 
         def page_closed(request: gr.Request) -> None:  # close its generators, running ones included

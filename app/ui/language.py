@@ -112,7 +112,7 @@ def unique(components: list[Any]) -> list[Any]:
 
 
 def wire_language(shell: Shell, blocks: gr.Blocks, radio: gr.Radio,
-                  extra: list[tuple[list[Any], Callable[[gr.Request], Any]]] = ()) -> None:
+                  extra: tuple[tuple[list[Any], Callable[[gr.Request], Any]], ...] = ()) -> None:
     """The page-load opening (language, labels, tables, `extra` parts such as the remembered place) and
     the Settings switch."""
     tr = shell.tr

@@ -27,13 +27,13 @@ from app.ui.common import (
     wire_stop,
 )
 from app.ui.place import remembered_chapter
-from app.ui.views import chapter_choices, length_label, saved_outputs
+from app.ui.views import chapter_choices, length_label, revision_choices, saved_outputs
 
 def chapters_table(shell: Shell, project_id: Any) -> str:
     ident = as_id(project_id)
     chapters = shell.studio.chapters.list_chapters(ident) if ident is not None else []
     tr = shell.tr
-    language = shell.studio.library.get_project(ident).language if chapters else "en"
+    language = shell.studio.library.get_project(ident).language if ident is not None and chapters else "en"
     rows = [[c.ordinal, c.title, tr.enum("chapter_status", c.status), length_label(tr, c.text, language)]
             for c in chapters]
     headers = ["#", tr("chapter_title"), tr("chapter_status"), tr("chapter_length")]

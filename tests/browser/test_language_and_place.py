@@ -113,11 +113,11 @@ def test_a_chinese_browser_gets_chinese_from_the_first_paint(chromium, tiny_part
 def test_reload_and_restart_reopen_language_project_chapter_tab_and_cursor(chromium, tiny_parts, tmp_path, shoot):
     port = _free_port()
     server = start_server(tiny_parts, tmp_path, port)
-    project = server.studio.create_project("Remembered", language="en")
-    server.studio.add_chapter(project.id, title="First")
-    second = server.studio.add_chapter(project.id, title="Second")
+    project = server.studio.library.create_project("Remembered", language="en")
+    server.studio.chapters.add_chapter(project.id, title="First")
+    second = server.studio.chapters.add_chapter(project.id, title="Second")
     text = "The lamp burned low. " * 40
-    server.studio.save_chapter(second.id, text, 0)
+    server.studio.chapters.save_chapter(second.id, text, 0)
     context, page = new_page(chromium, "en-US")
     try:
         first = opened(page, server.url)

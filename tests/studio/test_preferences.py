@@ -20,9 +20,9 @@ def test_language_is_unset_until_chosen_then_kept(studio: Studio) -> None:
 
 
 def test_the_place_remembers_a_chapter_per_project_and_the_tab(studio: Studio) -> None:
-    first, second = studio.create_project("甲"), studio.create_project("乙")
-    a1, a2 = studio.add_chapter(first.id, "一"), studio.add_chapter(first.id, "二")
-    b1 = studio.add_chapter(second.id, "壹")
+    first, second = studio.library.create_project("甲"), studio.library.create_project("乙")
+    a1, a2 = studio.chapters.add_chapter(first.id, "一"), studio.chapters.add_chapter(first.id, "二")
+    b1 = studio.chapters.add_chapter(second.id, "壹")
     studio.preferences.remember_place(project_id=first.id, chapter_id=a2.id)
     studio.preferences.remember_place(project_id=second.id, chapter_id=b1.id)
     studio.preferences.remember_place(tab="polish")
@@ -34,19 +34,19 @@ def test_the_place_remembers_a_chapter_per_project_and_the_tab(studio: Studio) -
 
 
 def test_what_was_deleted_is_never_reopened(studio: Studio) -> None:
-    project = studio.create_project("Gone", language="en")
-    chapter = studio.add_chapter(project.id, "Soon trashed")
+    project = studio.library.create_project("Gone", language="en")
+    chapter = studio.chapters.add_chapter(project.id, "Soon trashed")
     studio.preferences.remember_place(project_id=project.id, chapter_id=chapter.id)
-    studio.delete_chapter(chapter.id)
+    studio.chapters.delete_chapter(chapter.id)
     assert studio.preferences.place().chapter_id is None
-    studio.delete_project(project.id)
+    studio.library.delete_project(project.id)
     assert studio.preferences.place().project_id is None
 
 
 def test_the_place_survives_a_restart(store: Store, engine, options, tmp_path) -> None:
     studio = Studio(store, engine, options)
-    project = studio.create_project("Kept")
-    chapter = studio.add_chapter(project.id, "Here")
+    project = studio.library.create_project("Kept")
+    chapter = studio.chapters.add_chapter(project.id, "Here")
     studio.preferences.remember_place(project_id=project.id, chapter_id=chapter.id, tab="write")
     studio.preferences.set_language("zh")
     url = str(store._engine.url)
