@@ -31,16 +31,32 @@ from app.ui import (
 from app.ui.common import TRANSLATOR_ATTRIBUTE, LiveGenerations, Shell, Translator, session_of
 from app.ui.language import HIDE_UNTIL_READY_CSS, wire_language
 from app.ui.place import opening, wire_place
-from app.ui.strings import LANGUAGES
+from app.ui.strings import LANGUAGES, t
 
 CSS = """
 #demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
 """ + HIDE_UNTIL_READY_CSS
 
-# Gradio's own strings our pages show that its bundled translations lack (a raw "common.complete").
-GRADIO_STRINGS = {"en": {"common.complete": "Done"}, "zh": {"common.complete": "完成"},
-                  "zh-CN": {"common.complete": "完成"}, "zh-TW": {"common.complete": "完成"}}
+# Gradio's own strings our pages show that its bundled translations lack (a raw "common.complete", an
+# English "In queue" in a Chinese page): Gradio key -> our catalogue key. Gradio picks by browser locale.
+GRADIO_KEYS = {"common.complete": "gradio_complete", "status.queue_position": "gradio_queue_position"}
+GRADIO_STRINGS = {locale: {key: t(language, ours) for key, ours in GRADIO_KEYS.items()}
+                  for locale, language in (("en", "en"), ("zh", "zh"), ("zh-CN", "zh"), ("zh-TW", "zh"))}
+
+
+def _toast_titles_css() -> str:
+    """Gradio titles toasts with their English type name ("Error", "Warning"): hide it, and show the
+    writer's-language title instead (the page's lang attribute is set when it is revealed)."""
+    rules = [".toast-title { visibility: hidden; font-size: 0 !important; }"]
+    for language, lang_attr in (("en", "en"), ("zh", "zh-CN")):
+        for kind, key in (("error", "error_title"), ("warning", "warning_title"), ("info", "info_title")):
+            rules.append(f'html[lang="{lang_attr}"] .toast-title.{kind}::after {{ content: "{t(language, key)}"; '
+                         "visibility: visible; font-size: var(--text-md); }")
+    return "\n".join(rules) + "\n"
+
+
+CSS += _toast_titles_css()
 
 __all__ = ["CSS", "build_app", "launch_options"]
 

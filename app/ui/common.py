@@ -193,13 +193,13 @@ def as_id(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise gr.Error(current_translator()("bad_selection", value=repr(value)[:80])) from None
+        raise writer_error(current_translator()("bad_selection", value=repr(value)[:80])) from None
 
 
 def require_id(value: Any, what: str) -> int:
     ident = as_id(value)
     if ident is None:
-        raise gr.Error(current_translator()("choose_" + what.replace(" ", "_")))
+        raise writer_error(current_translator()("choose_" + what.replace(" ", "_")))
     return ident
 
 
@@ -222,7 +222,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 yield from fn(*args, **kwargs)
             except (StudioError, ValueError) as exc:
-                raise gr.Error(_shown(exc)) from None
+                raise writer_error(_shown(exc)) from None
 
         return generator_wrapper
 
@@ -231,7 +231,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (StudioError, ValueError) as exc:
-            raise gr.Error(_shown(exc)) from None
+            raise writer_error(_shown(exc)) from None
 
     return wrapper
 
@@ -253,6 +253,16 @@ def current_translator() -> Translator:
 TRANSLATOR_ATTRIBUTE = "inkstone_translator"
 
 
+def writer_error(text: str) -> gr.Error:
+    """A gr.Error whose toast title is in the writer's language too (Gradio's default title is "Error")."""
+    return gr.Error(text, title=current_translator()("error_title"))
+
+
+def writer_warning(text: str) -> None:
+    """A warning toast, titled in the writer's language."""
+    gr.Warning(text, title=current_translator()("warning_title"))
+
+
 def session_of(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
 
@@ -266,10 +276,10 @@ def stream(shell: Shell, request: gr.Request | None, generation: Generation) -> 
     try:
         for update in updates:
             if update.error:
-                gr.Warning(shell.tr.text(update.error))
+                writer_warning(shell.tr.text(update.error))
             yield update
     except StudioError as exc:
-        raise gr.Error(shell.tr.text(exc)) from None
+        raise writer_error(shell.tr.text(exc)) from None
     finally:
         shell.live.discard(session, generation)
         updates.close()  # a no-op after the final update; otherwise the generation is abandoned
@@ -301,7 +311,7 @@ def conflict_message(conflict: Exception) -> str:
         shown = tr("save_conflict", current=current, base=base)
     else:
         shown = tr.text(conflict)
-    gr.Warning(shown)
+    writer_warning(shown)
     return f"⚠ {shown}"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, guarded, require_id
+from app.ui.common import Shell, guarded, require_id, writer_error
 from app.ui.strings import t
 from app.ui.views import chapter_choices
 
@@ -63,7 +63,7 @@ def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported, manuscript, st
     @guarded
     def import_manuscript(project_id: Any, path: str | None):
         if not path:
-            raise gr.Error(tr("choose_file"))
+            raise writer_error(tr("choose_file"))
         chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), Path(path).name,
                                             Path(path).read_bytes())
         first = chapters[0].id if chapters else None

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id, writer_error
 
 LOGICS = ["and_any", "and_all", "not_any", "not_all"]
 POSITIONS = ["before_char", "after_char", "at_depth"]
@@ -123,7 +123,7 @@ def _wire_lorebook(shell: Shell, picker, book_in, export, book_out) -> None:
     @guarded
     def import_lorebook(project_id: Any, path: str | None):
         if not path:
-            raise gr.Error(shell.tr("choose_file"))
+            raise writer_error(shell.tr("choose_file"))
         entries = studio.exchange.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
         return dropdown_update(lore_choices(shell, project_id), entries[0].id if entries else None)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id, writer_error
 
 
 def project_choices(shell: Shell) -> list[tuple[str, int]]:
@@ -99,7 +99,7 @@ def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename
     @guarded
     def restore_item(value: Any, current_project: Any):
         if not value or ":" not in str(value):
-            raise gr.Error(shell.tr("choose_trash_item"))
+            raise writer_error(shell.tr("choose_trash_item"))
         kind, item_id = str(value).split(":", 1)
         if kind == "project":
             studio.library.restore_project(int(item_id))

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_id, guarded, markdown_table, require_id, writer_error
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 
@@ -78,7 +78,7 @@ def _backups(shell: Shell) -> None:
     @guarded
     def restore_backup(name: Any, confirmed: bool):
         if not name:
-            raise gr.Error(tr("backup_choose"))
+            raise writer_error(tr("backup_choose"))
         if not confirmed:
             return gr.skip(), tr("restore_unconfirmed"), gr.skip()
         done = studio.settings.restore_backup(str(name))
