@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Inkstone: {exc}", file=sys.stderr)
         return 2
     cache = _private_cache(settings)
-    from app.ui import CSS, build_app
+    from app.ui import build_app, launch_options
 
     store, studio = _build_studio(settings)
     scheduler = _start_backups(store, settings)
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     # Exports live in the data dir, which Gradio would refuse to serve unless named here; uploads
     # (cards, lorebooks, manuscripts) are capped before they reach the studio.
     app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
-               prevent_thread_lock=True, inbrowser=False, share=False, css=CSS,
+               prevent_thread_lock=True, inbrowser=False, share=False, **launch_options(),
                allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD,
                app_kwargs=_app_kwargs(settings))
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)

@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu-memory", type=float, dest="gpu_memory_gib",
                    help="GiB of GPU memory the model may use; the rest is offloaded to CPU")
     p.add_argument("--kv-cache-bits", type=int, choices=(8, 16), help="KV cache precision (default: 16-bit when it fits the GPU budget at the context, else 8)")
-    p.add_argument("--ui-language", choices=UI_LANGUAGES, help="language of the interface")
+    p.add_argument("--ui-language", choices=UI_LANGUAGES,
+                   help="force the language of the interface (default: the writer's choice, else the browser's)")
     p.add_argument("--backup-interval", type=float, dest="backup_interval_min",
                    help="minutes between automatic backups, 0 to disable (default 30)")
     p.add_argument("--backup-keep", type=int, help="how many backups to keep (default 10)")
@@ -146,7 +147,7 @@ def parse_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | N
         tokenizer_path=_pick(args.tokenizer_path, env, "INKSTONE_TOKENIZER", None),
         gpu_memory_gib=_pick(args.gpu_memory_gib, env, "INKSTONE_GPU_MEMORY", None, float),
         kv_cache_bits=_pick(args.kv_cache_bits, env, "INKSTONE_KV_CACHE_BITS", None, int),
-        ui_language=_pick(args.ui_language, env, "INKSTONE_UI_LANGUAGE", "en"),
+        ui_language=_pick(args.ui_language, env, "INKSTONE_UI_LANGUAGE", ""),  # "": not forced
         backup_interval_min=_pick(args.backup_interval_min, env, "INKSTONE_BACKUP_INTERVAL", 30.0, float),
         backup_keep=_pick(args.backup_keep, env, "INKSTONE_BACKUP_KEEP", 10, int),
     )
@@ -164,7 +165,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError(f"--port {s.port} is out of range (1-65535)")
     if s.quantization not in QUANTIZATIONS:
         raise SettingsError(f"quantization {s.quantization!r} is not one of {', '.join(QUANTIZATIONS)}")
-    if s.ui_language not in UI_LANGUAGES:
+    if s.ui_language and s.ui_language not in UI_LANGUAGES:
         raise SettingsError(f"UI language {s.ui_language!r} is not one of {', '.join(UI_LANGUAGES)}")
     if not 256 <= s.context_length <= 131072:
         raise SettingsError(f"--context {s.context_length} must be between 256 and 131072 tokens")

@@ -1,8 +1,7 @@
-"""Errors the Store raises; each carries a `code` and `values` (data a UI renders in the writer's
-language) besides an English fallback message.
-
-Codes are dotted words (`id.out_of_range`, `text.too_long`, `conflict.stale`); `values` holds only
-JSON-friendly data (texts, numbers, lists, datetimes) naming what was wrong.
+"""Errors the Store raises. Two spellings, both data a UI renders in the writer's language (see
+`messages.CodedError`): a catalogue code (`ValidationError("store.unknown_fields", ...)`), or an English
+sentence with a keyword code (`code="id.out_of_range"`, `conflict.stale`, ...) whose `values` hold only
+JSON-friendly data (texts, numbers, lists, datetimes) naming what was wrong. `str(error)` is English.
 """
 
 from __future__ import annotations
@@ -10,16 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from messages import CodedError, Message
 
-class StoreError(Exception):
+
+class StoreError(CodedError, Exception):
     """Base class of every error the story store raises on purpose."""
 
     default_code = "store.error"
-
-    def __init__(self, message: str = "", *, code: str | None = None, **values: Any) -> None:
-        super().__init__(message or code or self.default_code)
-        self.code = code or self.default_code
-        self.values: dict[str, Any] = values
 
 
 class NotFoundError(StoreError):
@@ -47,7 +43,7 @@ class ConflictError(StoreError):
 
     def __init__(
         self,
-        message: str,
+        message: str | Message,
         *,
         chapter_id: int | None = None,
         base_version: int | None = None,
@@ -62,9 +58,10 @@ class ConflictError(StoreError):
         changed_fields: tuple[str, ...] = (),
         added: int = 0,
         removed: int = 0,
+        **values: Any,
     ) -> None:
         record = record_id if record_id is not None else chapter_id
-        super().__init__(message, code=code, kind=kind, record_id=record, field_group=field_group,
+        super().__init__(message, code=code, **values, kind=kind, record_id=record, field_group=field_group,
                          base_version=base_version, current_version=current_version,
                          saved_at=current_updated_at, saved_source=saved_source, saved_by=saved_by,
                          changed_fields=list(changed_fields), added=added, removed=removed)

@@ -1,7 +1,7 @@
 """Input validation for the Store: field names, types, enumerations, ranges and sizes.
 
-Every check raises `ValidationError` with a message naming the entity, the field and what was
-expected, before anything is written. Types come from the record dataclasses; string lengths and
+Every check raises `ValidationError` with a message code (`store.*`, see `messages`) naming the
+entity, the field and what was expected, before anything is written. Types come from the record dataclasses; string lengths and
 integer widths from the ORM columns, so the rules follow the schema.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, String
 
+from messages import Message, enum_message, known
 from story_store.errors import ValidationError
 from story_store.records import CHAPTER_STATUSES
 
@@ -97,7 +99,7 @@ def _type_hints(record: type) -> dict[str, Any]:
 
 def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     table = model.__tablename__  # type: ignore[attr-defined]
-    where = f"{NOUNS[table]} {name}"
+    where = field_of(table, name)
     optional, base = _unwrap_optional(annotation)
     if value is None:
         if not optional:
@@ -126,7 +128,25 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
         raise ValidationError(f"{where} cannot be written", code="field.read_only", field=where)
 
 
-def check_text(where: str, value: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
+def noun(table: str) -> Message:
+    """The entity a table holds, as the writer calls it ("chapter", "章节")."""
+    return Message(f"store.noun.{NOUNS[table].replace(' ', '_')}")
+
+
+def field_of(table: str, name: str) -> Message:
+    """"chapter title" / "章节 标题": where a bad value was found."""
+    return Message("store.where", noun=noun(table), field=enum_message("field", name))
+
+
+def _named(where: str | Message) -> str | Message:
+    """A caller's plain "chapter text" as its catalogue message (`store.where_text.chapter_text`)."""
+    if isinstance(where, Message):
+        return where
+    key = "store.where_text." + re.sub(r"\W+", "_", where).strip("_")
+    return Message(key) if known(key) else where
+
+
+def check_text(where: str | Message, value: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
     """`value` if it is storable text of at most `max_chars` characters, else ValidationError.
 
     Codes: text.not_text, text.too_long (length, limit), text.nul, text.surrogate (position of the
@@ -174,7 +194,7 @@ def check_input(kind: str, value: Any) -> str:
     return check_text(kind, value, INPUT_CAPS[kind])
 
 
-def check_int(where: str, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX_INT32) -> int:
+def check_int(where: str | Message, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX_INT32) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{where} must be a whole number, got {type(value).__name__}",
                               code="number.not_whole_number", field=where, value=_shown(value))
@@ -186,13 +206,13 @@ def check_int(where: str, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX
 
 
 def check_choice(table: str, name: str, value: Any) -> str:
-    where = f"{NOUNS[table]} {name}"
+    where = field_of(table, name)
     check_text(where, value, 64)
     _check_choice(table, name, where, value)
     return value
 
 
-def check_json_object(where: str, value: Any) -> dict[str, Any]:
+def check_json_object(where: str | Message, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError(f"{where} must be a mapping (JSON object), got {type(value).__name__}",
                               code="json.not_object", field=where, got=type(value).__name__)
@@ -205,14 +225,14 @@ def check_json_object(where: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _check_string_list(where: str, value: Any) -> None:
+def _check_string_list(where: Message, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError(f"{where} must be a list of texts", code="field.not_text_list", field=where)
     for item in value:
         check_text(where, item, 10_000)
 
 
-def _check_choice(table: str, name: str, where: str, value: str) -> None:
+def _check_choice(table: str, name: str, where: Message, value: str) -> None:
     choices = CHOICES.get((table, name))
     if choices is not None and value not in choices:
         raise ValidationError(f"{where} must be one of {', '.join(sorted(choices))}; got {value!r}",

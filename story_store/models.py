@@ -303,3 +303,5 @@ class TextPreference(Base):
 
 
 from story_store.continuity_models import ChatCutoff, GlossaryTerm, LoreReveal, StoryFact  # noqa: E402,F401
+# The writer's own preferences live in their own module (imported here so the metadata holds them).
+from story_store.user_settings import UserSetting  # noqa: E402,F401

@@ -21,6 +21,7 @@ from story_store.models import Chapter, Character, ChatSession, LoreEntry, Proje
 from story_store.passages import PassageMixin
 from story_store.records import TrashItem
 from story_store.search import SearchMixin
+from story_store.user_settings import UserSettingsMixin
 
 # kind -> (model, column used as the label)
 TRASHABLE: dict[str, tuple[Any, Any]] = {
@@ -33,7 +34,7 @@ TRASHABLE: dict[str, tuple[Any, Any]] = {
 
 
 class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin, ContinuityMixin,
-            LearningMixin):
+            LearningMixin, UserSettingsMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:

@@ -22,6 +22,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAn
 import app.engine.xverse  # noqa: F401  (registers model_type "xverse" with the Auto classes)
 from app.engine.memory_estimate import GIB, estimate_memory, fit_advice
 from app.engine.types import EngineError
+from messages import CodedError
 
 QUANTIZATIONS = ("auto", "nf4", "int8", "bf16", "fp16", "fp32")
 UNQUANTIZED_MODULES = ["router", "lm_head"]  # kept in 16/32-bit under nf4 and int8
@@ -30,8 +31,8 @@ SINGLE_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 CPU_OFFLOAD_BUDGET = "1024GiB"  # max_memory for the CPU when the writer gives only a GPU budget
 
 
-class ModelLoadError(EngineError):
-    """The model could not be loaded; the message says why and what to do."""
+class ModelLoadError(CodedError, EngineError):
+    """The model could not be loaded; the message (a code, see `messages`) says why and what to do."""
 
 
 class ModelNotFoundError(ModelLoadError):
@@ -69,9 +70,9 @@ def load_model(
     by whoever decodes (`new_cache(config, bits)`), nothing is stored on the model config.
     """
     if quantization not in QUANTIZATIONS:
-        raise ModelLoadError(f"Unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}.")
+        raise ModelLoadError("engine.unknown_quantization", quantization=quantization, choices=", ".join(QUANTIZATIONS))
     if kv_cache_bits not in (8, 16):
-        raise ModelLoadError(f"kv_cache_bits must be 8 or 16, got {kv_cache_bits}.")
+        raise ModelLoadError("engine.kv_cache_bits", bits=kv_cache_bits)
     folder = resolve_checkpoint(path_or_id, local_files_only=local_files_only)
     check_shards(folder)
     config = _load_config(folder)
@@ -90,21 +91,18 @@ def resolve_checkpoint(path_or_id: str | Path, *, local_files_only: bool = True)
     path = Path(path_or_id).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise ModelNotFoundError(f"{path} is not a model folder (it has no config.json).")
+            raise ModelNotFoundError("engine.not_a_model_folder", path=str(path))
         return path
     if str(path_or_id).count("/") != 1 or str(path_or_id).startswith((".", "/", "~")):
-        raise ModelNotFoundError(f"No model folder at {path_or_id}.")
+        raise ModelNotFoundError("engine.no_model_folder", path=str(path_or_id))
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
         return Path(snapshot_download(str(path_or_id), local_files_only=local_files_only))
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as error:
-        hint = " (only the local Hugging Face cache was searched)" if local_files_only else ""
-        raise ModelNotFoundError(
-            f"Model {path_or_id!r} was not found{hint}. Download it first, e.g. "
-            f"`huggingface-cli download {path_or_id}`, or pass a local folder."
-        ) from error
+        code = "engine.model_not_cached" if local_files_only else "engine.model_not_found"
+        raise ModelNotFoundError(code, model=str(path_or_id)) from error
 
 
 def check_shards(folder: Path) -> None:
@@ -115,16 +113,14 @@ def check_shards(folder: Path) -> None:
             try:
                 weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
             except (ValueError, KeyError, TypeError) as error:
-                raise MissingShardsError(f"{index_path} is not a valid weight index: {error}") from error
+                raise MissingShardsError("engine.bad_weight_index", path=str(index_path), detail=str(error)) from error
             missing = sorted({name for name in weight_map.values() if not (folder / name).is_file()})
             if missing:
-                raise MissingShardsError(
-                    f"{folder} is incomplete: {len(missing)} weight file(s) missing ({', '.join(missing[:5])}"
-                    f"{', ...' if len(missing) > 5 else ''}). Re-download the checkpoint."
-                )
+                raise MissingShardsError("engine.missing_shards", folder=str(folder), count=len(missing),
+                                         names=", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""))
             return
     if not any((folder / name).is_file() for name in SINGLE_WEIGHT_FILES):
-        raise MissingShardsError(f"{folder} has no weight files (*.safetensors or *.bin).")
+        raise MissingShardsError("engine.no_weights", folder=str(folder))
 
 
 def read_config(folder: Path) -> PreTrainedConfig:
@@ -141,7 +137,7 @@ def _load_config(folder: Path) -> PreTrainedConfig:
     try:
         return AutoConfig.from_pretrained(folder, trust_remote_code=False, local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ModelLoadError(f"Cannot read {folder / 'config.json'}: {error}") from error
+        raise ModelLoadError("engine.bad_config", path=str(folder / "config.json"), detail=str(error)) from error
 
 
 def _choose_quantization(config: PreTrainedConfig, requested: str) -> str:
@@ -149,10 +145,7 @@ def _choose_quantization(config: PreTrainedConfig, requested: str) -> str:
     saved = _saved_quantization(config)
     if saved is not None:
         if requested not in ("auto", saved):
-            raise ModelLoadError(
-                f"This checkpoint was saved quantized as {saved}; load it with quantization {saved!r} "
-                "(or load the original checkpoint to pick another)."
-            )
+            raise ModelLoadError("engine.saved_quantized", saved=saved)
         return saved
     if requested == "auto":
         return "nf4" if torch.cuda.is_available() else "fp32"
@@ -176,9 +169,9 @@ def _placement(
             device_map = {"": 0}
         return device_map, None
     if max_gpu_memory_gib <= 0:
-        raise ModelLoadError(f"max_gpu_memory_gib must be positive, got {max_gpu_memory_gib}.")
+        raise ModelLoadError("engine.gpu_budget_not_positive", budget=max_gpu_memory_gib)
     if not torch.cuda.is_available():
-        raise ModelLoadError("A GPU memory budget was given but no CUDA GPU is available.")
+        raise ModelLoadError("engine.gpu_budget_without_gpu")
     return device_map or "auto", {0: f"{max_gpu_memory_gib}GiB", "cpu": CPU_OFFLOAD_BUDGET}
 
 
@@ -252,16 +245,13 @@ def _from_pretrained(
             max_memory=max_memory, output_loading_info=True, **kwargs,
         )
     except torch.OutOfMemoryError as error:
-        raise InsufficientMemoryError(
-            f"Out of memory while loading ({quantization}). Try nf4, a smaller GPU budget with CPU offload "
-            "(--gpu-memory), a shorter context, or a server via --openai-base-url."
-        ) from error
+        raise InsufficientMemoryError("engine.out_of_memory", quantization=quantization) from error
     except (RuntimeError, ImportError) as error:
         if quantization in ("nf4", "int8") and ("cuda" in str(error).lower() or "bitsandbytes" in str(error)):
             raise QuantizationUnavailableError(_bnb_advice(quantization, error)) from error
-        raise ModelLoadError(f"Loading {folder} failed: {error}") from error
+        raise ModelLoadError("engine.load_failed", folder=str(folder), detail=str(error)) from error
     except (OSError, ValueError, KeyError) as error:
-        raise ModelLoadError(f"Loading {folder} failed: {error}") from error
+        raise ModelLoadError("engine.load_failed", folder=str(folder), detail=str(error)) from error
     _refuse_incomplete(folder, info)
     return model
 
@@ -274,10 +264,8 @@ def _refuse_incomplete(folder: Path, info: dict[str, Any]) -> None:
     ]
     if missing or mismatched:
         names = ", ".join((missing + mismatched)[:5])
-        raise MissingShardsError(
-            f"{folder} does not hold every tensor the model needs ({len(missing)} missing, "
-            f"{len(mismatched)} of the wrong shape, e.g. {names}). Re-download the checkpoint."
-        )
+        raise MissingShardsError("engine.missing_tensors", folder=str(folder), missing=len(missing),
+                                 mismatched=len(mismatched), names=names)
 
 
 def _require_bitsandbytes() -> None:
@@ -313,7 +301,7 @@ def _load_tokenizer(folder: Path) -> Any:
     try:
         return AutoTokenizer.from_pretrained(folder, trust_remote_code=False, local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ModelLoadError(f"Cannot load the tokenizer in {folder}: {error}") from error
+        raise ModelLoadError("engine.bad_tokenizer", folder=str(folder), detail=str(error)) from error
 
 
 def save_quantized(model: Any, tokenizer: Any, out_dir: str | Path) -> Path:
@@ -324,7 +312,7 @@ def save_quantized(model: Any, tokenizer: Any, out_dir: str | Path) -> Path:
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
-        raise ModelLoadError(f"{out_dir} already exists and is not empty; choose an empty folder.")
+        raise ModelLoadError("engine.out_dir_not_empty", path=str(out_dir))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from messages import Message, enum_message
 from prompts import render_item, render_with_stop, template_variables
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord, SearchHit
 
@@ -97,9 +98,8 @@ def build_context(
     build = _start(task, project, chapter, budget_tokens, TokenCache.wrap(count_tokens))
     frame_text, frame_tokens, headings = _frame(build)
     if frame_tokens > budget_tokens:
-        raise ContextBudgetError(
-            f"the {task.template!r} task's own text needs {frame_tokens} tokens, more than the budget of "
-            f"{budget_tokens}; shorten the passage or instructions, or raise the budget")
+        raise ContextBudgetError("memory.frame_over_budget", task=enum_message("task", task.template),
+                                 needed=frame_tokens, budget=budget_tokens)
     room = max(0, budget_tokens - frame_tokens - headings)
     recent_room = _recent_reserve(build, room)
     scan = _scan(build)
@@ -187,7 +187,8 @@ def _fixed_candidates(build, characters, lore_entries, chapter, scan, seed, room
     for name, priority in (("style_guide", 1), ("synopsis", 2)):
         text = getattr(build.project, name)
         if name in build.wanted and text.strip():
-            out.append(Candidate(name, name.replace("_", " "), text, count(text), priority, "project " + name))
+            out.append(Candidate(name, Message(f"memory.label.{name}"), text, count(text), priority,
+                                 Message(f"memory.reason.project_{name}")))
     if "characters" in build.wanted:
         out += _character_candidates(build, characters, chapter, scan)
     if "lore_before" in build.wanted:
@@ -196,8 +197,8 @@ def _fixed_candidates(build, characters, lore_entries, chapter, scan, seed, room
     if note and "recent" in build.wanted:
         text = render_item(lang, "note", text=note)
         depth = int(build.project.settings.get("authors_note_depth", 4))
-        out.append(Candidate("at_depth", "author's note", text, count(text), 5, f"author's note at depth {depth}",
-                             depth=depth))
+        out.append(Candidate("at_depth", Message("memory.label.authors_note"), text, count(text), 5,
+                             Message("memory.reason.authors_note", depth=depth), depth=depth))
     return sorted(out, key=lambda c: c.priority)
 
 
@@ -229,7 +230,7 @@ def _lore_candidates(build, lore_entries, scan, seed, room) -> list[Candidate]:
     out = []
     for d in activate_lore(lore_entries, scan, settings=settings, seed=seed, count_tokens=build.count):
         e = d.entry
-        label = e.title or (e.keys[0] if e.keys else f"lore #{e.id}")
+        label = e.title or (e.keys[0] if e.keys else Message("memory.label.lore_number", id=e.id))
         section = {"after_char": "lore_after", "at_depth": "at_depth"}.get(e.position, "lore_before")
         if not d.active:
             build.notes.append((section, PlanItem(label, "", d.tokens, LEFT_OUT, d.reason)))
@@ -255,8 +256,8 @@ def _previous_ending(build: Build, chapters, chapter, room: int) -> list[Candida
     cut = cut_recent(previous.text, int(room * SHARES["previous_ending"]), build.count)
     if not cut.text:
         return []
-    return [Candidate("previous_ending", f"end of chapter {previous.ordinal}", cut.text, cut.tokens, 8,
-                      f"the last {len(cut.text)} characters of the previous chapter", "previous_ending")]
+    return [Candidate("previous_ending", Message("memory.label.chapter_end", number=previous.ordinal), cut.text,
+                      cut.tokens, 8, Message("memory.reason.previous_ending", chars=len(cut.text)), "previous_ending")]
 
 
 def _fill(build: Build, candidates: Sequence[Candidate], memory_room: int, room: int) -> None:
@@ -274,11 +275,11 @@ def _fill(build: Build, candidates: Sequence[Candidate], memory_room: int, room:
 def _refusal(build: Build, c: Candidate, memory_room: int, room: int) -> str:
     cost = c.tokens + ITEM_SLACK
     if build.used + cost > memory_room:
-        return f"needs {cost} tokens; only {max(0, memory_room - build.used)} left for memory"
+        return Message("memory.reason.no_room", cost=cost, left=max(0, memory_room - build.used))
     if c.share:
         cap = int(room * SHARES[c.share])
         if build.share_used.get(c.share, 0) + cost > cap:
-            return f"the {c.share} share of the budget ({cap} tokens) is full"
+            return Message("memory.reason.share_full", share=Message(f"memory.share.{c.share}"), cap=cap)
     return ""
 
 
@@ -293,14 +294,15 @@ def _fill_summaries(build, chapters, chapter, memory_room: int, room: int) -> No
         if not text.strip():
             continue
         item = render_item(build.project.language, "summary", number=c.ordinal, title=c.title, text=text, kind=kind)
-        candidate = Candidate("summaries", f"chapter {c.ordinal} {kind}", item, build.count(item), 9,
-                              f"{kind} of an earlier chapter", "summaries", (c.ordinal,))
+        candidate = Candidate("summaries", Message(f"memory.label.chapter_{kind}", number=c.ordinal), item,
+                              build.count(item), 9, Message(f"memory.reason.earlier_{kind}"), "summaries",
+                              (c.ordinal,))
         kept_before = len(build.kept)
         _fill(build, [candidate], memory_room, room)
         if len(build.kept) == kept_before:
             if index > 0:
-                label = f"chapters {earlier[0].ordinal}–{earlier[index - 1].ordinal}"
-                build.notes.append(("summaries", PlanItem(label, "", 0, LEFT_OUT, "older than the last summary that fit")))
+                label = Message("memory.label.chapter_range", first=earlier[0].ordinal, last=earlier[index - 1].ordinal)
+                build.notes.append(("summaries", PlanItem(label, "", 0, LEFT_OUT, Message("memory.reason.older_summaries"))))
             return
 
 
@@ -316,8 +318,9 @@ def _retrieved_candidates(build, search, chapter) -> list[Candidate]:
                 continue
             seen.add((hit.kind, hit.id))
             text = render_item(build.project.language, "retrieved", title=hit.title, snippet=hit.snippet)
-            out.append(Candidate("retrieved", f"{hit.kind} {hit.id}: {hit.title}", text, build.count(text), 10,
-                                 f"search for {term!r}", "retrieved", (len(out),)))
+            label = Message("memory.label.search_hit", kind=enum_message("hit", hit.kind), id=hit.id, title=hit.title)
+            out.append(Candidate("retrieved", label, text, build.count(text), 10,
+                                 Message("memory.reason.search", term=str(term)), "retrieved", (len(out),)))
     return out
 
 
@@ -347,20 +350,21 @@ def _fit(build: Build, cut: RecentCut) -> tuple[str, tuple[str, ...], int, Recen
             continue
         droppable = [c for c in build.kept if c.priority > 2] or build.kept
         if not droppable:
-            raise ContextBudgetError(f"the prompt needs {used} tokens, more than the budget of {build.budget}")
+            raise ContextBudgetError("memory.prompt_over_budget", used=used, budget=build.budget)
         victim = droppable[-1]
         build.kept.remove(victim)
         build.notes.append((victim.section, PlanItem(victim.label, victim.text, victim.tokens, LEFT_OUT,
-                                                     "dropped: the assembled prompt was over budget")))
+                                                     Message("memory.reason.over_budget"))))
 
 
 def _sections(build: Build, frame_text: str, frame_tokens: int, cut: RecentCut) -> tuple[PlanSection, ...]:
     items: dict[str, list[PlanItem]] = {name: [] for name in SECTION_ORDER}
-    items["frame"].append(PlanItem(build.task.template, frame_text, frame_tokens, INCLUDED, "the task's template"))
+    items["frame"].append(PlanItem(enum_message("task", build.task.template), frame_text, frame_tokens, INCLUDED,
+                                   Message("memory.reason.template")))
     if build.task.as_of_chapter is not None:
-        items["frame"].append(PlanItem(f"as of chapter {build.task.as_of_chapter}", "", 0, INCLUDED,
-                                       f"knowledge cutoff: only chapters 1–{build.task.as_of_chapter} and what "
-                                       "the story has established by then"))
+        cutoff = build.task.as_of_chapter
+        items["frame"].append(PlanItem(Message("memory.label.as_of_chapter", chapter=cutoff), "", 0, INCLUDED,
+                                       Message("memory.reason.knowledge_cutoff", chapter=cutoff)))
     for c in sorted(build.kept, key=lambda c: c.order):
         items[c.section].append(PlanItem(c.label, c.text, c.tokens, INCLUDED, c.reason))
     for section, item in build.notes:
@@ -372,9 +376,9 @@ def _sections(build: Build, frame_text: str, frame_tokens: int, cut: RecentCut) 
 
 def _recent_item(source: str, cut: RecentCut) -> PlanItem:
     if cut.text == source:
-        return PlanItem("recent text", cut.text, cut.tokens, INCLUDED, "the whole text before the cursor fits")
-    where = "at a sentence boundary" if cut.at_sentence else "inside a sentence (no boundary in the block)"
+        return PlanItem(Message("memory.label.recent"), cut.text, cut.tokens, INCLUDED, Message("memory.reason.recent_fits"))
     if not cut.text:
-        return PlanItem("recent text", "", 0, LEFT_OUT, "no room left for the text before the cursor")
-    reason = f"kept the last {len(cut.text)} of {len(source)} characters, cut {where}"
-    return PlanItem("recent text", cut.text, cut.tokens, TRIMMED, reason)
+        return PlanItem(Message("memory.label.recent"), "", 0, LEFT_OUT, Message("memory.reason.recent_no_room"))
+    code = "memory.reason.recent_cut_sentence" if cut.at_sentence else "memory.reason.recent_cut_inside"
+    reason = Message(code, kept=len(cut.text), total=len(source))
+    return PlanItem(Message("memory.label.recent"), cut.text, cut.tokens, TRIMMED, reason)

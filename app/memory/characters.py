@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from messages import Message
 from story_store.records import CharacterRecord
 
 
@@ -21,7 +22,7 @@ from story_store.records import CharacterRecord
 class CharacterChoice:
     character: CharacterRecord
     included: bool
-    reason: str
+    reason: Message
     rank: int  # 0 focus, 1 POV, 2 pinned, 3 detected, 4 not needed
 
 
@@ -60,12 +61,12 @@ def choose_characters(
 
 def _choose(character, scan_text, pov_id, focus_ids) -> CharacterChoice:
     if character.id in focus_ids:
-        return CharacterChoice(character, True, "the task is about this character", 0)
+        return CharacterChoice(character, True, Message("memory.reason.focus"), 0)
     if character.id == pov_id:
-        return CharacterChoice(character, True, "point-of-view character of the chapter", 1)
+        return CharacterChoice(character, True, Message("memory.reason.pov"), 1)
     if character.pinned:
-        return CharacterChoice(character, True, "pinned", 2)
+        return CharacterChoice(character, True, Message("memory.reason.pinned"), 2)
     name = mentioned_name(character, scan_text)
     if name is not None:
-        return CharacterChoice(character, True, f"{name!r} appears in the scanned text", 3)
-    return CharacterChoice(character, False, "not named in the scanned text", 4)
+        return CharacterChoice(character, True, Message("memory.reason.named", name=name), 3)
+    return CharacterChoice(character, False, Message("memory.reason.not_named"), 4)

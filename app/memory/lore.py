@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from messages import CodedError, Message
 from story_store.records import LoreEntryRecord
 
 SELECTIVE_LOGICS = ("and_any", "and_all", "not_any", "not_all")
@@ -78,12 +79,12 @@ class ScanText:
 class LoreDecision:
     entry: LoreEntryRecord
     active: bool
-    reason: str
+    reason: str | Message
     step: int = 0  # 0: matched the story text; n: matched through recursion step n
     tokens: int = 0
 
 
-class LoreKeyError(ValueError):
+class LoreKeyError(CodedError, ValueError):
     """A `/regex/` key does not compile."""
 
 
@@ -98,7 +99,7 @@ def compile_key(key: str, case_sensitive: bool, whole_words: bool) -> re.Pattern
         try:
             return re.compile(regex.group(1), flags)
         except re.error as exc:
-            raise LoreKeyError(f"key {key!r} is not a valid regular expression: {exc}") from exc
+            raise LoreKeyError("lore.bad_regex", key=key, detail=str(exc)) from exc
     body = re.escape(key.strip())
     if whole_words and not re.search(r"\s", key.strip()):
         body = rf"(?<![{ASCII_WORD}]){body}(?![{ASCII_WORD}])"
@@ -126,7 +127,7 @@ def secondary_satisfied(entry: LoreEntryRecord, text: str) -> bool:
         return not any(hits)
     if logic == "not_all":
         return not all(hits)
-    raise LoreKeyError(f"unknown secondary-key logic {logic!r}; expected one of {SELECTIVE_LOGICS}")
+    raise LoreKeyError("lore.unknown_logic", logic=logic, expected=", ".join(SELECTIVE_LOGICS))
 
 
 def probability_passes(entry: LoreEntryRecord, seed: int) -> bool:
@@ -141,19 +142,19 @@ def _match(entry: LoreEntryRecord, text: str) -> tuple[bool, str]:
     try:
         key = first_matching_key(entry.keys, text, entry)
         if key is None:
-            return False, "no key found in the scanned text"
+            return False, Message("lore.no_key")
         if not secondary_satisfied(entry, text):
-            return False, f"key {key!r} found but secondary keys ({entry.selective_logic}) not satisfied"
+            return False, Message("lore.secondary_unmet", key=key, logic=Message(f"enum.logic.{entry.selective_logic}"))
     except LoreKeyError as exc:
-        return False, str(exc)
-    return True, f"key {key!r} found"
+        return False, exc.message
+    return True, Message("lore.key_found", key=key)
 
 
 def _first_pass(entry: LoreEntryRecord, scan: ScanText, settings: LoreSettings) -> tuple[bool, str]:
     if not entry.enabled:
-        return False, "disabled"
+        return False, Message("lore.disabled")
     if entry.constant:
-        return True, "constant"
+        return True, Message("lore.constant")
     depth = entry.scan_depth if entry.scan_depth is not None else settings.scan_depth
     return _match(entry, scan.window(depth))
 
@@ -195,7 +196,7 @@ def _roll(pending, decided, seed: int, step: int) -> list[LoreEntryRecord]:
             decided[entry.id] = LoreDecision(entry, True, reason, step)
             newly.append(entry)
         else:
-            decided[entry.id] = LoreDecision(entry, False, f"{reason}; lost its {entry.probability}% roll", step)
+            decided[entry.id] = LoreDecision(entry, False, Message("lore.lost_roll", reason=reason, probability=entry.probability), step)
     return newly
 
 
@@ -206,7 +207,7 @@ def _recurse(live, newly, unmatched, scan: ScanText, settings: LoreSettings, ste
     if not sources:
         return []
     lore_text = "\n".join(e.content for e in sources)
-    names = ", ".join(repr(e.title or f"#{e.id}") for e in sources[:3])
+    names = ", ".join(repr(e.title or f"#{e.id}") for e in sources[:3])  # titles are data
     pending = []
     for entry in live:
         if entry.id not in unmatched or entry.exclude_recursion or not entry.enabled:
@@ -215,7 +216,7 @@ def _recurse(live, newly, unmatched, scan: ScanText, settings: LoreSettings, ste
         matched, reason = _match(entry, scan.window(depth) + "\n" + lore_text)
         if matched:
             del unmatched[entry.id]
-            pending.append((entry, f"{reason} (recursion step {step}, via {names})"))
+            pending.append((entry, Message("lore.recursion", reason=reason, step=step, via=names)))
     return pending
 
 
@@ -234,7 +235,7 @@ def _apply_budget(decisions, settings: LoreSettings, count_tokens) -> list[LoreD
     kept, used, full = [], 0, False
     for d in active:
         if full and not d.entry.ignore_budget:
-            reason = f"{d.reason}; lore budget of {settings.budget_tokens} tokens is full"
+            reason = Message("lore.budget_full", reason=d.reason, budget=settings.budget_tokens)
             kept.append(LoreDecision(d.entry, False, reason, d.step))
             continue
         tokens = count_tokens(d.entry.content)
@@ -243,9 +244,9 @@ def _apply_budget(decisions, settings: LoreSettings, count_tokens) -> list[LoreD
             used += tokens
             kept.append(LoreDecision(d.entry, True, d.reason, d.step, tokens))
         elif d.entry.ignore_budget:
-            kept.append(LoreDecision(d.entry, True, f"{d.reason}; ignores the lore budget", d.step, tokens))
+            kept.append(LoreDecision(d.entry, True, Message("lore.ignores_budget", reason=d.reason), d.step, tokens))
         else:
             full = True
-            reason = f"{d.reason}; lore budget of {settings.budget_tokens} tokens is full"
+            reason = Message("lore.budget_full", reason=d.reason, budget=settings.budget_tokens)
             kept.append(LoreDecision(d.entry, False, reason, d.step, tokens))
     return kept + inactive

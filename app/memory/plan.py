@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from messages import CodedError, Message
+
 INCLUDED, TRIMMED, LEFT_OUT = "included", "trimmed", "left_out"
 
 
-class ContextBudgetError(ValueError):
+class ContextBudgetError(CodedError, ValueError):
     """The task's own text (template + required values) does not fit the token budget."""
 
 
@@ -49,11 +51,11 @@ class ContextTask:
 
 @dataclass(frozen=True)
 class PlanItem:
-    label: str
+    label: str | Message  # a name or title from the story (data), or a Message ("recent text")
     text: str
     tokens: int
     status: str  # included | trimmed | left_out
-    reason: str
+    reason: str | Message  # a Message (code + values) the inspector renders in the writer's language
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class BranchService:
     def branch(self, chapter_id: int, n: int, seed: int | None = None) -> Generation:
         """Stream `n` (2–4) continuations side by side; each is persisted as a sibling passage."""
         if isinstance(n, bool) or not isinstance(n, int) or not MIN_BRANCHES <= n <= MAX_BRANCHES:
-            raise InvalidInput(f"Ask for between {MIN_BRANCHES} and {MAX_BRANCHES} branches, not {n!r}.")
+            raise InvalidInput("branches.count", low=MIN_BRANCHES, high=MAX_BRANCHES, n=n)
         core = self._core
         chapter, project = core.chapter_and_project(chapter_id)
         prepared = prepare_generation(core, project, "branch", template="continue", chapter=chapter, n=n, seed=seed)
@@ -52,7 +52,7 @@ class BranchService:
         core = self._core
         passage = core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
-            raise InvalidInput("Only chapter branches, drafts and continuations can be regenerated.")
+            raise InvalidInput("branches.not_regenerable")
         chapter, project = core.chapter_and_project(passage.chapter_id)
         siblings = self._siblings(passage)
         template = "draft" if passage.task == "draft" else "continue"
@@ -75,9 +75,7 @@ class BranchService:
         replaced = [p for p in siblings if p.accepted and p.id != passage.id]
         prefix = _text_without_tail(chapter.text, replaced[-1].text) if replaced else chapter.text
         if prefix is None:
-            raise InvalidInput("Another version of this passage was accepted and the chapter has been edited "
-                                   "since, so it cannot be swapped automatically; edit the chapter by hand or "
-                                   "accept it as new text.")
+            raise InvalidInput("branches.cannot_swap")
         saved = self._core.store.save_chapter_text(chapter.id, join_passage(prefix, passage.text, passage.task),
                                                   base_version, source="ai")
         for old in replaced:
@@ -93,15 +91,15 @@ class BranchService:
         """(the passage, its chapter's id) if it can be accepted into that chapter, else InvalidInput."""
         passage = self._core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
-            raise InvalidInput("Only chapter branches, drafts and continuations can be accepted into a chapter.")
+            raise InvalidInput("branches.not_acceptable")
         if chapter_id is not None and passage.chapter_id != chapter_id:
-            raise InvalidInput("This passage belongs to another chapter; open that chapter to accept it.")
+            raise InvalidInput("branches.other_chapter")
         if passage.accepted:
-            raise InvalidInput("This passage is already part of the chapter.")
+            raise InvalidInput("branches.already_in")
         if passage.status == "streaming":
-            raise InvalidInput("This passage is still being written; accept it when it has finished or been stopped.")
+            raise InvalidInput("branches.still_streaming")
         if not passage.text.strip():
-            raise InvalidInput("This passage is empty; there is nothing to accept.")
+            raise InvalidInput("branches.empty")
         return passage, passage.chapter_id
 
     def _chapter_before(self, chapter: ChapterRecord, siblings: list[PassageRecord]) -> ChapterRecord:

@@ -34,8 +34,7 @@ class ChapterService:
         summary (`summary_version`), based on that version; a stale one raises SaveConflict."""
         unknown = sorted(set(fields) - set(_CHAPTER_META))
         if unknown:
-            raise InvalidInput(f"Chapter details that can be edited are {', '.join(_CHAPTER_META)}; "
-                               f"not {', '.join(unknown)} (the text is saved with save_chapter).")
+            raise InvalidInput("chapters.unknown_meta", editable=", ".join(_CHAPTER_META), unknown=", ".join(unknown))
         return self._store.update_chapter_meta(chapter_id, base_version=base_version, **fields)
 
     def move_chapter(self, chapter_id: int, new_ordinal: int) -> list[ChapterRecord]:
@@ -54,5 +53,5 @@ class ChapterService:
     def restore_revision(self, revision_id: int, base_version: int, chapter_id: int | None = None) -> ChapterRecord:
         """Make an earlier revision current (a new revision); refuses one of another chapter."""
         if chapter_id is not None and self._store.get_revision(revision_id).chapter_id != chapter_id:
-            raise InvalidInput("This revision belongs to another chapter; nothing was restored.")
+            raise InvalidInput("chapters.revision_elsewhere")
         return self._store.restore_revision(revision_id, base_version)

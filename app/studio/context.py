@@ -22,7 +22,7 @@ from app.continuity import lore_known_by
 from app.memory.builder import build_context
 from app.memory.plan import ChatLine, ContextBudgetError, ContextPlan, ContextTask
 from app.studio.core import StudioCore
-from app.studio.errors import InvalidInput
+from app.studio.errors import InvalidInput, message_of
 from story_store.records import ChapterRecord, ProjectRecord
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -55,7 +55,7 @@ def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
     `as_of_chapter` (role-play's knowledge cutoff): memory sees only chapters ≤ N and lore known by then."""
     budget = core.prompt_budget(max_new_tokens)
     if budget <= 0:
-        raise InvalidInput("The model's context is too short for this request; lower max new tokens.")
+        raise InvalidInput("context.too_short")
     task = ContextTask(template=template, values=dict(values or {}), transcript=tuple(transcript),
                        focus_character_ids=tuple(focus_character_ids), as_of_chapter=as_of_chapter)
     try:
@@ -63,9 +63,9 @@ def prepare_prompt(core: StudioCore, project: ProjectRecord, template: str, *,
                              count_tokens=core.count_tokens,
                              seed=chapter.version if chapter is not None else lore_seed)
     except ContextBudgetError as exc:
-        raise InvalidInput(f"This request does not fit the model's context: {exc}") from exc
+        raise InvalidInput("context.does_not_fit", detail=exc.message) from exc
     except ValueError as exc:  # e.g. a malformed project setting
-        raise InvalidInput(str(exc)) from exc
+        raise InvalidInput(message_of(exc)) from exc
     prompt = plan.render()
     prepared = PreparedPrompt(prompt, tuple(plan.stop), plan, hashlib.sha256(prompt.encode()).hexdigest())
     if remember:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app.engine import Engine, EngineInfo, GenerationRequest, SamplingParams
 from app.memory.plan import ContextPlan, TokenCache
-from app.studio.errors import InvalidInput, NoModel
+from app.studio.errors import InvalidInput, NoModel, message_of
 from app.studio.generation import Finalizer, Generation, no_finish
 from app.studio.runs import GenerationRun, StreamSink
 from app.studio.store_seam import StoryStore
@@ -41,7 +41,7 @@ REMEMBERED_PROMPTS = 64  # recent prompts by hash, so a Preference can carry its
 class StudioOptions:
     export_dir: Path  # where exports are written (inside the data dir)
     demo: bool = False  # UI shows "demo model: text is random"
-    ui_language: str = "en"  # default UI language ("en" | "zh")
+    ui_language: str = ""  # forced UI language ("en" | "zh"); "": the writer's choice, else the browser's
     stream_interval_s: float = 0.05  # coalescing: ≈20 UI updates/s
     persist_interval_s: float = 1.0  # streamed text saved to the store at least this often
     backup_dir: Path | None = None  # where the store's backups are (None: backups are not offered)
@@ -92,7 +92,7 @@ class StudioCore:
         """A live chapter and its project (InvalidInput for a chapter in the trash)."""
         chapter = self.store.get_chapter(chapter_id)
         if chapter.deleted_at is not None:
-            raise InvalidInput("This chapter is in the trash; restore it before writing in it.")
+            raise InvalidInput("studio.chapter_in_trash")
         return chapter, self.store.get_project(chapter.project_id)
 
     # --- generation settings --------------------------------------------------------------------
@@ -100,13 +100,13 @@ class StudioCore:
         if seed is None:
             return self._seeds.randint(0, MAX_SEED)
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise InvalidInput(f"A seed must be a whole number between 0 and {MAX_SEED}; got {seed!r}.")
+            raise InvalidInput("studio.bad_seed", max=MAX_SEED, seed=seed)
         return seed
 
     def require_model(self) -> EngineInfo:
         info = self.engine.info()
         if info.kind == "none":
-            raise NoModel(info.notes or "No model is loaded. Start Inkstone with --demo, a model, or --openai-base-url.")
+            raise NoModel(info.notes or "studio.no_model")
         return info
 
     def max_new_tokens(self, project: ProjectRecord, task: str, wanted: int | None = None) -> int:
@@ -126,7 +126,7 @@ class StudioCore:
             return GenerationRequest(prompt=prompt, n=n, max_new_tokens=max_new_tokens, sampling=sampling,
                                      stop=tuple(stop), seed=seed)
         except ValueError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
 
     # --- remembered prompts (so a Preference can carry the prompt text) --------------------------
     def remember_prompt(self, prompt_hash: str, prompt: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app import exports
 from app.manuscript import ManuscriptError, parse_manuscript
-from app.studio.errors import InvalidInput, StudioError
+from app.studio.errors import InvalidInput, StudioError, message_of
 from app.studio.store_seam import StoryStore, translates_store_errors
 from story_store import cards, lorebooks
 from story_store.lorebooks import InterchangeError
@@ -25,7 +25,7 @@ def _book_chapter(project: ProjectRecord, chapter: ChapterRecord) -> exports.Cha
 
 def _check_format(fmt: str) -> str:
     if fmt not in exports.FORMATS:
-        raise InvalidInput(f"Unknown export format {fmt!r}; choose one of {', '.join(exports.FORMATS)}.")
+        raise InvalidInput("exchange.unknown_format", fmt=fmt, choices=", ".join(exports.FORMATS))
     return fmt
 
 
@@ -63,9 +63,9 @@ class ExchangeService:
             return exports.write_book(book, fmt, self._export_dir, include_toc=include_toc,
                                       include_synopsis=include_synopsis, file_title=file_title)
         except exports.ExportError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
         except OSError as exc:
-            raise StudioError(f"The export could not be written to the export folder: {exc.strerror or exc}") from exc
+            raise StudioError("exchange.export_failed", detail=str(exc.strerror or exc)) from exc
 
     # --- manuscript import -----------------------------------------------------------------------
     def import_manuscript(self, project_id: int, filename: str, data: bytes) -> list[ChapterRecord]:
@@ -74,7 +74,7 @@ class ExchangeService:
         try:
             parsed = parse_manuscript(filename, bytes(data))
         except ManuscriptError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
         # One transaction: every chapter (revision 1, source "import") or none.
         return self._store.create_chapters(
             project_id, [{"title": chapter.title[:500], "text": chapter.text} for chapter in parsed])
@@ -86,20 +86,20 @@ class ExchangeService:
         try:
             parsed = cards.parse_card(filename, bytes(data))
         except InterchangeError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
         characters, _ = self._store.import_bundle(project_id, [parsed.character], list(parsed.lore_entries))
         return characters[0]
 
     def export_character_card(self, character_id: int, fmt: str) -> Path:
         """A V3 card (JSON, or PNG with V2 and V3 chunks); its character_book is the project's lore."""
         if fmt not in ("png", "json"):
-            raise InvalidInput(f"Character cards export as png or json, not {fmt!r}.")
+            raise InvalidInput("exchange.card_format", fmt=fmt)
         character = self._store.get_character(character_id)
         lore = self._store.list_lore_entries(character.project_id)
         try:
             data = cards.card_png(character, lore) if fmt == "png" else cards.card_json(character, lore)
         except InterchangeError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
         return self._write_bytes(character.name, fmt, data)
 
     def import_lorebook(self, project_id: int, filename: str, data: bytes) -> list[LoreEntryRecord]:
@@ -108,7 +108,7 @@ class ExchangeService:
         try:
             entries = lorebooks.parse_lorebook(filename, bytes(data))
         except InterchangeError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
         _, records = self._store.import_bundle(project_id, [], list(entries))
         return records
 
@@ -121,6 +121,6 @@ class ExchangeService:
         try:
             return exports.write_file(self._export_dir, title, extension, data)
         except exports.ExportError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise InvalidInput(message_of(exc)) from exc
         except OSError as exc:
-            raise StudioError(f"The file could not be written to the export folder: {exc.strerror or exc}") from exc
+            raise StudioError("exchange.write_failed", detail=str(exc.strerror or exc)) from exc

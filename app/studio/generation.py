@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from app.studio.errors import NoModel, StudioError
+from messages import Message
 from app.studio.runs import GenerationRun, Snapshot
 from app.studio.store_seam import store_errors
 from story_store.records import ChapterRecord
@@ -81,7 +82,7 @@ class Generation:
         """The stream of updates (once per Generation)."""
         with self._claim_lock:
             if self._claimed and not self._abandoned.is_set():
-                raise StudioError("This generation is already being streamed.")
+                raise StudioError("studio.already_streaming")
             claimed_now, self._claimed = not self._claimed, True
         return self._stream() if claimed_now else _nothing()
 
@@ -105,7 +106,8 @@ class Generation:
                 if final.unavailable:
                     raise NoModel(final.error)
                 chapter, problem = self._finish(final, self.passage_ids)
-                error = "; ".join(e for e in (final.error, problem) if e)
+                error = Message("studio.two_problems", first=final.error, second=problem) \
+                    if final.error and problem else (final.error or problem)
                 yield self._update(final.texts, final.reasons, done=True, error=error, chapter=chapter)
         finally:
             self._abandoned.set()  # a closed iterator is an abandoned generation

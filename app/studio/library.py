@@ -53,7 +53,7 @@ class LibraryService:
             "chat": self._store.restore_chat_session,
         }
         if kind not in restorers:
-            raise InvalidInput(f"Unknown kind of trash item {kind!r}; expected one of {', '.join(restorers)}.")
+            raise InvalidInput("library.unknown_trash_kind", kind=kind, choices=", ".join(restorers))
         restorers[kind](item_id)
 
     # --- characters / lore -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from app.studio.core import RunTarget, StudioCore
 from app.studio.diffing import DiffOp, diff_texts
 from app.studio.errors import InvalidInput, SaveConflict
 from app.studio.feedback import record_polish_accepted
+from messages import enum_message
 from app.studio.generation import Generation
 from app.studio.recipe import passage_records, prepare_generation
 from app.studio.store_seam import translates_store_errors
@@ -48,9 +49,9 @@ class PolishService:
                seed: int | None = None) -> Generation:
         """Stream a rewrite of `text`; into a passage (origin "polish") when it is from a chapter."""
         if not isinstance(text, str) or not text.strip():
-            raise InvalidInput("Select or paste the passage to polish first.")
+            raise InvalidInput("polish.nothing_selected")
         if len(text) > MAX_POLISH_CHARS:
-            raise InvalidInput(f"The passage has {len(text):,} characters; polish at most {MAX_POLISH_CHARS:,} at a time.")
+            raise InvalidInput("polish.too_long", length=len(text), limit=MAX_POLISH_CHARS)
         check_input("passage", text)  # capped, and no lone surrogate reaches the tokenizer
         if instruction is not None:
             check_input("instruction", instruction)
@@ -64,9 +65,9 @@ class PolishService:
         preset, instruction = (preset or "").strip(), (instruction or "").strip()
         presets = polish_presets(project.language)
         if preset and preset not in presets:
-            raise InvalidInput(f"Unknown polish preset {preset!r}; choose one of {', '.join(presets)}.")
+            raise InvalidInput("polish.unknown_preset", preset=preset, choices=", ".join(presets))
         if not preset and not instruction:
-            raise InvalidInput("Choose a preset or write an instruction for the polish.")
+            raise InvalidInput("polish.no_instruction")
         values = {"passage": text, "preset": preset, "instruction": instruction}
         prepared = prepare_generation(  # a polish may not be cut short: room for twice the passage
             core, project, "polish", chapter=chapter, values=values, seed=seed,
@@ -78,7 +79,7 @@ class PolishService:
     def diff(self, original: str, revised: str) -> list[DiffOp]:
         """Word-level (Latin) / character-level (CJK) edit script from original to revised."""
         if len(original) + len(revised) > MAX_DIFF_CHARS:
-            raise InvalidInput(f"These texts are too long to compare here (over {MAX_DIFF_CHARS:,} characters).")
+            raise InvalidInput("polish.diff_too_long", limit=MAX_DIFF_CHARS)
         return diff_texts(original, revised)
 
     def accept_polish(self, chapter_id: int, original: str, polished: str, base_version: int,
@@ -88,15 +89,13 @@ class PolishService:
         `start` is where the original sits in the chapter text (verified); without it the original
         must occur exactly once. With `passage_id`, that polish must have finished normally."""
         if not original:
-            raise InvalidInput("The original passage is empty; select the text that was polished.")
+            raise InvalidInput("polish.original_empty")
         if passage_id is not None:
             self._check_polish_finished(passage_id, chapter_id)
         chapter = self._core.store.get_chapter(chapter_id)
         if chapter.version != base_version:
-            raise SaveConflict(
-                f"The chapter was saved elsewhere (it is now version {chapter.version}, you had version "
-                f"{base_version}); the polish was not applied. Reload the chapter and accept it again.",
-                chapter_id=chapter_id, current_version=chapter.version)
+            raise SaveConflict("polish.saved_elsewhere", chapter_id=chapter_id, current_version=chapter.version,
+                               base_version=base_version, current=chapter.version, base=base_version)
         position = self._locate(chapter.text, original, start)
         text = chapter.text[:position] + polished + chapter.text[position + len(original):]
         saved = self._core.store.save_chapter_text(chapter_id, text, base_version, source="ai")
@@ -107,24 +106,20 @@ class PolishService:
     def _check_polish_finished(self, passage_id: int, chapter_id: int) -> None:
         passage = self._core.store.get_passage(passage_id)
         if passage.task != "polish" or passage.chapter_id != chapter_id:
-            raise InvalidInput("This is not a polish of this chapter; nothing was changed.")
+            raise InvalidInput("polish.not_this_chapter")
         if passage.finish_reason != "stop":
-            raise InvalidInput(f"The polish was cut short ({passage.finish_reason or passage.status}): polish a "
-                               "shorter passage or accept by hand. Nothing was changed.")
+            raise InvalidInput("polish.cut_short", reason=enum_message("finish", passage.finish_reason or passage.status))
 
     @staticmethod
     def _locate(text: str, original: str, start: int | None) -> int:
         if start is not None:
             if isinstance(start, bool) or not isinstance(start, int) or start < 0 \
                     or text[start:start + len(original)] != original:
-                raise InvalidInput("The selected passage is no longer at that place in the chapter (it was "
-                                   "edited); select it again and polish once more. Nothing was changed.")
+                raise InvalidInput("polish.moved")
             return start
         count = text.count(original)
         if count == 0:
-            raise InvalidInput("The original passage is no longer in the chapter (it was edited); "
-                               "select it again and polish once more. Nothing was changed.")
+            raise InvalidInput("polish.gone")
         if count > 1:
-            raise InvalidInput(f"This passage appears {count} times in the chapter; select it in the editor "
-                               "so the right one is replaced. Nothing was changed.")
+            raise InvalidInput("polish.ambiguous", count=count)
         return text.find(original)

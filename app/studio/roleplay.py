@@ -17,10 +17,10 @@ from app.studio.recipe import PreparedGeneration, prepare_generation
 from app.studio.sinks import ChatReplySink
 from app.studio.store_seam import translates_store_errors
 from story_store.fields import check_input
+from prompts import constant_list
 from story_store.records import ChatMessageRecord, ChatSessionRecord
 
 MAX_CHAT_TEXT = 20_000
-USER_FALLBACK_NAME = {"zh": "我", "en": "You"}  # who the writer is when no persona is named
 
 
 @translates_store_errors
@@ -34,7 +34,7 @@ class RoleplayService:
         store = self._core.store
         character = store.get_character(character_id)
         if character.project_id != project_id:
-            raise InvalidInput("This character belongs to another project.")
+            raise InvalidInput("roleplay.other_project")
         chat = store.create_chat_session(project_id, character_id=character_id, title=character.name,
                                          persona_name=persona_name.strip(),
                                          persona_description=persona_description)
@@ -57,9 +57,9 @@ class RoleplayService:
     def chat_turn(self, session_id: int, user_text: str, seed: int | None = None) -> Generation:
         """Add the writer's message and stream the character's reply to it."""
         if not isinstance(user_text, str) or not user_text.strip():
-            raise InvalidInput("Write a message first.")
+            raise InvalidInput("roleplay.empty_message")
         if len(user_text) > MAX_CHAT_TEXT:
-            raise InvalidInput(f"A message may hold at most {MAX_CHAT_TEXT:,} characters.")
+            raise InvalidInput("roleplay.message_too_long", limit=MAX_CHAT_TEXT)
         check_input("chat_message", user_text)  # no lone surrogate reaches the tokenizer
         store = self._core.store
         chat = store.get_chat_session(session_id)
@@ -78,7 +78,7 @@ class RoleplayService:
         store = self._core.store
         message = store.get_chat_message(message_id)
         if message.role != "character":
-            raise InvalidInput("Only the character's replies can be regenerated; edit your own messages instead.")
+            raise InvalidInput("roleplay.only_replies")
         chat = store.get_chat_session(message.session_id)
         path = store.chat_path(chat.id, message.parent_id) if message.parent_id is not None else []
         prepared = self._prepare_reply(chat, self._lines(chat, path), seed)
@@ -87,7 +87,7 @@ class RoleplayService:
     def switch_alternative(self, message_id: int, step: int) -> list[ChatMessageRecord]:
         """Show the previous (step −1) or next (+1) alternative of a message; returns the new path."""
         if isinstance(step, bool) or not isinstance(step, int):
-            raise InvalidInput(f"Step between alternatives with -1 or +1, not {step!r}.")
+            raise InvalidInput("roleplay.bad_step", step=step)
         siblings = self._core.store.chat_siblings(message_id)
         index = [m.id for m in siblings].index(message_id)
         target = siblings[max(0, min(len(siblings) - 1, index + step))]
@@ -103,7 +103,7 @@ class RoleplayService:
     def edit_message(self, message_id: int, text: str, base_version: int | None = None) -> ChatMessageRecord:
         """The writer's edit, based on the message's `version` (stale: SaveConflict, nothing changes)."""
         if not isinstance(text, str) or not text.strip():
-            raise InvalidInput("A message cannot be empty; regenerate or branch instead.")
+            raise InvalidInput("roleplay.empty_edit")
         check_input("chat_message", text)
         return self._core.store.edit_chat_message(message_id, text, base_version)
 
@@ -123,7 +123,8 @@ class RoleplayService:
     # --- plumbing --------------------------------------------------------------------------------
     def _user_name(self, chat: ChatSessionRecord) -> str:
         project = self._core.store.get_project(chat.project_id)
-        return chat.persona_name or USER_FALLBACK_NAME.get(project.language, "You")
+        # who the writer is when no persona is named: the template's own word for it ("我", "You")
+        return chat.persona_name or str(constant_list(project.language, "roleplay", "default_user_name"))
 
     def _lines(self, chat: ChatSessionRecord, path: list[ChatMessageRecord]) -> list[ChatLine]:
         user_name = self._user_name(chat)
@@ -131,7 +132,7 @@ class RoleplayService:
 
     def _prepare_reply(self, chat: ChatSessionRecord, lines: list[ChatLine], seed: int | None) -> PreparedGeneration:
         if chat.character_id is None:
-            raise InvalidInput("This chat's character no longer exists; start a new chat.")
+            raise InvalidInput("roleplay.character_gone")
         character = self._core.store.get_character(chat.character_id)
         project = self._core.store.get_project(chat.project_id)
         values = {"char_name": character.name, "user_name": self._user_name(chat),

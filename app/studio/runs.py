@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.engine import Chunk, Done, Engine, EngineUnavailable, GenerationRequest
+from app.studio.errors import message_of
+from messages import Message
 
 # Control characters a model may emit that no writer wants (and the store refuses NUL); \t \n \r stay.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -160,7 +162,7 @@ class GenerationRun:
         with self._lock:
             fallback = "cancelled" if self._cancel.is_set() else "error"
             if fallback == "error" and not self._error and not all(self._reasons):
-                self._error = "the generation ended without finishing every branch"
+                self._error = Message("studio.unfinished_branches")
             self._reasons = [r or fallback for r in self._reasons]
             self._revision += 1
         try:
@@ -168,6 +170,6 @@ class GenerationRun:
             self._sink.save_final(final.texts, final.reasons)
         except Exception as exc:  # report, never lose the in-memory text the consumer still holds
             with self._lock:
-                self._error = self._error or f"the generated text could not be saved: {exc}"
+                self._error = self._error or Message("studio.not_saved", detail=message_of(exc))
         finally:
             self._finished.set()

@@ -48,7 +48,7 @@ class SettingsService:
                               base_version: int | None = None) -> ProjectRecord:
         """Save the sampling defaults based on the project's `settings_version` (stale: SaveConflict)."""
         if not isinstance(params, SamplingParams):
-            raise InvalidInput("Sampling defaults must be a SamplingParams value.")
+            raise InvalidInput("settings.bad_sampling")
         project = self._store.get_project(project_id)
         settings = {**project.settings, "sampling": dataclasses.asdict(params)}
         return self._store.update_project(project_id, base_version=base_version, settings=settings)
@@ -70,13 +70,13 @@ class SettingsService:
         folder = self._require_backup_dir()
         chosen = {entry.name: entry for entry in self.list_backups()}.get(name) if isinstance(name, str) else None
         if chosen is None:
-            raise InvalidInput(f"There is no backup named {name!r}; choose one from the list.")
+            raise InvalidInput("settings.no_such_backup", name=name)
         restored = self._store.restore_backup(folder / chosen.name)
         return RestoredBackup(restored=chosen, safety=Path(str(restored.extra.get("safety_backup", ""))).name)
 
     def _require_backup_dir(self) -> Path:
         if self._backup_dir is None:
-            raise InvalidInput("Backups are not set up for this story store (only a SQLite file is backed up).")
+            raise InvalidInput("settings.no_backups")
         return self._backup_dir
 
 

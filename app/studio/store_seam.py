@@ -150,17 +150,23 @@ class StoryStore(Protocol):
     def set_chat_cutoff(self, session_id: int, chapter: int | None) -> None: ...
     def get_chat_cutoff(self, session_id: int) -> int | None: ...
 
+    # the writer's own preferences (language, last place)
+    def get_user_setting(self, name: str, default: Any = None) -> Any: ...
+    def set_user_setting(self, name: str, value: Any) -> Any: ...
+
 
 def translate_store_error(exc: StoreError) -> StudioError:
+    """The StudioError for a store error, keeping its message (a catalogue Message or a sentence) and,
+    for keyword-coded refusals, `code` and `values` (the UI renders "err_" + code from them)."""
+    values = {k: v for k, v in exc.values.items() if k not in ("current_version", "base_version")}
     if isinstance(exc, ConflictError):
-        facts = {k: v for k, v in exc.values.items() if k != "current_version"}
-        return SaveConflict(str(exc), chapter_id=exc.chapter_id, current_version=exc.current_version,
-                            code=exc.code, **facts)
+        return SaveConflict(exc.message, chapter_id=exc.chapter_id, current_version=exc.current_version,
+                            base_version=exc.base_version, code=exc.code, **values)
     if isinstance(exc, NotFoundError):
-        return NotFound(str(exc), code=exc.code, **exc.values)
+        return NotFound(exc.message, code=exc.code, **exc.values)
     if isinstance(exc, ValidationError):
-        return InvalidInput(str(exc), code=exc.code, **exc.values)
-    return StudioError(str(exc), code=exc.code, **exc.values)
+        return InvalidInput(exc.message, code=exc.code, **exc.values)
+    return StudioError(exc.message, code=exc.code, **exc.values)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from app.studio.exchange import ExchangeService
 from app.studio.history import HistoryService
 from app.studio.library import LibraryService
 from app.studio.polish import PolishService
+from app.studio.preferences import PreferencesService
 from app.studio.roleplay import RoleplayService
 from app.studio.settings import SettingsService
 from app.studio.store_seam import StoryStore
@@ -39,6 +40,7 @@ class Studio:
         self.consistency = ConsistencyService(core)
         self.history = HistoryService(store)
         self.style = StyleService(core)
+        self.preferences = PreferencesService(store)  # the writer's language and last place
 
     @property
     def options(self) -> StudioOptions:

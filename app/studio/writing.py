@@ -18,6 +18,7 @@ from app.memory.plan import ContextPlan
 from app.studio.context import prepare_prompt
 from app.studio.core import StudioCore
 from app.studio.errors import InvalidInput, SaveConflict, StudioError
+from messages import Message
 from app.studio.generation import Generation
 from app.studio.recipe import passage_records, prepare_generation
 from app.studio.runs import Snapshot
@@ -51,7 +52,7 @@ class WritingService:
         chapter, project = self._core.chapter_and_project(chapter_id)
         template = {"branch": "continue"}.get(task, task)
         if template not in PREVIEWABLE:
-            raise InvalidInput(f"The context can be previewed for draft, continue, branch, brainstorm or summary, not {task!r}.")
+            raise InvalidInput("writing.no_preview", task=task)
         max_new = self._core.max_new_tokens(project, task)
         return prepare_prompt(self._core, project, template, chapter=chapter, max_new_tokens=max_new,
                               remember=False).plan
@@ -64,7 +65,7 @@ class WritingService:
         core = self._core
         chapter, project = core.chapter_and_project(chapter_id)
         if task == "summary" and not chapter.text.strip():
-            raise InvalidInput("This chapter has no text yet; there is nothing to summarize.")
+            raise InvalidInput("writing.nothing_to_summarize")
         prepared = prepare_generation(core, project, task, chapter=chapter, seed=seed)
         parent = latest_accepted(core.store.list_passages(project.id, chapter.id))
         records = passage_records(core, prepared, chapter, task=task, parent_id=parent.id if parent else None)
@@ -85,10 +86,9 @@ def finish_chapter_task(core: StudioCore, task: str, chapter: ChapterRecord, fin
             saved = core.store.save_chapter_text(chapter.id, join_passage(chapter.text, text, task),
                                                  chapter.version, source="ai")
     except SaveConflict:
-        return None, ("The chapter was saved elsewhere while the model was writing, so the new text was "
-                      "not added to it; it is kept in Branches, where you can accept it.")
+        return None, Message("writing.saved_elsewhere")
     except StudioError as exc:
-        return None, f"The new text is kept in Branches but could not be added to the chapter: {exc}"
+        return None, Message("writing.not_added", detail=exc.message)
     core.store.set_passage_accepted(passage_id)
     if task == "draft" and saved.status == "outline":
         saved = core.store.update_chapter_meta(chapter.id, status="draft", source="ai")

@@ -26,17 +26,18 @@ from app.ui.views import ranking_headers, ranking_rows, reasons_text, saved_outp
 MAX_SHOWN = 4
 
 
-def _passage_label(passage: Any) -> str:
+def _passage_label(shell: Shell, passage: Any) -> str:
     mark = "✓ " if passage.accepted else ""
     snippet = passage.text.replace("\n", " ")[:40]
-    return f"{mark}#{passage.id} · {passage.task} · {passage.status} · {snippet}"
+    tr = shell.tr
+    return f"{mark}#{passage.id} · {tr.enum('task', passage.task)} · {tr.enum('passage_status', passage.status)} · {snippet}"
 
 
 def history_choices(shell: Shell, chapter_id: Any) -> list[tuple[str, int]]:
     ident = as_id(chapter_id)
     if ident is None:
         return []
-    return [(_passage_label(p), p.id) for group in shell.studio.branches.list_branches(ident) for p in group]
+    return [(_passage_label(shell, p), p.id) for group in shell.studio.branches.list_branches(ident) for p in group]
 
 
 def build(shell: Shell) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id, writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.views import character_choices
 
@@ -132,7 +132,7 @@ def _wire_cards(shell: Shell, picker, card_in, card_fmt, export, card_out) -> No
     @guarded
     def import_card(project_id: Any, path: str | None):
         if not path:
-            raise gr.Error(shell.tr("choose_file"))
+            raise writer_error(shell.tr("choose_file"))
         data = Path(path).read_bytes()
         character = studio.exchange.import_character_card(require_id(project_id, "project"), Path(path).name, data)
         return dropdown_update(character_choices(shell, project_id), character.id)

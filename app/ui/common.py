@@ -20,29 +20,73 @@ from typing import Any
 import gradio as gr
 
 from app.studio import Generation, GenerationUpdate, Studio, StudioError
-from app.ui.strings import t
+from app.ui.strings import STRINGS, enum_label, message_text, t
+from messages import Message
 
 
 class Translator:
     """Creates labelled components and remembers them, so a language switch can relabel them all.
 
-    The language is the writer's preference for this (local, single-writer) studio: a switch in any
-    tab changes it for labels and for the messages handlers write from then on."""
+    The language is per browser session: each page load settles it (see app/ui/language.py) and the
+    handlers of that page then speak it — `tr(key)` looks up the session of the request being handled
+    (Gradio's request context); outside a request, or for a session not settled yet, `default` is used."""
 
     def __init__(self, language: str) -> None:
-        self.language = language
+        self.default = language
+        self._sessions: dict[str, str] = {}
+        self._lock = threading.Lock()
         self._labelled: list[tuple[Any, str, str]] = []  # (component, string key, attribute)
+        self._dynamic: list[tuple[Any, Callable[[str], dict[str, Any]]]] = []  # (component, language -> update)
+
+    @property
+    def language(self) -> str:
+        session = current_session()
+        with self._lock:
+            return self._sessions.get(session, self.default) if session else self.default
+
+    def use(self, session: str, language: str) -> None:
+        """Settle the language of one browser session (a page load or a switch)."""
+        with self._lock:
+            if session:
+                self._sessions[session] = language
+            else:
+                self.default = language
+
+    def forget(self, session: str) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)
 
     def __call__(self, key: str, **fmt: Any) -> str:
         return t(self.language, key, **fmt)
+
+    def text(self, message: Any) -> str:
+        """A Message (or an exception raised with one) in this session's language; plain text as it is."""
+        return message_text(self.language, message)
+
+    def enum(self, kind: str, value: Any) -> str:
+        """An enumerated value (status, source, finish reason, ...) as the writer reads it."""
+        return enum_label(self.language, kind, value)
 
     def register(self, component: Any, key: str, attr: str = "label") -> Any:
         self._labelled.append((component, key, attr))
         return component
 
+    def dynamic(self, component: Any, update: Callable[[str], dict[str, Any]]) -> Any:
+        """Register `component` for a switch with `update(language)` (e.g. translated choices)."""
+        self._dynamic.append((component, update))
+        return component
+
     def make(self, cls: Callable[..., Any], key: str, attr: str = "label", **kwargs: Any) -> Any:
         kwargs[attr] = self(key)
         return self.register(cls(**kwargs), key, attr)
+
+    def with_choices(self, component: Any, choices_in: Callable[[str], list[Any]]) -> Any:
+        """Register `component` so a switch gives it `choices_in(language)` (translated choice labels)."""
+        return self.dynamic(component, lambda language: {"choices": choices_in(language)})
+
+    def enum_choices(self, kind: str, values: list[str]) -> Callable[[str], list[tuple[str, str]]]:
+        """(label in a language, value) choices for enumerated `values` of `kind`."""
+        return lambda language: [(enum_label(language, kind, v), v) for v in values]
 
     def button(self, key: str, **kwargs: Any) -> gr.Button:
         return self.make(gr.Button, key, attr="value", **kwargs)
@@ -53,16 +97,42 @@ class Translator:
     def tab(self, key: str, **kwargs: Any) -> gr.Tab:
         return self.make(gr.Tab, key, **kwargs)
 
+    def labelled(self) -> list[tuple[Any, str, str]]:
+        """(component, string key, attribute) of every labelled component, in registration order."""
+        return list(self._labelled)
+
     @property
     def components(self) -> list[Any]:
-        return [component for component, _, _ in self._labelled]
+        """Every relabelled component once, in registration order (the outputs of a switch)."""
+        seen: dict[int, Any] = {}
+        for component, *_ in [*self._labelled, *self._dynamic]:
+            seen.setdefault(id(component), component)
+        return list(seen.values())
+
+    def updates(self, language: str) -> dict[int, dict[str, Any]]:
+        """id(component) -> its update in `language` (labels, then translated choices)."""
+        merged: dict[int, dict[str, Any]] = {}
+        for component, key, attr in self._labelled:
+            merged.setdefault(id(component), {})[attr] = t(language, key)
+        for component, update in self._dynamic:
+            merged.setdefault(id(component), {}).update(update(language))
+        return merged
 
     def relabel(self, language: str) -> list[Any]:
-        """Make `language` the interface language (labels and every message from now on); returns one
-        update per registered component, in registration order (the outputs of a switch)."""
-        self.language = language
-        updates: list[dict[str, Any]] = [{attr: t(language, key)} for _, key, attr in self._labelled]
-        return [gr.update(**update) for update in updates]
+        """Make `language` this session's interface language (labels and every message from now on);
+        returns one update per component of `components`, in that order."""
+        self.use(current_session(), language)
+        merged = self.updates(language)
+        return [gr.update(**merged[id(component)]) for component in self.components]
+
+
+def current_session() -> str:
+    """The browser session of the request being handled ("" outside a request)."""
+    from gradio.context import LocalContext
+
+    return session_of(LocalContext.request.get(None))
+
+
 
 
 class LiveGenerations:
@@ -122,8 +192,17 @@ class BadInput(gr.Error):
     """A refused id or number from a browser or API client, as a code plus values (nothing changed)."""
 
     def __init__(self, message: str, code: str, **values: Any) -> None:
-        super().__init__(message)
+        super().__init__(_refused_text(message, code, values))
         self.code, self.values = code, values
+
+
+def _refused_text(english: str, code: str, values: dict[str, Any]) -> str:
+    """The catalogue's "err_" + code text in the session's language, or `english` when it cannot be filled."""
+    try:
+        tr = current_translator()
+        return tr(f"err_{code}", **values) if f"err_{code}" in STRINGS else english
+    except (KeyError, IndexError, ValueError):
+        return english
 
 
 def as_id(value: Any, what: str = "item") -> int | None:
@@ -165,7 +244,7 @@ def as_whole(value: Any, field: str, low: int, high: int, default: int | None = 
 def require_id(value: Any, what: str) -> int:
     ident = as_id(value, what)
     if ident is None:
-        raise gr.Error(f"Choose a {what} first.")
+        raise writer_error(current_translator()("choose_" + what.replace(" ", "_")))
     return ident
 
 
@@ -188,7 +267,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 yield from fn(*args, **kwargs)
             except (StudioError, ValueError) as exc:
-                raise gr.Error(str(exc)) from None
+                raise writer_error(_shown(exc)) from None
 
         return generator_wrapper
 
@@ -197,9 +276,36 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (StudioError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise writer_error(_shown(exc)) from None
 
     return wrapper
+
+
+def _shown(exc: Exception) -> str:
+    """An error for the writer, in the language of the session being handled (the Translator of the
+    app handling the request is attached to its Blocks by build_app)."""
+    return current_translator().text(exc)
+
+
+def current_translator() -> Translator:
+    """The Translator of the app whose request is being handled (English outside a request)."""
+    from gradio.context import LocalContext
+
+    found = getattr(LocalContext.blocks.get(None), TRANSLATOR_ATTRIBUTE, None)
+    return found if isinstance(found, Translator) else Translator("en")
+
+
+TRANSLATOR_ATTRIBUTE = "inkstone_translator"
+
+
+def writer_error(text: str) -> gr.Error:
+    """A gr.Error whose toast title is in the writer's language too (Gradio's default title is "Error")."""
+    return gr.Error(text, title=current_translator()("error_title"))
+
+
+def writer_warning(text: str) -> None:
+    """A warning toast, titled in the writer's language."""
+    gr.Warning(text, title=current_translator()("warning_title"))
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -215,10 +321,10 @@ def stream(shell: Shell, request: gr.Request | None, generation: Generation) -> 
     try:
         for update in updates:
             if update.error:
-                gr.Warning(update.error)
+                writer_warning(shell.tr.text(update.error))
             yield update
     except StudioError as exc:
-        raise gr.Error(str(exc)) from None
+        raise writer_error(shell.tr.text(exc)) from None
     finally:
         shell.live.discard(session, generation)
         updates.close()  # a no-op after the final update; otherwise the generation is abandoned
@@ -241,9 +347,17 @@ def wire_stop(shell: Shell, button: Any, status: Any = None, **api: Any) -> None
 
 
 def conflict_message(conflict: Exception) -> str:
-    """Warn about a refused save; the status line text (the editor keeps the writer's text)."""
-    gr.Warning(str(conflict))
-    return f"⚠ {conflict}"
+    """Warn about a refused save; the status line text (the editor keeps the writer's text). A conflict
+    raised with a code is rendered from it; one from the store is told from its facts (versions)."""
+    tr = current_translator()
+    message = getattr(conflict, "message", None)
+    current, base = getattr(conflict, "current_version", None), getattr(conflict, "base_version", None)
+    if not (isinstance(message, Message)) and current is not None and base is not None:
+        shown = tr("save_conflict", current=current, base=base)
+    else:
+        shown = tr.text(conflict)
+    writer_warning(shown)
+    return f"⚠ {shown}"
 
 
 def as_shown(text: str) -> str:

@@ -12,7 +12,7 @@ import gradio as gr
 
 from app.ui.common import Shell, guarded, require_id
 
-TASKS = ["draft", "continue", "branch", "brainstorm", "summary"]
+TASKS = ["draft", "continue", "branch", "brainstorm", "summary"]  # shown as enum.task.*
 
 
 def _budget_bar(used: int, budget: int, label: str) -> str:
@@ -25,14 +25,16 @@ def _budget_bar(used: int, budget: int, label: str) -> str:
 
 def _section_html(shell: Shell, section: Any) -> str:
     tr = shell.tr
+    name = html.escape(tr.enum("section", section.name))
     if not section.items:
-        return f"<p><b>{html.escape(section.name)}</b> · {html.escape(tr('context_empty'))}</p>"
+        return f"<p><b>{name}</b> · {html.escape(tr('context_empty'))}</p>"
     head = (f"<tr><th>{tr('context_item')}</th><th>{tr('tokens')}</th><th>{tr('context_status')}</th>"
             f"<th>{tr('context_reason')}</th></tr>")
     rows = "".join(
-        f"<tr><td>{html.escape(item.label)}</td><td>{item.tokens}</td><td>{html.escape(item.status)}</td>"
-        f"<td>{html.escape(item.reason)}</td></tr>" for item in section.items)
-    return (f"<h4>{html.escape(section.name)} · {section.tokens} {tr('tokens')}</h4>"
+        f"<tr><td>{html.escape(tr.text(item.label))}</td><td>{item.tokens}</td>"
+        f"<td>{html.escape(tr.enum('decision', item.status))}</td>"
+        f"<td>{html.escape(tr.text(item.reason))}</td></tr>" for item in section.items)
+    return (f"<h4>{name} · {section.tokens} {tr('tokens')}</h4>"
             f"<table class='context-items'>{head}{rows}</table>")
 
 
@@ -41,7 +43,7 @@ def render_plan(shell: Shell, plan: Any) -> str:
     tr = shell.tr
     if plan is None:
         return f"<p>{html.escape(tr('context_none'))}</p>"
-    parts = [f"<p><b>{html.escape(plan.task)}</b> · {html.escape(plan.language)}</p>",
+    parts = [f"<p><b>{html.escape(tr.enum('task', plan.task))}</b> · {html.escape(tr.enum('language', plan.language))}</p>",
              _budget_bar(plan.used_tokens, plan.budget, tr("context_budget"))]
     if not shell.studio.settings.engine_info().token_counts_exact:  # no tokenizer: counts are estimates
         parts.append(f"<p id='token-estimate-note'>⚠ {html.escape(tr('context_estimated'))}</p>")
@@ -55,7 +57,9 @@ def build(shell: Shell) -> None:
     tr = shell.tr
     with tr.tab("tab_context", id="context"):
         with gr.Row():
-            task = tr.make(gr.Dropdown, "context_task", choices=TASKS, value="continue")
+            tasks = tr.enum_choices("task", TASKS)
+            task = tr.with_choices(tr.make(gr.Dropdown, "context_task", choices=tasks(tr.language), value="continue"),
+                                   tasks)
             preview = tr.button("context_preview", variant="primary", elem_id="context-preview")
             last = tr.button("context_last", elem_id="context-last")
         shown = gr.HTML(elem_id="context-plan")

@@ -9,10 +9,20 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, guarded, require_id
+from app.ui.common import Shell, guarded, require_id, writer_error
+from app.ui.strings import t
 from app.ui.views import chapter_choices
 
-FORMATS = [("Markdown", "md"), ("EPUB", "epub"), ("Plain text", "txt")]
+FORMATS = [("Markdown", "md"), ("EPUB", "epub"), ("format_text", "txt")]  # names, or a string key
+
+
+
+def _scopes(language: str) -> list[tuple[str, str]]:
+    return [(t(language, "scope_book"), "book"), (t(language, "scope_chapter"), "chapter")]
+
+
+def _formats(language: str) -> list[tuple[str, str]]:
+    return [(t(language, name) if name == "format_text" else name, value) for name, value in FORMATS]
 
 
 def build(shell: Shell) -> None:
@@ -21,9 +31,10 @@ def build(shell: Shell) -> None:
         with gr.Row():
             with gr.Column():
                 tr.markdown("export_heading")
-                scope = tr.make(gr.Radio, "export_scope", choices=[(tr("scope_book"), "book"),
-                                                                   (tr("scope_chapter"), "chapter")], value="book")
-                fmt = tr.make(gr.Radio, "export_format", choices=FORMATS, value="md", elem_id="export-format")
+                scope = tr.with_choices(tr.make(gr.Radio, "export_scope", choices=_scopes(tr.language), value="book"),
+                                        _scopes)
+                fmt = tr.with_choices(tr.make(gr.Radio, "export_format", choices=_formats(tr.language), value="md",
+                                              elem_id="export-format"), _formats)
                 with gr.Row():
                     toc = tr.make(gr.Checkbox, "include_toc", value=True)
                     synopsis = tr.make(gr.Checkbox, "include_synopsis", value=True)
@@ -52,7 +63,7 @@ def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported, manuscript, st
     @guarded
     def import_manuscript(project_id: Any, path: str | None):
         if not path:
-            raise gr.Error(tr("choose_file"))
+            raise writer_error(tr("choose_file"))
         chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), Path(path).name,
                                             Path(path).read_bytes())
         first = chapters[0].id if chapters else None

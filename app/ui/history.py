@@ -31,7 +31,7 @@ def refusal(shell: Shell, exc: Exception) -> str:
     """The writer-language text of a refused action (coded StudioError / ValueError, else its message)."""
     code = getattr(exc, "code", "")
     key = f"err_{code}"
-    plain = str(getattr(exc, "message", "") or exc)  # gr.Error keeps its text in .message
+    plain = shell.tr.text(exc)  # a catalogue Message in the writer's language, else its text
     if not code or key not in STRINGS:
         return plain
     values = dict(getattr(exc, "values", {}) or {})

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id, writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 LOGICS = ["and_any", "and_all", "not_any", "not_all"]
@@ -56,8 +56,11 @@ def build(shell: Shell) -> None:
         content = tr.make(gr.Textbox, "lore_content", lines=4)
         texts.insert(1, content)
         with gr.Row():
-            logic = tr.make(gr.Dropdown, "lore_selective_logic", choices=LOGICS, value="and_any")
-            position = tr.make(gr.Dropdown, "lore_position", choices=POSITIONS, value="before_char")
+            logics, positions = tr.enum_choices("logic", LOGICS), tr.enum_choices("position", POSITIONS)
+            logic = tr.with_choices(tr.make(gr.Dropdown, "lore_selective_logic", choices=logics(tr.language),
+                                            value="and_any"), logics)
+            position = tr.with_choices(tr.make(gr.Dropdown, "lore_position", choices=positions(tr.language),
+                                               value="before_char"), positions)
             flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
         with gr.Row():
             defaults = {"insertion_order": 100, "depth": 4, "probability": 100}
@@ -133,7 +136,7 @@ def _wire_lorebook(shell: Shell, picker, book_in, export, book_out) -> None:
     @guarded
     def import_lorebook(project_id: Any, path: str | None):
         if not path:
-            raise gr.Error(shell.tr("choose_file"))
+            raise writer_error(shell.tr("choose_file"))
         entries = studio.exchange.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
         return dropdown_update(lore_choices(shell, project_id), entries[0].id if entries else None)
 

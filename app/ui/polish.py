@@ -49,8 +49,8 @@ def build(shell: Shell) -> None:
             with gr.Column():
                 original = tr.make(gr.Textbox, "polish_original", lines=8, elem_id="polish-original")
                 use_chapter = tr.button("use_chapter_text", size="sm", elem_id="use-chapter-text")
-                preset = tr.make(gr.Dropdown, "polish_preset", choices=preset_choices(tr.language),
-                                 value="tighten", allow_custom_value=True)
+                preset = tr.with_choices(tr.make(gr.Dropdown, "polish_preset", choices=preset_choices(tr.language),
+                                                 value="tighten", allow_custom_value=True), preset_choices)
                 instruction = tr.make(gr.Textbox, "polish_instruction", lines=2)
                 with gr.Row():
                     seed = tr.make(gr.Number, "seed", precision=None, value=-1)
@@ -110,7 +110,7 @@ def _polish_stream(shell: Shell, text: str, preset_name: Any, how: str, chapter_
         if update.done:
             reason = update.finish_reasons[0] if update.finish_reasons else ""
             key = "polish_finished" if reason == "stop" else "polish_cut_short"
-            yield revised, diff_spans(shell, text, revised), tr(key, reason=reason), passage
+            yield revised, diff_spans(shell, text, revised), tr(key, reason=tr.enum("finish", reason)), passage
         else:
             yield revised, gr.skip(), tr("generating"), passage
 

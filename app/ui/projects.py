@@ -6,17 +6,17 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id, writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 
 def project_choices(shell: Shell) -> list[tuple[str, int]]:
-    return choices(shell.studio.library.list_projects(), lambda p: f"{p.title} ({p.language})")
+    return choices(shell.studio.library.list_projects(), lambda p: f"{p.title} ({shell.tr.enum('language', p.language)})")
 
 
 def _projects_table(shell: Shell) -> str:
     tr = shell.tr
-    rows = [[p.id, p.title, p.language, p.genre, p.updated_at.strftime("%Y-%m-%d %H:%M")]
+    rows = [[p.id, p.title, tr.enum("language", p.language), p.genre, p.updated_at.strftime("%Y-%m-%d %H:%M")]
             for p in shell.studio.library.list_projects()]
     if not rows:
         return tr("projects_none")
@@ -26,7 +26,7 @@ def _projects_table(shell: Shell) -> str:
 
 def _trash_choices(shell: Shell, project_id: Any) -> list[tuple[str, str]]:
     items = shell.studio.library.list_trash(as_id(project_id))
-    return [(f"{item.kind}: {item.label}", f"{item.kind}:{item.id}") for item in items]
+    return [(f"{shell.tr.enum('trash', item.kind)}: {item.label}", f"{item.kind}:{item.id}") for item in items]
 
 
 def build(shell: Shell) -> None:
@@ -101,7 +101,7 @@ def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename
     @guarded
     def restore_item(value: Any, current_project: Any):
         if not value or ":" not in str(value):
-            raise gr.Error(shell.tr("choose_trash_item"))
+            raise writer_error(shell.tr("choose_trash_item"))
         kind, item_id = str(value).split(":", 1)
         if kind == "project":
             studio.library.restore_project(int(item_id))

@@ -21,6 +21,7 @@ from app.ui.common import (
     require_id,
     stream,
     wire_stop,
+    writer_error,
 )
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.views import character_choices
@@ -84,10 +85,10 @@ def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
     """(transcript, the message at `index`) of a session; index -1 is the last message."""
     transcript = shell.studio.roleplay.chat_transcript(require_id(session_id, "chat"))
     if not transcript:
-        raise gr.Error(shell.tr("chat_empty"))
+        raise writer_error(shell.tr("chat_empty"))
     i = as_whole(index, "message index", -(2**31), 2**31 - 1, default=-1)
     if not -len(transcript) <= i < len(transcript):
-        raise gr.Error(shell.tr("bad_message_index", count=len(transcript)))
+        raise writer_error(shell.tr("bad_message_index", count=len(transcript)))
     return transcript, transcript[i]
 
 
@@ -141,7 +142,7 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
     def chat_turn(session_id: Any, text: str, seed_value: Any, request: gr.Request):
         ident = require_id(session_id, "chat")
         if not (text or "").strip():
-            raise gr.Error(shell.tr("chat_empty_input"))
+            raise writer_error(shell.tr("chat_empty_input"))
         before = chat_messages(studio.roleplay.chat_transcript(ident)) + [{"role": "user", "content": text}]
         for update in stream(shell, request, studio.roleplay.chat_turn(ident, text, seed=as_seed(seed_value))):
             if update.done:

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_whole, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_id, as_whole, guarded, markdown_table, require_id, writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
@@ -17,10 +17,12 @@ SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty
 
 def engine_table(shell: Shell) -> str:
     info, tr = shell.studio.settings.engine_info(), shell.tr
-    rows: list[list[Any]] = [[tr("engine_kind"), info.kind], [tr("engine_model"), info.model_id],
+    demo = bool(getattr(shell.studio.options, "demo", False))
+    notes = tr("demo_notes") if demo else tr.text(info.notes)  # the demo engine's own note is English
+    rows: list[list[Any]] = [[tr("engine_kind"), tr.enum("engine", info.kind)], [tr("engine_model"), info.model_id],
             [tr("engine_quantization"), info.quantization or "—"], [tr("engine_context"), info.context_length],
             [tr("engine_device"), info.device or "—"], [tr("engine_memory"), info.memory or "—"],
-            [tr("engine_notes"), info.notes or "—"]]
+            [tr("engine_notes"), notes or "—"]]
     return markdown_table([tr("setting"), tr("value")], rows)
 
 
@@ -32,6 +34,7 @@ def build(shell: Shell) -> gr.Radio:
                            value=tr.language, elem_id="ui-language")
         tr.markdown("engine_heading")
         engine = gr.Markdown(engine_table(shell), elem_id="engine-info")
+        shell.on_load.append((lambda: engine_table(shell), [engine]))  # in the page's language
         refresh = tr.button("refresh_engine", size="sm")
         tr.markdown("sampling_heading")
         with gr.Row():
@@ -79,7 +82,7 @@ def _backups(shell: Shell) -> None:
     @guarded
     def restore_backup(name: Any, confirmed: bool):
         if not name:
-            raise gr.Error(tr("backup_choose"))
+            raise writer_error(tr("backup_choose"))
         if not confirmed:
             return gr.skip(), tr("restore_unconfirmed"), gr.skip()
         done = studio.settings.restore_backup(str(name))

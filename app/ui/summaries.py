@@ -63,7 +63,7 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table, panel: Fi
             text = update.texts[0] if update.texts else ""
             if update.done:  # the studio saves the summary only for a finished one (then `chapter` is set)
                 reason = update.finish_reasons[0] if update.finish_reasons else ""
-                said = tr("summary_saved") if update.chapter is not None else tr("summary_not_saved", reason=reason)
+                said = tr("summary_saved") if update.chapter is not None else tr("summary_not_saved", reason=tr.enum("finish", reason))
                 chapter = update.chapter
                 adopted = adopt_model_save(shell, panel, chapter, shown_version,
                                            chapter.summary_version if chapter else -1)

@@ -20,9 +20,19 @@ def chapter_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
 
 
 def revision_choices(shell: Shell, chapter_id: int) -> list[tuple[str, int]]:
-    revisions = shell.studio.chapters.list_revisions(chapter_id)
-    return [(f"v{r.version} · {r.source} · {r.created_at:%Y-%m-%d %H:%M:%S} · {len(r.text)}", r.id)
+    chapters, tr = shell.studio.chapters, shell.tr
+    revisions = chapters.list_revisions(chapter_id)
+    language = shell.studio.library.get_project(chapters.get_chapter(chapter_id).project_id).language
+    return [(f"{tr('version_short', version=r.version)} · {tr.enum('source', r.source)} · "
+             f"{r.created_at:%Y-%m-%d %H:%M:%S} · {length_label(tr, r.text, language)}", r.id)
             for r in reversed(revisions)]
+
+
+def length_label(tr: Any, text: str, language: str) -> str:
+    """How long a text is, as its writer counts: 字 (non-space characters) for Chinese, words for English."""
+    if language == "zh":
+        return tr("count_chars", count=len("".join(text.split())))
+    return tr("count_words", count=len(text.split()))
 
 
 def character_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:

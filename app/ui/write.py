@@ -28,14 +28,18 @@ from app.ui.common import (
     wire_stop,
 )
 from app.ui.history import FieldHistory, adopt_model_save, as_version, coded, history_panel, loaded, wire_restore
-from app.ui.views import chapter_choices, revision_choices, saved_outputs
+from app.ui.place import remembered_chapter
+from app.ui.views import chapter_choices, length_label, revision_choices, saved_outputs
 
 def chapters_table(shell: Shell, project_id: Any) -> str:
     ident = as_id(project_id)
     chapters = shell.studio.chapters.list_chapters(ident) if ident is not None else []
     tr = shell.tr
-    rows = [[c.ordinal, c.title, c.status] for c in chapters]
-    return markdown_table(["#", tr("chapter_title"), tr("chapter_status")], rows) if rows else tr("chapters_none")
+    language = shell.studio.library.get_project(ident).language if ident is not None and chapters else "en"
+    rows = [[c.ordinal, c.title, tr.enum("chapter_status", c.status), length_label(tr, c.text, language)]
+            for c in chapters]
+    headers = ["#", tr("chapter_title"), tr("chapter_status"), tr("chapter_length")]
+    return markdown_table(headers, rows) if rows else tr("chapters_none")
 
 
 def build(shell: Shell) -> None:
@@ -45,7 +49,9 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=1, min_width=260):
                 chapters = gr.Markdown(elem_id="chapters-table")
                 title = tr.make(gr.Textbox, "chapter_title", elem_id="chapter-title")
-                status = tr.make(gr.Dropdown, "chapter_status", choices=list(CHAPTER_STATUSES), value="outline")
+                statuses = tr.enum_choices("chapter_status", list(CHAPTER_STATUSES))
+                status = tr.with_choices(tr.make(gr.Dropdown, "chapter_status", choices=statuses(tr.language),
+                                                 value="outline"), statuses)
                 with gr.Row():
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
@@ -114,8 +120,9 @@ def _wire_open(shell: Shell, chapters, meta, revisions, save_outline,
 
     opened = [*meta, shell.editor, shell.version, shell.status, revisions, meta_panel.version, meta_panel.picker,
               outline_panel.version, outline_panel.picker]
-    shell.project.change(lambda p: _listing(shell, p), [shell.project], [shell.chapter, chapters],
-                         api_name="list_chapters")
+    # a project opens at the chapter last open in it (app/ui/place.py)
+    shell.project.change(lambda p: _listing(shell, p, remembered_chapter(shell, p)), [shell.project],
+                         [shell.chapter, chapters], api_name="list_chapters")
     shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
     save_outline.click(save_chapter_outline, [shell.chapter, outline_panel.version, meta[3]],
                        [shell.status, outline_panel.version, outline_panel.picker], api_name="save_outline")
@@ -224,7 +231,8 @@ def _chapter_stream(shell: Shell, task: str, start, chapter_id: Any, editor_text
         if update.done:  # the final update carries the chapter (and its new version) when it changed
             chapter = update.chapter or studio.chapters.get_chapter(ident)
             reason = update.finish_reasons[0] if update.finish_reasons else ""
-            yield (chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version),
+            yield (chapter.text, chapter.version, tr("generation_done", reason=tr.enum("finish", reason),
+                                                      version=chapter.version),
                    gr.update(choices=revision_choices(shell, ident), value=None))
         else:  # preview exactly what will be saved, so the text does not jump at the end
             yield join_passage(base, streamed, task), gr.skip(), tr("generating"), gr.skip()

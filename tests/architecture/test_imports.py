@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "story_store", "prompts")
+PACKAGES = ("app", "story_store", "prompts", "messages")
 
 # module prefix -> prefixes it must never import
 FORBIDDEN: dict[str, tuple[str, ...]] = {
+    # the message catalogue is a leaf every layer may import: it imports no project package
+    "messages": ("app", "story_store", "prompts", "gradio", "sqlalchemy", "torch", "transformers"),
     "story_store": ("app", "gradio", "prompts", "torch", "transformers"),
     "prompts": ("app", "story_store", "gradio", "sqlalchemy", "torch"),
     "app.engine": ("app.ui", "app.studio", "app.memory", "app.config", "story_store", "prompts", "gradio", "sqlalchemy"),
@@ -89,7 +91,7 @@ MODULES = _modules()
 
 def test_the_walk_sees_every_layer():
     names = {m for m, _ in MODULES}
-    for layer in ("app.config", "app.engine", "story_store", "prompts", "launch"):
+    for layer in ("app.config", "app.engine", "story_store", "prompts", "messages", "launch"):
         assert any(_matches(n, layer) for n in names), f"no module found for layer {layer}"
 
 
@@ -117,11 +119,12 @@ def test_only_config_and_launch_read_argv_or_environment(module: str, path: Path
 # imports another service (they meet only in the core), and the core never imports a service.
 STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
     "library", "chapters", "settings", "writing", "branches", "polish", "roleplay", "exchange", "consistency",
-    "history", "style"))
+    "history", "style", "preferences"))
 STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
 # app.ui: one module per tab; tabs share code only through these modules, never import each other.
 UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views",
-             "app.ui.versioning_strings", "app.ui.history")  # history: the field-group history component
+             "app.ui.history",
+             "app.ui.language", "app.ui.place")  # history: the field-group history component
 
 
 def _studio_layer_violations(module: str, imported: set[str]) -> list[str]:

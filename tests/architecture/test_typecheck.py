@@ -17,9 +17,9 @@ def test_ci_runs_mypy_before_the_readme_test_command_and_stops_on_errors():
     assert lines.index("python -m mypy") < lines.index('bash -c "$test_command"')
 
 
-def test_mypy_covers_the_three_packages():
+def test_mypy_covers_the_packages():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     section = pyproject.split("[tool.mypy]", 1)[1].split("\n[", 1)[0]
     files = re.search(r"^files = \[(.*)\]$", section, re.MULTILINE)
-    assert files and set(re.findall(r'"([^"]+)"', files.group(1))) == {"app", "story_store", "prompts"}
+    assert files and set(re.findall(r'"([^"]+)"', files.group(1))) == {"app", "story_store", "prompts", "messages"}
     assert "mypy" in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")

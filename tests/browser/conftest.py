@@ -44,7 +44,7 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     _require_chromium()
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
-    from app.ui import CSS, build_app
+    from app.ui import build_app, launch_options
     from story_store import Store
 
     data = tmp_path_factory.mktemp("browser-data")
@@ -57,7 +57,8 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               **launch_options())
     try:
         yield RunningStudio(studio, store, f"http://127.0.0.1:{port}/")
     finally:

@@ -80,13 +80,13 @@ def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
     wait_until(lambda: page.locator("#polish-diff .token").count() > 0, 90, "the diff")
     status = wait_until(lambda: page.locator("#polish-status").inner_text(), 20, "the finish reason")
     shoot(page, "04-polish-diff")
-    if "(length)" in status:  # a cut-short polish is refused; nothing changes
+    if "(length limit reached)" in status:  # a cut-short polish is refused; nothing changes
         page.locator("#accept-polish").click()
         # the refusal lands in this tab's status (the Write tab's status, hidden here, gets it too)
         page.locator("#polish-status").get_by_text("polish a shorter", exact=False).wait_for(timeout=20_000)
         assert studio.chapters.get_chapter(chapter_id).version == chapter.version
     else:
-        assert "(stop)" in status
+        assert "(finished)" in status
     result = textbox(page, "polish-result")
     revised = result.input_value() + "!"
     result.click()

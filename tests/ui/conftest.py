@@ -36,7 +36,7 @@ class RunningStudio:
 def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
-    from app.ui import CSS, build_app
+    from app.ui import build_app, launch_options
     from story_store import Store
 
     data = tmp_path_factory.mktemp("ui-data")
@@ -49,7 +49,8 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     studio = Studio(store, engine, options)
     app = build_app(studio)
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+               **launch_options())
     try:
         yield RunningStudio(studio, store, f"http://127.0.0.1:{port}/", data / "exports")
     finally:

@@ -221,7 +221,7 @@ def test_polish_diff_accept_replaces_the_passage(running, client, make_fast):
     spans = diff if isinstance(diff, list) else diff.get("value", diff)
     assert "".join(s["token"] for s in spans if s.get("class_or_confidence") != "-") == revised
     # 16 new tokens cannot finish a rewrite: the cut-short polish is refused and shown as such
-    assert "(length)" in status
+    assert "(length limit reached)" in status  # the finish reason in words
     *_, refused = client.predict(chapter_id, original, revised, original, api_name="/accept_polish")
     assert "⚠" in refused and "cut short" in refused
     assert studio.chapters.get_chapter(chapter_id).version == 1
