@@ -82,10 +82,9 @@ def check_fields(model: type, record: type, fields: Mapping[str, Any], writable:
     allowed = set(writable)
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise ValidationError(
-            f"unknown field(s) for a {NOUNS[table]}: {', '.join(map(repr, unknown))}; "
-            f"known fields: {', '.join(sorted(allowed))}",
-            code="field.unknown", entity=NOUNS[table], fields=unknown, known=sorted(allowed))
+        raise ValidationError("store.unknown_fields", noun=noun(table), unknown=", ".join(map(repr, unknown)),
+                              known=", ".join(sorted(allowed)), code="field.unknown", entity=NOUNS[table],
+                              fields=unknown)
     hints = _type_hints(record)
     for name, value in fields.items():
         check_value(model, name, hints[name], value)
@@ -103,7 +102,7 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     optional, base = _unwrap_optional(annotation)
     if value is None:
         if not optional:
-            raise ValidationError(f"{where} must not be empty (None)", code="field.missing", field=where)
+            raise ValidationError("store.not_none", where=where, code="field.missing", field=where)
         return
     column = model.__table__.columns[name]  # type: ignore[attr-defined]
     if base is str:
@@ -112,7 +111,7 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
         _check_choice(table, name, where, value)
     elif base is bool:
         if not isinstance(value, bool):
-            raise ValidationError(f"{where} must be true or false, got {type(value).__name__}",
+            raise ValidationError("store.not_bool", where=where, got=type(value).__name__,
                                   code="field.not_boolean", field=where, value=_shown(value))
     elif base is int and name.endswith("_id"):
         check_id(NOUNS.get(_REFERENCED.get(name, ""), name[:-3].replace("_", " ")), value)
@@ -125,7 +124,7 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
     elif typing.get_origin(base) is dict:
         check_json_object(where, value)
     else:
-        raise ValidationError(f"{where} cannot be written", code="field.read_only", field=where)
+        raise ValidationError("store.not_writable", where=where, code="field.read_only", field=where)
 
 
 def noun(table: str) -> Message:
@@ -151,20 +150,20 @@ def check_text(where: str | Message, value: Any, max_chars: int = MAX_TEXT_CHARS
 
     Codes: text.not_text, text.too_long (length, limit), text.nul, text.surrogate (position of the
     first lone surrogate, which no UTF-8 file, database or tokenizer can hold)."""
+    where = _named(where)
     if not isinstance(value, str):
-        raise ValidationError(f"{where} must be text, got {type(value).__name__}",
-                              code="text.not_text", field=where, got=type(value).__name__)
+        raise ValidationError("store.not_text", where=where, got=type(value).__name__,
+                              code="text.not_text", field=where)
     if len(value) > max_chars:
-        raise ValidationError(
-            f"{where} is too long: {len(value):,} characters (the limit is {max_chars:,})",
-            code="text.too_long", field=where, length=len(value), limit=max_chars)
+        raise ValidationError("store.too_long", where=where, length=len(value), limit=max_chars,
+                              code="text.too_long", field=where)
     if "\x00" in value:
-        raise ValidationError(f"{where} contains a NUL character, which cannot be stored",
+        raise ValidationError("store.nul_character", where=where,
                               code="text.nul", field=where, position=value.index("\x00"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationError(f"{where} is not valid Unicode text ({exc.reason})",
+        raise ValidationError("store.not_unicode", where=where, detail=exc.reason,
                               code="text.surrogate", field=where, position=exc.start) from exc
     return value
 
@@ -195,13 +194,13 @@ def check_input(kind: str, value: Any) -> str:
 
 
 def check_int(where: str | Message, value: Any, low: int = -MAX_INT32 - 1, high: int = MAX_INT32) -> int:
+    where = _named(where)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{where} must be a whole number, got {type(value).__name__}",
+        raise ValidationError("store.not_int", where=where, got=type(value).__name__,
                               code="number.not_whole_number", field=where, value=_shown(value))
     if not low <= value <= high:
-        raise ValidationError(f"{where} must be between {low} and {high}, got {value}",
-                              code="number.out_of_range", field=where, value=_shown(value),
-                              low=low, high=high)
+        raise ValidationError("store.out_of_range", where=where, low=low, high=high, got=value,
+                              code="number.out_of_range", field=where, value=_shown(value))
     return value
 
 
@@ -214,12 +213,12 @@ def check_choice(table: str, name: str, value: Any) -> str:
 
 def check_json_object(where: str | Message, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValidationError(f"{where} must be a mapping (JSON object), got {type(value).__name__}",
-                              code="json.not_object", field=where, got=type(value).__name__)
+        raise ValidationError("store.not_mapping", where=where, got=type(value).__name__,
+                              code="json.not_object", field=where)
     try:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{where} must hold only JSON values: {exc}", code="json.invalid",
+        raise ValidationError("store.not_json", where=where, detail=str(exc), code="json.invalid",
                               field=where) from exc
     check_text(where, encoded)
     return value
@@ -227,7 +226,7 @@ def check_json_object(where: str | Message, value: Any) -> dict[str, Any]:
 
 def _check_string_list(where: Message, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError(f"{where} must be a list of texts", code="field.not_text_list", field=where)
+        raise ValidationError("store.not_text_list", where=where, code="field.not_text_list", field=where)
     for item in value:
         check_text(where, item, 10_000)
 
@@ -235,9 +234,8 @@ def _check_string_list(where: Message, value: Any) -> None:
 def _check_choice(table: str, name: str, where: Message, value: str) -> None:
     choices = CHOICES.get((table, name))
     if choices is not None and value not in choices:
-        raise ValidationError(f"{where} must be one of {', '.join(sorted(choices))}; got {value!r}",
-                              code="field.not_a_choice", field=where, value=_shown(value),
-                              choices=sorted(choices))
+        raise ValidationError("store.not_a_choice", where=where, choices=", ".join(sorted(choices)), got=value,
+                              code="field.not_a_choice", field=where, value=_shown(value))
 
 
 def _unwrap_optional(annotation: Any) -> tuple[bool, Any]:
