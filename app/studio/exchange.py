@@ -1,7 +1,7 @@
 """Files in and out: book/chapter exports, manuscript import, character cards and lorebooks.
 
 Invariants: every file is written inside `options.export_dir` under a name made safe from a title
-(app.exports); every import is parsed and checked completely before anything is stored, and a bad
+(app.interchange.exports); every import is parsed and checked completely before anything is stored, and a bad
 file raises InvalidInput naming the problem, with nothing imported.
 """
 
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app import exports
-from app.manuscript import ManuscriptError, parse_manuscript
+from app.interchange import cards, exports, lorebooks
+from app.interchange.lorebooks import InterchangeError
+from app.interchange.manuscript import ManuscriptError, parse_manuscript
 from app.studio.core import StudioCore
 from app.studio.errors import InvalidInput, StudioError
-from story_store import cards, lorebooks
-from story_store.lorebooks import InterchangeError
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
 
 

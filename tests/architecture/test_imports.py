@@ -21,8 +21,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.engine": ("app.ui", "app.studio", "app.memory", "app.config", "story_store", "prompts", "gradio", "sqlalchemy"),
     "app.memory": ("app.ui", "app.studio", "app.engine", "app.config", "gradio", "sqlalchemy", "torch"),
     "app.studio": ("app.ui", "app.config", "gradio"),
-    "app.exports": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
-    "app.manuscript": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
+    # File formats: a leaf beside the store, used by the studio; pure bytes <-> plain data.
+    "app.interchange": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "prompts",
+                        "gradio", "sqlalchemy", "torch", "transformers"),
     # The UI never touches SQL, tensors or the store directly; it talks to the Studio.
     "app.ui": ("sqlalchemy", "torch", "transformers", "bitsandbytes", "story_store.store", "app.engine.transformers_engine", "app.config"),
 }
@@ -85,7 +86,7 @@ MODULES = _modules()
 
 def test_the_walk_sees_every_layer():
     names = {m for m, _ in MODULES}
-    for layer in ("app.config", "app.engine", "story_store", "prompts", "launch"):
+    for layer in ("app.config", "app.engine", "app.interchange", "story_store", "prompts", "launch"):
         assert any(_matches(n, layer) for n in names), f"no module found for layer {layer}"
 
 

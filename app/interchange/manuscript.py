@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from app.exports import FRONT_MATTER_HEADINGS
+from app.interchange.exports import FRONT_MATTER_HEADINGS
 
 MAX_MANUSCRIPT_BYTES = 20 * 1024 * 1024
 MAX_CHAPTERS = 5000
