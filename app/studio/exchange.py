@@ -7,6 +7,7 @@ file raises InvalidInput naming the problem, with nothing imported.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from app.interchange import cards, exports, lorebooks
@@ -78,18 +79,19 @@ class ExchangeMixin:
         """A SillyTavern card (PNG or JSON, V2/V3) → one character plus its embedded lore entries."""
         self._core.store.get_project(project_id)
         try:
-            parsed = cards.parse_card(filename, bytes(data))
+            parsed = cards.bind_book(cards.parse_card(filename, bytes(data)), uuid.uuid4().hex)
         except InterchangeError as exc:
             raise InvalidInput(str(exc)) from exc
         characters, _ = self._core.store.import_bundle(project_id, [parsed.character], list(parsed.lore_entries))
         return characters[0]
 
     def export_character_card(self, character_id: int, fmt: str) -> Path:
-        """A V3 card (JSON, or PNG with V2 and V3 chunks); its character_book is the project's lore."""
+        """A V3 card (JSON, or PNG with V2 and V3 chunks, the portrait it came with); its character_book
+        holds the entries that came with this character plus those the writer linked to it."""
         if fmt not in ("png", "json"):
             raise InvalidInput(f"Character cards export as png or json, not {fmt!r}.")
         character = self._core.store.get_character(character_id)
-        lore = self._core.store.list_lore_entries(character.project_id)
+        lore = cards.character_lore(character, self._core.store.list_lore_entries(character.project_id))
         try:
             data = cards.card_png(character, lore) if fmt == "png" else cards.card_json(character, lore)
         except InterchangeError as exc:

@@ -66,7 +66,7 @@ def build(shell: Shell) -> None:
             save = tr.button("save_lore")
             delete = tr.button("delete_lore", variant="stop")
         with gr.Row():
-            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json"], type="filepath")
+            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json", ".lorebook"], type="filepath")
             export = tr.button("export_lorebook")
             book_out = tr.make(gr.File, "lorebook_file", interactive=False)
     form = [*texts, logic, position, *flags, *numbers]
