@@ -118,7 +118,8 @@ def _png_text_chunks(filename: str, data: bytes) -> dict[str, str]:
             if width * height > MAX_PIXELS:
                 raise InterchangeError(f"{filename}: image is {width}×{height}; too large for a card")
             image.load()  # text chunks after the image data are read only now
-            return {k: v for k, v in image.text.items() if isinstance(v, str)}
+            text = getattr(image, "text", {})  # PngImageFile.text: tEXt/zTXt/iTXt chunks
+            return {k: v for k, v in text.items() if isinstance(v, str)}
     except InterchangeError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError,

@@ -163,7 +163,7 @@ def split_chapters(text: str, fallback_title: str = "") -> list[ImportedChapter]
 
 def _is_front_matter(line: str, chapter_level: int | None) -> bool:
     markdown = _MARKDOWN_HEADING.match(line.strip())
-    return bool(markdown) and len(markdown.group(1)) == chapter_level and markdown.group(2) in FRONT_MATTER_HEADINGS
+    return markdown is not None and len(markdown.group(1)) == chapter_level and markdown.group(2) in FRONT_MATTER_HEADINGS
 
 
 def _close_chapter(chapters: list[ImportedChapter], title: str | None, body: list[str]) -> None:
