@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"Inkstone: {exc}", file=sys.stderr)
         return 2
+    from app.server import serve
     from app.ui import CSS, build_app
 
     store, studio = _build_studio(settings)
@@ -83,17 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # Exports live in the data dir, which Gradio would refuse to serve unless named here; uploads
-    # (cards, lorebooks, manuscripts) are capped before they reach the studio.
-    app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
-               prevent_thread_lock=True, inbrowser=False, share=False, css=CSS,
-               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD)
+    # (cards, lorebooks, manuscripts) are capped before they reach the studio. The server answers only
+    # its own Host and Origin (app.server).
+    server = serve(app, settings.host, settings.port, settings.allowed_hosts, auth=settings.auth, css=CSS,
+                   allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD)
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly
             pass
     finally:
         studio.cancel_all()
-        app.close()
+        server.close()
         if scheduler is not None:
             scheduler.stop()
         store.close()

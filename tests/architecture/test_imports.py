@@ -24,6 +24,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # File formats: a leaf beside the store, used by the studio; pure bytes <-> plain data.
     "app.interchange": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "prompts",
                         "gradio", "sqlalchemy", "torch", "transformers"),
+    # The HTTP server wraps a built Gradio app; it knows nothing of the studio, store or model.
+    "app.server": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "sqlalchemy",
+                   "torch", "transformers"),
     # The UI never touches SQL, tensors or the store directly; it talks to the Studio.
     "app.ui": ("sqlalchemy", "torch", "transformers", "bitsandbytes", "story_store.store", "app.engine.transformers_engine", "app.config"),
 }
