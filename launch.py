@@ -56,6 +56,10 @@ def _build_studio(settings: Settings):
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
     print(f"Inkstone: story store at {settings.db_url}", flush=True)
+    recovered = store.mark_interrupted()  # left `streaming` by a process that died mid-stream
+    if recovered.passages or recovered.messages:
+        print(f"Inkstone: {recovered.passages} passage(s) and {recovered.messages} chat message(s) were being "
+              "written when Inkstone last stopped; they are kept, marked interrupted", flush=True)
     engine = build_engine(_engine_spec(settings))
     info = engine.info()
     if info.kind == "none":

@@ -16,6 +16,7 @@ from story_store.content import ContentMixin
 from story_store.models import Chapter, Character, ChatSession, LoreEntry, Project
 from story_store.passages import PassageMixin
 from story_store.records import TrashItem
+from story_store.recovery import RecoveryMixin
 from story_store.search import SearchMixin
 
 # kind -> (model, column used as the label)
@@ -28,7 +29,7 @@ TRASHABLE = {
 }
 
 
-class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin):
+class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin, RecoveryMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:
