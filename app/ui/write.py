@@ -12,12 +12,11 @@ from typing import Any
 
 import gradio as gr
 
-from app.studio import SaveConflict, join_passage
+from app.studio import CHAPTER_STATUSES, SaveConflict, join_passage
 from app.ui.common import (
     Shell,
     as_id,
     as_seed,
-    choices,
     conflict_message,
     dropdown_update,
     guarded,
@@ -27,29 +26,14 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
-
-CHAPTER_STATUSES = ["outline", "draft", "revised", "final"]
-
-
-def chapter_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
-    ident = as_id(project_id)
-    if ident is None:
-        return []
-    return choices(shell.studio.list_chapters(ident), lambda c: f"{c.ordinal}. {c.title or '—'}")
-
+from app.ui.views import chapter_choices, revision_choices, saved_outputs
 
 def chapters_table(shell: Shell, project_id: Any) -> str:
     ident = as_id(project_id)
-    chapters = shell.studio.list_chapters(ident) if ident is not None else []
+    chapters = shell.studio.chapters.list_chapters(ident) if ident is not None else []
     tr = shell.tr
     rows = [[c.ordinal, c.title, c.status] for c in chapters]
     return markdown_table(["#", tr("chapter_title"), tr("chapter_status")], rows) if rows else tr("chapters_none")
-
-
-def revision_choices(shell: Shell, chapter_id: int) -> list[tuple[str, int]]:
-    revisions = shell.studio.list_revisions(chapter_id)
-    return [(f"v{r.version} · {r.source} · {r.created_at:%Y-%m-%d %H:%M:%S} · {len(r.text)}", r.id)
-            for r in reversed(revisions)]
 
 
 def build(shell: Shell) -> None:
@@ -59,7 +43,7 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=1, min_width=260):
                 chapters = gr.Markdown(elem_id="chapters-table")
                 title = tr.make(gr.Textbox, "chapter_title", elem_id="chapter-title")
-                status = tr.make(gr.Dropdown, "chapter_status", choices=CHAPTER_STATUSES, value="outline")
+                status = tr.make(gr.Dropdown, "chapter_status", choices=list(CHAPTER_STATUSES), value="outline")
                 with gr.Row():
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
@@ -105,14 +89,14 @@ def _wire_open(shell: Shell, chapters, meta, revisions, save_outline) -> None:
         ident = as_id(chapter_id)
         if ident is None:
             return "", "outline", None, "", "", None, "", gr.update(choices=[], value=None)
-        chapter = studio.get_chapter(ident)
+        chapter = studio.chapters.get_chapter(ident)
         return (chapter.title, chapter.status, chapter.ordinal, chapter.outline, chapter.text, chapter.version,
                 tr("opened_version", version=chapter.version),
                 gr.update(choices=revision_choices(shell, ident), value=None))
 
     @guarded
     def save_chapter_outline(chapter_id: Any, outline_text: str):
-        chapter = studio.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
+        chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
         return tr("outline_saved", title=chapter.title)
 
     opened = [*meta, shell.editor, shell.version, shell.status, revisions]
@@ -128,24 +112,24 @@ def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) 
 
     @guarded
     def add_chapter(project_id: Any, title_text: str, outline_text: str):
-        chapter = studio.add_chapter(require_id(project_id, "project"), title=title_text or "",
+        chapter = studio.chapters.add_chapter(require_id(project_id, "project"), title=title_text or "",
                                      outline=outline_text or "")
         return _listing(shell, project_id, chapter.id)
 
     @guarded
     def rename_chapter(project_id: Any, chapter_id: Any, title_text: str, status_name: str):
-        studio.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "",
+        studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), title=title_text or "",
                                    status=status_name or "outline")
         return _listing(shell, project_id, chapter_id)
 
     @guarded
     def move_chapter(project_id: Any, chapter_id: Any, new_ordinal: Any):
-        studio.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
+        studio.chapters.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
         return _listing(shell, project_id, chapter_id)
 
     @guarded
     def delete_chapter(project_id: Any, chapter_id: Any):
-        studio.delete_chapter(require_id(chapter_id, "chapter"))
+        studio.chapters.delete_chapter(require_id(chapter_id, "chapter"))
         return _listing(shell, project_id)
 
     header = [shell.chapter, chapters]
@@ -155,19 +139,13 @@ def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) 
     delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
 
 
-def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ...]:
-    """(editor, version, status, revisions) after the chapter text changed."""
-    return (chapter.text, chapter.version, shell.tr(message_key, version=chapter.version),
-            gr.update(choices=revision_choices(shell, chapter.id), value=None))
-
-
 def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
     studio = shell.studio
 
     @guarded
     def save_chapter(chapter_id: Any, text: str, base_version: Any):
         try:
-            chapter = studio.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
+            chapter = studio.chapters.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
         except SaveConflict as conflict:
             return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
         return saved_outputs(shell, chapter, "saved_version")
@@ -177,14 +155,14 @@ def _wire_editor(shell: Shell, revisions, preview, save, restore) -> None:
         ident, chapter = as_id(revision_id), as_id(chapter_id)
         if ident is None or chapter is None:
             return ""
-        return next((r.text for r in studio.list_revisions(chapter) if r.id == ident), "")
+        return next((r.text for r in studio.chapters.list_revisions(chapter) if r.id == ident), "")
 
     @guarded
     def restore_revision(chapter_id: Any, revision_id: Any, editor_text: str | None, base_version: Any):
         ident = require_id(chapter_id, "chapter")
         try:  # unsaved editor text becomes a revision first, so restoring never loses it
             chapter = sync_editor(shell, ident, editor_text, base_version)
-            chapter = studio.restore_revision(require_id(revision_id, "revision"), chapter.version, chapter_id=ident)
+            chapter = studio.chapters.restore_revision(require_id(revision_id, "revision"), chapter.version, chapter_id=ident)
         except SaveConflict as conflict:
             return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
         return saved_outputs(shell, chapter, "restored_version")
@@ -217,7 +195,7 @@ def _chapter_stream(shell: Shell, task: str, start, chapter_id: Any, editor_text
     for update in stream(shell, request, start(ident, seed=as_seed(seed_value))):
         streamed = update.texts[0] if update.texts else ""
         if update.done:  # the final update carries the chapter (and its new version) when it changed
-            chapter = update.chapter or studio.get_chapter(ident)
+            chapter = update.chapter or studio.chapters.get_chapter(ident)
             reason = update.finish_reasons[0] if update.finish_reasons else ""
             yield (chapter.text, chapter.version, tr("generation_done", reason=reason, version=chapter.version),
                    gr.update(choices=revision_choices(shell, ident), value=None))
@@ -231,13 +209,13 @@ def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, r
     @guarded
     def draft_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
                       request: gr.Request):
-        yield from _chapter_stream(shell, "draft", studio.draft_chapter, chapter_id, editor_text, base_version, seed_value,
+        yield from _chapter_stream(shell, "draft", studio.writing.draft_chapter, chapter_id, editor_text, base_version, seed_value,
                                   request)
 
     @guarded
     def continue_chapter(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
                          request: gr.Request):
-        yield from _chapter_stream(shell, "continue", studio.continue_chapter, chapter_id, editor_text, base_version,
+        yield from _chapter_stream(shell, "continue", studio.writing.continue_chapter, chapter_id, editor_text, base_version,
                                   seed_value, request)
 
     @guarded
@@ -249,7 +227,7 @@ def _wire_generation(shell: Shell, seed, ideas, draft, cont, brainstorm, stop, r
             yield gr.skip(), gr.skip(), conflict_message(conflict)
             return
         yield gr.skip(), chapter.version, tr("generating")
-        for update in stream(shell, request, studio.brainstorm(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.writing.brainstorm(ident, seed=as_seed(seed_value))):
             yield (update.texts[0] if update.texts else ""), gr.skip(), gr.skip()
 
     inputs, out = [shell.chapter, shell.editor, shell.version, seed], [shell.editor, shell.version, shell.status, revisions]
