@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id
+from app.ui.safe_text import md_text
 from app.ui.views import character_choices
 
 TEXT_FIELDS = ("description", "personality", "appearance", "background", "speech_style", "greeting",
@@ -66,7 +67,7 @@ def _character_loader(shell: Shell):
         character = studio.library.get_character(ident)
         values = [getattr(character, f) for f in TEXT_FIELDS]
         chapters = studio.library.chapters_mentioning_character(ident)
-        names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
+        names = ", ".join(f"{c.ordinal}. {md_text(c.title)}" for c in chapters) or tr("none")
         mentions = f"**{tr('mentioned_in')}:** {names}"
         return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions]
 

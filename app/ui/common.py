@@ -20,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from app.studio import Generation, GenerationUpdate, Studio, StudioError
+from app.ui.safe_text import md_cell, md_text, toast_text
 from app.ui.strings import t
 
 
@@ -122,7 +123,7 @@ def as_id(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"Not a valid selection: {value!r}") from None
+        raise gr.Error(toast_text(f"Not a valid selection: {value!r}")) from None
 
 
 def require_id(value: Any, what: str) -> int:
@@ -151,7 +152,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 yield from fn(*args, **kwargs)
             except (StudioError, ValueError) as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(toast_text(exc)) from None
 
         return generator_wrapper
 
@@ -160,7 +161,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (StudioError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(toast_text(exc)) from None
 
     return wrapper
 
@@ -178,10 +179,10 @@ def stream(shell: Shell, request: gr.Request | None, generation: Generation) -> 
     try:
         for update in updates:
             if update.error:
-                gr.Warning(update.error)
+                gr.Warning(toast_text(update.error))
             yield update
     except StudioError as exc:
-        raise gr.Error(str(exc)) from None
+        raise gr.Error(toast_text(exc)) from None
     finally:
         shell.live.discard(session, generation)
         updates.close()  # a no-op after the final update; otherwise the generation is abandoned
@@ -205,8 +206,8 @@ def wire_stop(shell: Shell, button: Any, status: Any = None, **api: Any) -> None
 
 def conflict_message(conflict: Exception) -> str:
     """Warn about a refused save; the status line text (the editor keeps the writer's text)."""
-    gr.Warning(str(conflict))
-    return f"⚠ {conflict}"
+    gr.Warning(toast_text(conflict))
+    return f"⚠ {md_text(conflict)}"
 
 
 def as_shown(text: str) -> str:
@@ -238,9 +239,6 @@ def dropdown_update(options: list[tuple[str, int]], keep: Any = None) -> Any:
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
-    def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in rows]  # cells are data: text only
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
+from app.ui.safe_text import md_text
 from app.ui.views import chapter_choices, revision_choices, saved_outputs
 
 def chapters_table(shell: Shell, project_id: Any) -> str:
@@ -97,7 +98,7 @@ def _wire_open(shell: Shell, chapters, meta, revisions, save_outline) -> None:
     @guarded
     def save_chapter_outline(chapter_id: Any, outline_text: str):
         chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), outline=outline_text or "")
-        return tr("outline_saved", title=chapter.title)
+        return tr("outline_saved", title=md_text(chapter.title))
 
     opened = [*meta, shell.editor, shell.version, shell.status, revisions]
     shell.project.change(lambda p: _listing(shell, p), [shell.project], [shell.chapter, chapters],
