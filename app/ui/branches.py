@@ -13,6 +13,7 @@ from app.ui.common import (
     Shell,
     as_id,
     as_seed,
+    as_whole,
     conflict_message,
     guarded,
     require_id,
@@ -44,7 +45,7 @@ def build(shell: Shell) -> None:
         with gr.Row():
             count = tr.make(gr.Slider, "branch_count", minimum=2, maximum=MAX_SHOWN, step=1, value=3,
                             elem_id="branch-count")
-            seed = tr.make(gr.Number, "seed", precision=0, value=-1)
+            seed = tr.make(gr.Number, "seed", precision=None, value=-1)
             run = tr.button("generate_branches", variant="primary", elem_id="generate-branches")
             stop = tr.button("stop", variant="stop", elem_id="stop-branches")
         columns = []
@@ -53,7 +54,7 @@ def build(shell: Shell) -> None:
                 with gr.Column(visible=i < 3, min_width=200) as column:
                     text = tr.make(gr.Textbox, f"branch_{i + 1}", lines=10, interactive=False,
                                    elem_id=f"branch-{i}")
-                    passage = gr.Number(visible=False, precision=0, elem_id=f"branch-passage-{i}")
+                    passage = gr.Number(visible=False, precision=None, elem_id=f"branch-passage-{i}")
                     accept = tr.button("accept_branch", size="sm", elem_id=f"accept-branch-{i}")
                     again = tr.button("regenerate_branch", size="sm", elem_id=f"regenerate-branch-{i}")
                 columns.append((column, text, passage, accept, again))
@@ -89,7 +90,7 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisi
 
     @guarded
     def branch(chapter_id: Any, n: Any, seed_value: Any, request: gr.Request):
-        ident, n = require_id(chapter_id, "chapter"), int(n or 3)
+        ident, n = require_id(chapter_id, "chapter"), as_whole(n, "The number of branches", 3, 1, MAX_SHOWN)
         for update in stream(shell, request, studio.branches.branch(ident, n, seed=as_seed(seed_value))):
             shown = list(update.texts) + [""] * (MAX_SHOWN - len(update.texts))
             ids = list(update.passage_ids) + [None] * (MAX_SHOWN - len(update.passage_ids))

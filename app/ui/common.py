@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -121,9 +123,12 @@ def as_id(value: Any) -> int | None:
     if isinstance(value, (list, tuple)):
         value = value[-1]
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        ident = _whole(value)
+    except (TypeError, ValueError, OverflowError):
+        ident = None
+    if ident is None or not 0 <= ident < 2**63:
         raise gr.Error(toast_text(f"Not a valid selection: {value!r}")) from None
+    return ident
 
 
 def require_id(value: Any, what: str) -> int:
@@ -133,11 +138,45 @@ def require_id(value: Any, what: str) -> int:
     return ident
 
 
+def _whole(value: Any) -> int | None:
+    """`value` as an exact int (3, 3.0, "3"), or None if it is not one (NaN, inf, 2.5, "x", True)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not re.fullmatch(r"[+-]?\d{1,19}(\.0*)?", value):
+            return None
+        value = float(value) if "." in value else int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def as_whole(value: Any, what: str, default: int | None = None, low: int = -2**63, high: int = 2**63 - 1) -> int:
+    """A number field's value as an int in [low, high]; empty gives `default`. Anything else (NaN,
+    infinity, 2.5, text) is refused with a message naming the field, before the studio sees it."""
+    if (value is None or value == "") and default is not None:
+        return default
+    number = _whole(value)
+    if number is None or not low <= number <= high:
+        raise gr.Error(toast_text(f"{what} must be a whole number between {low} and {high}, not {value!r}."))
+    return number
+
+
+def as_finite(value: Any, what: str) -> float:
+    """A slider's value as a finite float; NaN, infinity and non-numbers are refused by name."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise gr.Error(toast_text(f"{what} must be a finite number, not {value!r}."))
+    return float(value)
+
+
 def as_seed(value: Any) -> int | None:
     """Empty or negative seed means 'let the studio pick one'."""
     if value is None or value == "":
         return None
-    seed = int(value)
+    seed = as_whole(value, "The seed")
     return seed if seed >= 0 else None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id
 
 LOGICS = ["and_any", "and_all", "not_any", "not_all"]
 POSITIONS = ["before_char", "after_char", "at_depth"]
@@ -39,7 +39,7 @@ def _entry_fields(values: tuple[Any, ...]) -> dict[str, Any]:
                                   secondary_keys=_keys(secondary), selective_logic=logic or "and_any",
                                   position=position or "before_char")
     fields.update({name: bool(v) for name, v in zip(FLAGS, flags)})
-    fields.update({name: int(v or 0) for name, v in zip(NUMBERS, numbers)})
+    fields.update({name: as_whole(v, name.replace("_", " ").capitalize(), 0) for name, v in zip(NUMBERS, numbers)})
     return fields
 
 
@@ -60,7 +60,7 @@ def build(shell: Shell) -> None:
             flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
         with gr.Row():
             defaults = {"insertion_order": 100, "depth": 4, "probability": 100}
-            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=0) for n in NUMBERS]
+            numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=None) for n in NUMBERS]
         with gr.Row():
             add = tr.button("add_lore", variant="primary")
             save = tr.button("save_lore")

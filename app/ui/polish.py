@@ -52,7 +52,7 @@ def build(shell: Shell) -> None:
                                  value="tighten", allow_custom_value=True)
                 instruction = tr.make(gr.Textbox, "polish_instruction", lines=2)
                 with gr.Row():
-                    seed = tr.make(gr.Number, "seed", precision=0, value=-1)
+                    seed = tr.make(gr.Number, "seed", precision=None, value=-1)
                     run = tr.button("polish", variant="primary", elem_id="polish")
                     stop = tr.button("stop", variant="stop")
             with gr.Column():

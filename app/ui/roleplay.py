@@ -15,6 +15,7 @@ from app.ui.common import (
     Shell,
     as_id,
     as_seed,
+    as_whole,
     dropdown_update,
     guarded,
     require_id,
@@ -50,11 +51,11 @@ def build(shell: Shell) -> None:
         chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot")
         with gr.Row():
             message = tr.make(gr.Textbox, "chat_input", scale=4, elem_id="chat-input")
-            seed = tr.make(gr.Number, "seed", precision=0, value=-1, scale=1)
+            seed = tr.make(gr.Number, "seed", precision=None, value=-1, scale=1)
             send = tr.button("chat_send", variant="primary", scale=1, elem_id="chat-send")
             stop = tr.button("stop", variant="stop", scale=1)
         with gr.Row():
-            index = tr.make(gr.Number, "message_index", value=-1, precision=0, elem_id="message-index")
+            index = tr.make(gr.Number, "message_index", value=-1, precision=None, elem_id="message-index")
             previous = tr.button("alt_previous", size="sm", elem_id="alt-previous")
             position = gr.Markdown(elem_id="alt-position")
             following = tr.button("alt_next", size="sm", elem_id="alt-next")
@@ -77,7 +78,7 @@ def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
     transcript = shell.studio.roleplay.chat_transcript(require_id(session_id, "chat"))
     if not transcript:
         raise gr.Error(shell.tr("chat_empty"))
-    i = int(index if index not in (None, "") else -1)
+    i = as_whole(index, "The message number", -1)
     if not -len(transcript) <= i < len(transcript):
         raise gr.Error(shell.tr("bad_message_index", count=len(transcript)))
     return transcript, transcript[i]
@@ -161,7 +162,7 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     def chat_switch(session_id: Any, index: Any, step: Any):
         transcript, target = _pick(shell, session_id, index)
         cut = transcript.index(target)
-        path = studio.roleplay.switch_alternative(target.id, int(step))
+        path = studio.roleplay.switch_alternative(target.id, as_whole(step, "The step", 1, -1, 1))
         return chat_messages(path), _position(shell, path[cut].id)
 
     @guarded

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_finite, as_id, as_whole, guarded, markdown_table, require_id
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 
@@ -36,7 +36,7 @@ def build(shell: Shell) -> gr.Radio:
         with gr.Row():
             temperature = tr.make(gr.Slider, "temperature", minimum=0, maximum=2, step=0.05, value=0.8)
             top_p = tr.make(gr.Slider, "top_p", minimum=0.05, maximum=1, step=0.01, value=0.9)
-            top_k = tr.make(gr.Number, "top_k", precision=0, value=50, minimum=0)
+            top_k = tr.make(gr.Number, "top_k", precision=None, value=50, minimum=0)
             min_p = tr.make(gr.Slider, "min_p", minimum=0, maximum=0.99, step=0.01, value=0.0)
             penalty = tr.make(gr.Slider, "repetition_penalty", minimum=0.5, maximum=2, step=0.01, value=1.05)
         save = tr.button("save_sampling", variant="primary")
@@ -62,8 +62,10 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
                       repetition_penalty: float):
         ident = require_id(project_id, "project")
         # the project's current defaults with the form's values (the studio validates them)
-        params = replace(studio.settings.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
-                         top_k=int(top_k or 0), min_p=float(min_p), repetition_penalty=float(repetition_penalty))
+        params = replace(studio.settings.sampling_defaults(ident), temperature=as_finite(temperature, "Temperature"),
+                         top_p=as_finite(top_p, "Top-p"),
+                         top_k=as_whole(top_k, "Top-k", 0, 0, 10_000), min_p=as_finite(min_p, "Min-p"),
+                         repetition_penalty=as_finite(repetition_penalty, "Repetition penalty"))
         studio.settings.set_sampling_defaults(ident, params)
         return tr("sampling_saved")
 

@@ -33,7 +33,7 @@ def build(shell: Shell) -> None:
     with tr.tab("tab_summaries", id="summaries"):
         summary = tr.make(gr.Textbox, "summary", lines=6, elem_id="summary")
         with gr.Row():
-            seed = tr.make(gr.Number, "seed", precision=0, value=-1)
+            seed = tr.make(gr.Number, "seed", precision=None, value=-1)
             run = tr.button("summarize", variant="primary", elem_id="summarize")
             stop = tr.button("stop", variant="stop")
             save = tr.button("save_summary", elem_id="save-summary")

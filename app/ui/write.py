@@ -17,6 +17,7 @@ from app.ui.common import (
     Shell,
     as_id,
     as_seed,
+    as_whole,
     conflict_message,
     dropdown_update,
     guarded,
@@ -49,7 +50,7 @@ def build(shell: Shell) -> None:
                     add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
                     rename = tr.button("rename_chapter", size="sm")
                 with gr.Row():
-                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=0, minimum=1, value=1)
+                    ordinal = tr.make(gr.Number, "chapter_ordinal", precision=None, minimum=1, value=1)
                     move = tr.button("move_chapter", size="sm")
                 delete = tr.button("delete_chapter", size="sm", variant="stop")
                 outline = tr.make(gr.Textbox, "chapter_outline", lines=6, elem_id="chapter-outline")
@@ -58,7 +59,7 @@ def build(shell: Shell) -> None:
                 shell.editor = tr.make(gr.Textbox, "editor", lines=18, max_lines=40, elem_id="editor")
                 with gr.Row():
                     save = tr.button("save_chapter", variant="primary", elem_id="save-chapter", min_width=90)
-                    seed = tr.make(gr.Number, "seed", precision=0, value=-1, min_width=90)
+                    seed = tr.make(gr.Number, "seed", precision=None, value=-1, min_width=90)
                     draft = tr.button("draft", elem_id="draft", min_width=90)
                     cont = tr.button("continue", elem_id="continue", min_width=90)
                     brainstorm = tr.button("brainstorm", elem_id="brainstorm", min_width=90)
@@ -125,7 +126,7 @@ def _wire_chapter_list(shell: Shell, chapters, meta, add, rename, move, delete) 
 
     @guarded
     def move_chapter(project_id: Any, chapter_id: Any, new_ordinal: Any):
-        studio.chapters.move_chapter(require_id(chapter_id, "chapter"), int(new_ordinal or 1))
+        studio.chapters.move_chapter(require_id(chapter_id, "chapter"), as_whole(new_ordinal, "The position", 1, 1))
         return _listing(shell, project_id, chapter_id)
 
     @guarded
