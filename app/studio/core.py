@@ -43,7 +43,7 @@ class StudioOptions:
     demo: bool = False  # UI shows "demo model: text is random"
     ui_language: str = "en"  # default UI language ("en" | "zh")
     stream_interval_s: float = 0.05  # coalescing: ≈20 UI updates/s
-    persist_interval_s: float = 1.0  # streamed text saved to the store at least this often
+    persist_interval_s: float = 0.25  # streamed text is saved at most this long after it arrives (goal ≤ 0.5 s)
     backup_dir: Path | None = None  # where the store's backups are (None: backups are not offered)
 
 
