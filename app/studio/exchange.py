@@ -8,11 +8,11 @@ file raises InvalidInput naming the problem, with nothing imported.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from app.interchange import cards, exports, lorebooks
 from app.interchange.lorebooks import InterchangeError
-from app.interchange.manuscript import ManuscriptError, parse_manuscript
+from app.interchange.manuscript import ManuscriptError, ManuscriptSplit, parse_manuscript, preview_manuscript
 from app.studio.errors import InvalidInput, StudioError
 from app.studio.store_seam import StoryStore, translates_store_errors
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
@@ -68,6 +68,19 @@ class ExchangeService:
             raise StudioError(f"The export could not be written to the export folder: {exc.strerror or exc}") from exc
 
     # --- manuscript import -----------------------------------------------------------------------
+    def preview_manuscript(self, filename: str, data: bytes) -> ManuscriptSplit:
+        """How the file would be split (encoding used, chapters, skipped parts); nothing is stored."""
+        try:
+            return preview_manuscript(filename, bytes(data))
+        except ManuscriptError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    def import_manuscript_as_project(self, filename: str, data: bytes, language: str) -> list[ChapterRecord]:
+        """A new project named after the file, holding the manuscript's chapters (file checked first)."""
+        split = self.preview_manuscript(filename, data)
+        project = self._store.create_project(PurePath(split.filename).stem[:500] or "manuscript", language=language)
+        return self.import_manuscript(project.id, filename, data)
+
     def import_manuscript(self, project_id: int, filename: str, data: bytes) -> list[ChapterRecord]:
         """Split a .md/.txt manuscript at its chapter headings and append the chapters (source "import")."""
         self._store.get_project(project_id)

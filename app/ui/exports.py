@@ -1,5 +1,6 @@
 """The Export / Import tab: the whole book or one chapter to Markdown, EPUB or plain text (downloadable),
-and a manuscript (.md/.txt) imported and split into chapters at its headings.
+and a manuscript (.md/.txt) split into chapters at its headings: on upload the split is previewed
+(encoding, chapters, skipped Gutenberg/contents parts), then imported into this project or a new one.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from typing import Any
 import gradio as gr
 
 from app.ui.common import Shell, guarded, require_id
-from app.ui.views import chapter_choices
+from app.ui.safe_text import md_text
+from app.ui.views import chapter_choices, project_choices
 
 FORMATS = [("Markdown", "md"), ("EPUB", "epub"), ("Plain text", "txt")]
+MAX_LISTED = 40  # chapters listed in the import preview
 
 
 def build(shell: Shell) -> None:
@@ -34,10 +37,56 @@ def build(shell: Shell) -> None:
                 manuscript = tr.make(gr.File, "manuscript", file_types=[".md", ".txt"], type="filepath",
                                      elem_id="manuscript")
                 status = gr.Markdown(elem_id="import-status")
-    _wire(shell, scope, fmt, toc, synopsis, run, exported, manuscript, status)
+                target = tr.make(gr.Radio, "import_target", choices=[(tr("import_append"), "append"),
+                                                                     (tr("import_new_project"), "new")],
+                                 value="append", elem_id="import-target")
+                do_import = tr.button("import_manuscript", variant="primary", elem_id="import-manuscript")
+    _wire(shell, scope, fmt, toc, synopsis, run, exported)
+    _wire_import(shell, manuscript, status, target, do_import)
 
 
-def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported, manuscript, status) -> None:
+def _preview_text(shell: Shell, split: Any) -> str:
+    """The split as the writer confirms it: count, encoding, each chapter's title and size, what is skipped."""
+    tr = shell.tr
+    lines = [tr("import_preview", count=len(split.chapters), encoding=split.encoding), ""]
+    lines += [f"{i}. {md_text(c.title or '—')} · {len(c.text)}" for i, c in enumerate(split.chapters[:MAX_LISTED], 1)]
+    if len(split.chapters) > MAX_LISTED:
+        lines.append("…")
+    if split.skipped:
+        lines += ["", tr("import_skipped", parts=", ".join(tr(f"skipped_{s.kind}") for s in split.skipped))]
+    return "\n".join(lines)
+
+
+def _wire_import(shell: Shell, manuscript, status, target, do_import) -> None:
+    studio, tr = shell.studio, shell.tr
+
+    @guarded
+    def preview(path: str | None):
+        if not path:
+            return ""
+        return _preview_text(shell, studio.exchange.preview_manuscript(Path(path).name, Path(path).read_bytes()))
+
+    @guarded
+    def import_manuscript(project_id: Any, path: str | None, where: str | None):
+        if not path:
+            raise gr.Error(tr("choose_file"))
+        name, data = Path(path).name, Path(path).read_bytes()
+        if where == "new":
+            chapters = studio.exchange.import_manuscript_as_project(name, data, language=tr.language)
+            project_id = chapters[0].project_id if chapters else project_id
+        else:
+            chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), name, data)
+        first = chapters[0].id if chapters else None
+        return (tr("imported_chapters", count=len(chapters)),
+                gr.update(choices=chapter_choices(shell, project_id), value=first),
+                gr.update(choices=project_choices(shell), value=project_id))
+
+    manuscript.upload(preview, [manuscript], [status], api_name="preview_manuscript")
+    do_import.click(import_manuscript, [shell.project, manuscript, target], [status, shell.chapter, shell.project],
+                    api_name="import_manuscript")
+
+
+def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported) -> None:
     studio, tr = shell.studio, shell.tr
 
     @guarded
@@ -49,17 +98,5 @@ def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported, manuscript, st
                                   include_toc=bool(with_toc), include_synopsis=bool(with_synopsis))
         return str(path)
 
-    @guarded
-    def import_manuscript(project_id: Any, path: str | None):
-        if not path:
-            raise gr.Error(tr("choose_file"))
-        chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), Path(path).name,
-                                            Path(path).read_bytes())
-        first = chapters[0].id if chapters else None
-        return (tr("imported_chapters", count=len(chapters)),
-                gr.update(choices=chapter_choices(shell, project_id), value=first))
-
     run.click(export_book, [shell.project, shell.chapter, scope, fmt, toc, synopsis], [exported],
               api_name="export_book")
-    manuscript.upload(import_manuscript, [shell.project, manuscript], [status, shell.chapter],
-                      api_name="import_manuscript")

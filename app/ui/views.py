@@ -36,3 +36,7 @@ def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ..
     """(editor, version, status, revisions) after the chapter text changed."""
     return (chapter.text, chapter.version, shell.tr(message_key, version=chapter.version),
             gr.update(choices=revision_choices(shell, chapter.id), value=None))
+
+
+def project_choices(shell: Shell) -> list[tuple[str, int]]:
+    return choices(shell.studio.library.list_projects(), lambda p: f"{p.title} ({p.language})")
