@@ -119,7 +119,7 @@ STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
     "library", "chapters", "settings", "writing", "branches", "polish", "roleplay", "exchange"))
 STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
 # app.ui: one module per tab; tabs share code only through these modules, never import each other.
-UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views")
+UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views", "app.ui.safe_text")
 
 
 def _studio_layer_violations(module: str, imported: set[str]) -> list[str]:
