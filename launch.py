@@ -58,6 +58,10 @@ def _build_studio(settings: Settings):
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
     print(f"Inkstone: story store at {settings.db_url}", flush=True)
+    recovered = store.mark_interrupted()  # left `streaming` by a process that died mid-stream
+    if recovered.passages or recovered.messages:
+        print(f"Inkstone: {recovered.passages} passage(s) and {recovered.messages} chat message(s) were being "
+              "written when Inkstone last stopped; they are kept, marked interrupted", flush=True)
     engine = build_engine(_engine_spec(settings))
     info = engine.info()
     if info.kind == "none":
@@ -133,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Inkstone: {exc}", file=sys.stderr)
         return 2
     cache = _private_cache(settings)
+    from app.server import serve
     from app.ui import build_app, launch_options
 
     store, studio = _build_studio(settings)
@@ -142,18 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # Exports live in the data dir, which Gradio would refuse to serve unless named here; uploads
-    # (cards, lorebooks, manuscripts) are capped before they reach the studio.
-    app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
-               prevent_thread_lock=True, inbrowser=False, share=False, **launch_options(),
-               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD,
-               app_kwargs=_app_kwargs(settings))
+    # (cards, lorebooks, manuscripts) are capped before they reach the studio. The server answers only
+    # its own Host and Origin (app.server); with --auth, failed logins are throttled (app_kwargs).
+    server = serve(app, settings.host, settings.port, settings.allowed_hosts, auth=settings.auth,
+                   allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD,
+                   app_kwargs=_app_kwargs(settings), **launch_options())
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly
             pass
     finally:
         studio.cancel_all()
-        app.close()
+        server.close()
         if scheduler is not None:
             scheduler.stop()
         store.close()

@@ -46,6 +46,7 @@ class Settings:
     ui_language: str
     backup_interval_min: float
     backup_keep: int
+    allowed_hosts: tuple[str, ...] = ()  # more Host names the server answers (besides its own, localhost)
 
     @property
     def export_dir(self) -> Path:
@@ -88,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backup-interval", type=float, dest="backup_interval_min",
                    help="minutes between automatic backups, 0 to disable (default 30)")
     p.add_argument("--backup-keep", type=int, help="how many backups to keep (default 10)")
+    p.add_argument("--allowed-hosts", help="comma-separated host names the studio also answers to (e.g. behind "
+                                           "a proxy); others are refused (DNS-rebinding protection)")
     return p
 
 
@@ -114,6 +117,14 @@ def _parse_auth(raw: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise SettingsError("--auth must look like user:password (both parts non-empty)")
     return (user, password)
+
+
+def _parse_hosts(raw: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    for host in hosts:
+        if any(ch in host for ch in "/@ ") or host in ("*", "."):
+            raise SettingsError(f"--allowed-hosts: {host!r} is not a host name (no wildcards, schemes or paths)")
+    return hosts
 
 
 def is_loopback(host: str) -> bool:
@@ -150,6 +161,7 @@ def parse_settings(argv: Sequence[str] | None = None, env: Mapping[str, str] | N
         ui_language=_pick(args.ui_language, env, "INKSTONE_UI_LANGUAGE", ""),  # "": not forced
         backup_interval_min=_pick(args.backup_interval_min, env, "INKSTONE_BACKUP_INTERVAL", 30.0, float),
         backup_keep=_pick(args.backup_keep, env, "INKSTONE_BACKUP_KEEP", 10, int),
+        allowed_hosts=_parse_hosts(_pick(args.allowed_hosts, env, "INKSTONE_ALLOWED_HOSTS", "")),
     )
     _validate(settings)
     return settings

@@ -34,9 +34,9 @@ CHOICES: dict[tuple[str, str], frozenset[str]] = {
     ("chapters", "status"): frozenset(CHAPTER_STATUSES),
     ("chapter_revisions", "source"): frozenset({"user", "ai", "import", "restore"}),
     ("passages", "origin"): frozenset({"ai", "user", "polish", "import"}),
-    ("passages", "status"): frozenset({"streaming", "done", "cancelled", "error"}),
+    ("passages", "status"): frozenset({"streaming", "done", "cancelled", "error", "interrupted"}),
     ("chat_messages", "role"): frozenset({"user", "character", "narrator"}),
-    ("chat_messages", "status"): frozenset({"streaming", "done", "cancelled", "error"}),
+    ("chat_messages", "status"): frozenset({"streaming", "done", "cancelled", "error", "interrupted"}),
 }
 # (table, column) -> inclusive integer range
 RANGES: dict[tuple[str, str], tuple[int, int]] = {

@@ -20,6 +20,7 @@ from story_store.learning import LearningMixin
 from story_store.models import Chapter, Character, ChatSession, LoreEntry, Project
 from story_store.passages import PassageMixin
 from story_store.records import TrashItem
+from story_store.recovery import RecoveryMixin
 from story_store.search import SearchMixin
 from story_store.user_settings import UserSettingsMixin
 
@@ -34,7 +35,7 @@ TRASHABLE: dict[str, tuple[Any, Any]] = {
 
 
 class Store(ContentMixin, ChapterMixin, PassageMixin, ChatMixin, SearchMixin, BackupMixin, ContinuityMixin,
-            LearningMixin, UserSettingsMixin):
+            LearningMixin, UserSettingsMixin, RecoveryMixin):
     """The story store. Use as `with Store(url) as store:` or call `close()` when done."""
 
     def __enter__(self) -> Store:

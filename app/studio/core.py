@@ -43,7 +43,7 @@ class StudioOptions:
     demo: bool = False  # UI shows "demo model: text is random"
     ui_language: str = ""  # forced UI language ("en" | "zh"); "": the writer's choice, else the browser's
     stream_interval_s: float = 0.05  # coalescing: ≈20 UI updates/s
-    persist_interval_s: float = 1.0  # streamed text saved to the store at least this often
+    persist_interval_s: float = 0.25  # streamed text is saved at most this long after it arrives (goal ≤ 0.5 s)
     backup_dir: Path | None = None  # where the store's backups are (None: backups are not offered)
     adapters_dir: Path | None = None  # LoRA "my style" adapters + fine-tune checkpoints (None: not offered)
     base_model_path: Path | None = None  # the local model fine-tunes start from (None: fine-tuning not offered)

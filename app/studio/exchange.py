@@ -1,20 +1,20 @@
 """Files in and out: book/chapter exports, manuscript import, character cards and lorebooks.
 
 Invariants: every file is written inside `options.export_dir` under a name made safe from a title
-(app.exports); every import is parsed and checked completely before anything is stored, and a bad
+(app.interchange.exports); every import is parsed and checked completely before anything is stored, and a bad
 file raises InvalidInput naming the problem, with nothing imported.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import uuid
+from pathlib import Path, PurePath
 
-from app import exports
-from app.manuscript import ManuscriptError, parse_manuscript
+from app.interchange import cards, exports, lorebooks
+from app.interchange.lorebooks import InterchangeError
+from app.interchange.manuscript import ManuscriptError, ManuscriptSplit, parse_manuscript, preview_manuscript
 from app.studio.errors import InvalidInput, StudioError, message_of
 from app.studio.store_seam import StoryStore, translates_store_errors
-from story_store import cards, lorebooks
-from story_store.lorebooks import InterchangeError
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
 
 
@@ -68,6 +68,19 @@ class ExchangeService:
             raise StudioError("exchange.export_failed", detail=str(exc.strerror or exc)) from exc
 
     # --- manuscript import -----------------------------------------------------------------------
+    def preview_manuscript(self, filename: str, data: bytes) -> ManuscriptSplit:
+        """How the file would be split (encoding used, chapters, skipped parts); nothing is stored."""
+        try:
+            return preview_manuscript(filename, bytes(data))
+        except ManuscriptError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    def import_manuscript_as_project(self, filename: str, data: bytes, language: str) -> list[ChapterRecord]:
+        """A new project named after the file, holding the manuscript's chapters (file checked first)."""
+        split = self.preview_manuscript(filename, data)
+        project = self._store.create_project(PurePath(split.filename).stem[:500] or "manuscript", language=language)
+        return self.import_manuscript(project.id, filename, data)
+
     def import_manuscript(self, project_id: int, filename: str, data: bytes) -> list[ChapterRecord]:
         """Split a .md/.txt manuscript at its chapter headings and append the chapters (source "import")."""
         self._store.get_project(project_id)
@@ -84,18 +97,19 @@ class ExchangeService:
         """A SillyTavern card (PNG or JSON, V2/V3) → one character plus its embedded lore entries."""
         self._store.get_project(project_id)
         try:
-            parsed = cards.parse_card(filename, bytes(data))
+            parsed = cards.bind_book(cards.parse_card(filename, bytes(data)), uuid.uuid4().hex)
         except InterchangeError as exc:
             raise InvalidInput(message_of(exc)) from exc
         characters, _ = self._store.import_bundle(project_id, [parsed.character], list(parsed.lore_entries))
         return characters[0]
 
     def export_character_card(self, character_id: int, fmt: str) -> Path:
-        """A V3 card (JSON, or PNG with V2 and V3 chunks); its character_book is the project's lore."""
+        """A V3 card (JSON, or PNG with V2 and V3 chunks, the portrait it came with); its character_book
+        holds the entries that came with this character plus those the writer linked to it."""
         if fmt not in ("png", "json"):
             raise InvalidInput("exchange.card_format", fmt=fmt)
         character = self._store.get_character(character_id)
-        lore = self._store.list_lore_entries(character.project_id)
+        lore = cards.character_lore(character, self._store.list_lore_entries(character.project_id))
         try:
             data = cards.card_png(character, lore) if fmt == "png" else cards.card_json(character, lore)
         except InterchangeError as exc:

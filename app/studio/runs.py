@@ -3,8 +3,10 @@
 (Not to be confused with app.engine.streaming, the engine's own token streamer.)
 
 Owns the lifecycle promise of every streamed use case:
-- the worker thread reads `engine.stream` to its end and persists the texts through a `StreamSink`
-  at least every `persist_interval_s` while it streams, and once more, with final status, at the end;
+- the worker thread reads `engine.stream` to its end; a saver thread persists the texts through a
+  `StreamSink` every `persist_interval_s` while they change (on a clock of its own, so text is saved
+  within that interval of arriving even when the engine then stalls), and the worker once more, with
+  final status, at the end (after the saver has stopped, so the final save is the last);
 - control characters other than tab and newlines are dropped from the model's text before anyone
   sees or stores it;
 - the consumer (`GenerationRun.snapshots`) sees at most one snapshot per `stream_interval_s`
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -62,6 +63,7 @@ class GenerationRun:
         self._persist_interval_s = persist_interval_s
         self._cancel = threading.Event()
         self._finished = threading.Event()
+        self._drained = threading.Event()  # the engine stream has ended: the saver stops
         self._lock = threading.Lock()
         self._texts: list[list[str]] = [[] for _ in range(request.n)]
         self._reasons = [""] * request.n
@@ -116,6 +118,8 @@ class GenerationRun:
     # --- worker side ---------------------------------------------------------------------------
     def _pump(self) -> None:
         stream = None
+        saver = threading.Thread(target=self._save_while_streaming, name="inkstone-saver", daemon=True)
+        saver.start()
         try:
             stream = self._engine.stream(self._request, self._cancel)
             self._drain(stream)
@@ -126,11 +130,11 @@ class GenerationRun:
         finally:
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
+            self._drained.set()
+            saver.join()
             self._persist_final()
 
     def _drain(self, stream: Iterator[Chunk | Done]) -> None:
-        last_persist = time.monotonic()
-        persisted_revision = 0
         for event in stream:
             with self._lock:
                 if isinstance(event, Chunk) and self._cancel.is_set():
@@ -142,11 +146,22 @@ class GenerationRun:
                     if event.error and not self._error:
                         self._error = event.error
                 self._revision += 1
+
+    def _save_while_streaming(self) -> None:
+        """Every persist_interval_s until the stream ends: save the texts if they changed."""
+        persisted = 0
+        while not self._drained.wait(timeout=self._persist_interval_s):
+            with self._lock:
                 revision = self._revision
-            now = time.monotonic()
-            if now - last_persist >= self._persist_interval_s and revision != persisted_revision:
+            if revision == persisted:
+                continue
+            try:
                 self._sink.save_partial(self.snapshot().texts)
-                last_persist, persisted_revision = now, revision
+            except Exception as exc:  # reported like an engine failure; the final save still runs
+                self._fail(str(exc) or type(exc).__name__)
+                self.cancel()
+                return
+            persisted = revision
 
     def _fail(self, message: str, *, unavailable: bool = False) -> None:
         with self._lock:

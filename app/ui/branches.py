@@ -97,7 +97,7 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisi
 
     @guarded
     def branch(chapter_id: Any, n: Any, seed_value: Any, request: gr.Request):
-        ident, n = require_id(chapter_id, "chapter"), as_whole(n, "branches", 2, 4, default=3)
+        ident, n = require_id(chapter_id, "chapter"), as_whole(n, "branches", 1, MAX_SHOWN, default=3)
         for update in stream(shell, request, studio.branches.branch(ident, n, seed=as_seed(seed_value))):
             shown = list(update.texts) + [""] * (MAX_SHOWN - len(update.texts))
             ids = list(update.passage_ids) + [None] * (MAX_SHOWN - len(update.passage_ids))

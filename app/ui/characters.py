@@ -9,6 +9,7 @@ import gradio as gr
 
 from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id, writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
+from app.ui.safe_text import md_text
 from app.ui.views import character_choices
 
 TEXT_FIELDS = ("description", "personality", "appearance", "background", "speech_style", "greeting",
@@ -74,7 +75,7 @@ def _character_loader(shell: Shell, panel: FieldHistory):
             return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + ["", *loaded(shell, panel, None, 0)]
         character = studio.library.get_character(ident)
         chapters = studio.library.chapters_mentioning_character(ident)
-        names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
+        names = ", ".join(f"{c.ordinal}. {md_text(c.title)}" for c in chapters) or tr("none")
         mentions = f"**{tr('mentioned_in')}:** {names}"
         return [*_form_values(character), mentions, *loaded(shell, panel, character, character.version)]
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ import gradio as gr
 from app.studio import Generation, GenerationUpdate, Studio, StudioError
 from app.ui.strings import STRINGS, enum_label, message_text, t
 from messages import Message
+from app.ui.safe_text import md_cell, md_text, toast_text
 
 
 class Translator:
@@ -192,7 +195,7 @@ class BadInput(gr.Error):
     """A refused id or number from a browser or API client, as a code plus values (nothing changed)."""
 
     def __init__(self, message: str, code: str, **values: Any) -> None:
-        super().__init__(_refused_text(message, code, values))
+        super().__init__(toast_text(_refused_text(message, code, values)))
         self.code, self.values = code, values
 
 
@@ -229,16 +232,15 @@ def as_whole(value: Any, field: str, low: int, high: int, default: int | None = 
     True or text do not), else BadInput `number.not_whole_number` / `number.out_of_range`."""
     if (value is None or value == "") and default is not None:
         return default
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
     shown = repr(value)[:60]
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = _whole(value)  # NaN, infinity, 2.5, True, lists and text that is not a number: None
+    if number is None:
         raise BadInput(f"{field} must be a whole number, got {shown}.", "number.not_whole_number",
                        field=field, value=shown)
-    if not low <= value <= high:
+    if not low <= number <= high:
         raise BadInput(f"{field} must be between {low} and {high}, got {shown}.", "number.out_of_range",
                        field=field, value=shown, low=low, high=high)
-    return value
+    return number
 
 
 def require_id(value: Any, what: str) -> int:
@@ -246,6 +248,30 @@ def require_id(value: Any, what: str) -> int:
     if ident is None:
         raise writer_error(current_translator()("choose_" + what.replace(" ", "_")))
     return ident
+
+
+def _whole(value: Any) -> int | None:
+    """`value` as an exact int (3, 3.0, "3"), or None if it is not one (NaN, inf, 2.5, "x", True)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not re.fullmatch(r"[+-]?\d{1,19}(\.0*)?", value):
+            return None
+        value = float(value) if "." in value else int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def as_finite(value: Any, what: str) -> float:
+    """A slider's value as a finite float; NaN, infinity and non-numbers are refused by name."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadInput(f"{what} must be a finite number, got {repr(value)[:60]}.", "number.not_finite",
+                       field=what, value=repr(value)[:60])
+    return float(value)
 
 
 def as_seed(value: Any) -> int | None:
@@ -300,12 +326,12 @@ TRANSLATOR_ATTRIBUTE = "inkstone_translator"
 
 def writer_error(text: str) -> gr.Error:
     """A gr.Error whose toast title is in the writer's language too (Gradio's default title is "Error")."""
-    return gr.Error(text, title=current_translator()("error_title"))
+    return gr.Error(toast_text(text), title=current_translator()("error_title"))  # shown as text, never HTML
 
 
 def writer_warning(text: str) -> None:
     """A warning toast, titled in the writer's language."""
-    gr.Warning(text, title=current_translator()("warning_title"))
+    gr.Warning(toast_text(text), title=current_translator()("warning_title"))
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -357,7 +383,7 @@ def conflict_message(conflict: Exception) -> str:
     else:
         shown = tr.text(conflict)
     writer_warning(shown)
-    return f"⚠ {shown}"
+    return f"⚠ {md_text(shown)}"
 
 
 def as_shown(text: str) -> str:
@@ -389,9 +415,6 @@ def dropdown_update(options: list[tuple[str, int]], keep: Any = None) -> Any:
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
-    def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in rows]  # cells are data: text only
     return "\n".join(lines)

@@ -72,7 +72,7 @@ def build(shell: Shell) -> None:
         saved = gr.Markdown(elem_id="lore-status")
         panel = history_panel(shell, "lore", "entry", "lore")
         with gr.Row():
-            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json"], type="filepath")
+            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json", ".lorebook"], type="filepath")
             export = tr.button("export_lorebook")
             book_out = tr.make(gr.File, "lorebook_file", interactive=False)
     form = [*texts, logic, position, *flags, *numbers]

@@ -24,12 +24,14 @@ from app.ui.common import (
     writer_error,
 )
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
+from app.ui.safe_text import md_text
 from app.ui.views import character_choices
 
 
 def chat_messages(records: list[Any]) -> list[dict[str, str]]:
-    """Chatbot value (messages format): the user on the right, the character/narrator on the left."""
-    return [{"role": "user" if m.role == "user" else "assistant", "content": m.text} for m in records]
+    """Chatbot value (messages format): the user on the right, the character/narrator on the left; the
+    text is shown as text (safe_text.md_text), never as HTML."""
+    return [{"role": "user" if m.role == "user" else "assistant", "content": md_text(m.text)} for m in records]
 
 
 def session_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
@@ -143,13 +145,13 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         ident = require_id(session_id, "chat")
         if not (text or "").strip():
             raise writer_error(shell.tr("chat_empty_input"))
-        before = chat_messages(studio.roleplay.chat_transcript(ident)) + [{"role": "user", "content": text}]
+        before = chat_messages(studio.roleplay.chat_transcript(ident)) + [{"role": "user", "content": md_text(text)}]
         for update in stream(shell, request, studio.roleplay.chat_turn(ident, text, seed=as_seed(seed_value))):
             if update.done:
                 transcript = studio.roleplay.chat_transcript(ident)
                 yield chat_messages(transcript), "", _position(shell, transcript[-1].id)
             else:
-                yield before + [{"role": "assistant", "content": update.texts[0]}], "", gr.skip()
+                yield before + [{"role": "assistant", "content": md_text(update.texts[0])}], "", gr.skip()
 
     @guarded
     def chat_regenerate(session_id: Any, index: Any, seed_value: Any, request: gr.Request):
@@ -161,7 +163,7 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
                 fresh = studio.roleplay.chat_transcript(require_id(session_id, "chat"))
                 yield chat_messages(fresh), _position(shell, fresh[cut].id if cut < len(fresh) else fresh[-1].id)
             else:
-                yield before + [{"role": "assistant", "content": update.texts[0]}], gr.skip()
+                yield before + [{"role": "assistant", "content": md_text(update.texts[0])}], gr.skip()
 
     turn_out = [w["chatbot"], w["message"], w["position"]]
     w["send"].click(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_name="chat_turn")

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_whole, guarded, markdown_table, require_id, writer_error
+from app.ui.common import Shell, as_finite, as_id, as_whole, guarded, markdown_table, require_id, writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
@@ -40,7 +40,7 @@ def build(shell: Shell) -> gr.Radio:
         with gr.Row():
             temperature = tr.make(gr.Slider, "temperature", minimum=0, maximum=2, step=0.05, value=0.8)
             top_p = tr.make(gr.Slider, "top_p", minimum=0.05, maximum=1, step=0.01, value=0.9)
-            top_k = tr.make(gr.Number, "top_k", precision=None, value=50)
+            top_k = tr.make(gr.Number, "top_k", precision=None, value=50, minimum=0)
             min_p = tr.make(gr.Slider, "min_p", minimum=0, maximum=0.99, step=0.01, value=0.0)
             penalty = tr.make(gr.Slider, "repetition_penalty", minimum=0.5, maximum=2, step=0.01, value=1.05)
         save = tr.button("save_sampling", variant="primary")
@@ -117,9 +117,10 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status, panel: FieldHis
         """Saves the defaults based on the settings version they were loaded at (stale: refused)."""
         ident = require_id(project_id, "project")
         # the project's current defaults with the form's values (the studio validates them)
-        params = replace(studio.settings.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
-                         top_k=as_whole(top_k, "top_k", 0, 100_000, default=0), min_p=float(min_p),
-                         repetition_penalty=float(repetition_penalty))
+        params = replace(studio.settings.sampling_defaults(ident), temperature=as_finite(temperature, "Temperature"),
+                         top_p=as_finite(top_p, "Top-p"), top_k=as_whole(top_k, "Top-k", 0, 100_000, default=0),
+                         min_p=as_finite(min_p, "Min-p"),
+                         repetition_penalty=as_finite(repetition_penalty, "Repetition penalty"))
         project = studio.settings.set_sampling_defaults(ident, params, base_version=as_version(version))
         return (tr("sampling_saved"), *loaded(shell, panel, project, project.settings_version))
 

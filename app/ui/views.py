@@ -48,6 +48,10 @@ def saved_outputs(shell: Shell, chapter: Any, message_key: str) -> tuple[Any, ..
             gr.update(choices=revision_choices(shell, chapter.id), value=None))
 
 
+def project_choices(shell: Shell) -> list[tuple[str, int]]:
+    return choices(shell.studio.library.list_projects(), lambda p: f"{p.title} ({p.language})")
+
+
 # ---- continuity findings and branch scores (shown in the Consistency and Branches tabs) ----------------
 
 def finding_text(shell: Shell, finding: Any) -> str:

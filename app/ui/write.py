@@ -29,6 +29,7 @@ from app.ui.common import (
 )
 from app.ui.history import FieldHistory, adopt_model_save, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.place import remembered_chapter
+from app.ui.safe_text import md_text
 from app.ui.views import chapter_choices, length_label, revision_choices, saved_outputs
 
 def chapters_table(shell: Shell, project_id: Any) -> str:
@@ -116,7 +117,7 @@ def _wire_open(shell: Shell, chapters, meta, revisions, save_outline,
         """Saves the outline based on the version it was opened at; a stale one is refused (text kept)."""
         chapter = studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"),
                                                       base_version=as_version(version), outline=outline_text or "")
-        return (tr("outline_saved", title=chapter.title), *loaded(shell, outline_panel, chapter, chapter.outline_version))
+        return (tr("outline_saved", title=md_text(chapter.title)), *loaded(shell, outline_panel, chapter, chapter.outline_version))
 
     opened = [*meta, shell.editor, shell.version, shell.status, revisions, meta_panel.version, meta_panel.picker,
               outline_panel.version, outline_panel.picker]

@@ -25,10 +25,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.studio": ("app.ui", "app.config", "gradio"),
     "app.continuity": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "gradio",
                        "sqlalchemy", "torch", "transformers"),
-    "app.exports": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
-    "app.manuscript": ("app.ui", "app.studio", "gradio", "sqlalchemy", "torch"),
     # Learning (trainer, adapters, perplexity, dataset exports): a leaf beside the engine, may use app.engine.
     "app.training": ("app.ui", "app.studio", "app.memory", "app.config", "story_store", "prompts", "gradio", "sqlalchemy"),
+    # File formats: a leaf beside the store, used by the studio; pure bytes <-> plain data.
+    "app.interchange": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "prompts",
+                        "gradio", "sqlalchemy", "torch", "transformers"),
+    # The HTTP server wraps a built Gradio app; it knows nothing of the studio, store or model.
+    "app.server": ("app.ui", "app.studio", "app.engine", "app.memory", "app.config", "story_store", "sqlalchemy",
+                   "torch", "transformers"),
     # The UI never touches SQL, tensors or the store directly; it talks to the Studio.
     "app.ui": ("sqlalchemy", "torch", "transformers", "bitsandbytes", "story_store.store", "app.engine.transformers_engine", "app.config"),
 }
@@ -91,7 +95,7 @@ MODULES = _modules()
 
 def test_the_walk_sees_every_layer():
     names = {m for m, _ in MODULES}
-    for layer in ("app.config", "app.engine", "story_store", "prompts", "messages", "launch"):
+    for layer in ("app.config", "app.engine", "app.interchange", "story_store", "prompts", "messages", "launch"):
         assert any(_matches(n, layer) for n in names), f"no module found for layer {layer}"
 
 
@@ -122,9 +126,9 @@ STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
     "history", "style", "preferences"))
 STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
 # app.ui: one module per tab; tabs share code only through these modules, never import each other.
-UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views",
-             "app.ui.history",
-             "app.ui.language", "app.ui.place")  # history: the field-group history component
+UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views", "app.ui.safe_text",
+             "app.ui.history",  # history: the field-group history component
+             "app.ui.language", "app.ui.place")
 
 
 def _studio_layer_violations(module: str, imported: set[str]) -> list[str]:

@@ -8,8 +8,8 @@ import json
 import pytest
 from card_samples import V2_CARD, V3_CARD, b64json, png_with_chunks
 
-from story_store.cards import card_json, card_object, card_png, parse_card
-from story_store.lorebooks import InterchangeError
+from app.interchange.cards import card_json, card_object, card_png, parse_card
+from app.interchange.lorebooks import InterchangeError
 
 
 def as_json(card) -> bytes:

@@ -6,7 +6,7 @@ import json
 
 from card_samples import NOVELAI_BOOK, WORLD_INFO
 
-from story_store.lorebooks import parse_lorebook, world_info_json
+from app.interchange.lorebooks import parse_lorebook, world_info_json
 
 
 def test_world_info_import_maps_columns():

@@ -11,8 +11,8 @@ from card_samples import NOVELAI_BOOK, V2_CARD, WORLD_INFO, png_with_chunks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from story_store.cards import card_png, parse_card
-from story_store.lorebooks import MAX_FILE_BYTES, InterchangeError, parse_lorebook
+from app.interchange.cards import card_png, parse_card
+from app.interchange.lorebooks import MAX_FILE_BYTES, InterchangeError, parse_lorebook
 
 
 def with_data(**changes) -> bytes:

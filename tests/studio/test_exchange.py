@@ -75,7 +75,7 @@ def _assert_safe(path: Path, root: Path) -> None:
 
 @pytest.mark.parametrize("title", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_titles_give_safe_names_inside_the_export_folder(tmp_path: Path, title):
-    from app.exports import export_path
+    from app.interchange.exports import export_path
 
     root = (tmp_path / "exports").resolve()
     path = export_path(root, title, "md")

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.exports import Book, ChapterText, chapter_heading, render_markdown, safe_file_stem
-from app.manuscript import ManuscriptError, parse_manuscript, split_chapters
+from app.interchange.exports import Book, ChapterText, chapter_heading, render_markdown, safe_file_stem
+from app.interchange.manuscript import ManuscriptError, parse_manuscript, split_chapters
 
 
 @pytest.mark.parametrize("heading, is_heading", [

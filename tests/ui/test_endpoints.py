@@ -315,9 +315,17 @@ def test_export_markdown_and_import_manuscript(running, client, make_fast, tmp_p
     manuscript = tmp_path / "manuscript.md"
     manuscript.write_text("第一章 起\n\n甲。\n\n第二章 承\n\n乙。\n\n第三章 转\n\n丙。\n", "utf-8")
     target = new_project(client, make_fast, title="导入之书")
-    status, chapters = client.predict(target, handle_file(str(manuscript)), api_name="/import_manuscript")
+    preview = client.predict(handle_file(str(manuscript)), api_name="/preview_manuscript")
+    assert "3" in preview and "UTF-8" in preview and studio.chapters.list_chapters(target) == []
+    status, chapters, project = client.predict(target, handle_file(str(manuscript)), "append",
+                                               api_name="/import_manuscript")
     assert "3" in status and len(studio.chapters.list_chapters(target)) == 3
-    assert value(chapters) == studio.chapters.list_chapters(target)[0].id
+    assert value(chapters) == studio.chapters.list_chapters(target)[0].id and value(project) == target
+    gbk = tmp_path / "旧稿.txt"
+    gbk.write_bytes("第一章 起\n甲。\n第二章 承\n乙。\n第三章 转\n丙。\n".encode("gbk"))
+    assert "GB18030" in client.predict(handle_file(str(gbk)), api_name="/preview_manuscript")
+    _, _, created = client.predict(target, handle_file(str(gbk)), "new", api_name="/import_manuscript")
+    assert value(created) != target and len(studio.chapters.list_chapters(value(created))) == 3
 
 
 def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, make_fast):

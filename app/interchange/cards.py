@@ -10,7 +10,12 @@ entry dicts, via story_store.lorebooks). Invariants:
   carries the columns a card has no field for (aliases, appearance, background, speech style,
   pinned); every other card field, the book's own fields and the card's top-level fields go to
   Character.card_data and are written back on export;
-- `creator_notes` is kept in card_data only: the memory builder never reads card_data.
+- `creator_notes` is kept in card_data only: the memory builder never reads card_data;
+- a PNG card's portrait is kept as the PNG itself minus its card text chunks (card_data
+  `_card.portrait`, base64) and written back chunk-for-chunk on export, so pixels are equal;
+- a card's book is tied to its character by a link id (`bind_book`: card_data `_card.book` and each
+  entry's `extensions["character_book"]`); a card exports only its own entries and those the writer
+  linked to that character (`extensions["characters"]` holds character ids).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ from .lorebooks import (CARD_BOOK, InterchangeError, read_bool, read_dict, read_
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 64_000_000
+MAX_PORTRAIT_BYTES = 8 * 1024 * 1024  # the stored portrait (PNG minus card chunks)
+CARD_CHUNK_KEYS = (b"chara", b"ccv3")
+BOOK_LINK = "character_book"  # lore extensions key: the link id of the card book it came with
+LINKED_CHARACTERS = "characters"  # lore extensions key: ids of characters the writer linked it to
 V2, V3 = "chara_card_v2", "chara_card_v3"
 COLUMN_BY_FIELD = {"name": "name", "description": "description", "personality": "personality",
                    "scenario": "scenario", "first_mes": "greeting", "mes_example": "example_dialogue"}
@@ -54,11 +63,38 @@ class ParsedCard:
 def parse_card(filename: str, data: bytes) -> ParsedCard:
     """A card file (PNG or JSON, V2 or V3; a bare V1 object is accepted too) → column dicts."""
     check_size(filename, data)
-    if bytes(data[:8]) == PNG_SIGNATURE:
-        card = _card_from_png(filename, bytes(data))
-    else:
-        card = load_json(filename, data)
-    return parse_card_object(filename, card)
+    if bytes(data[:8]) != PNG_SIGNATURE:
+        return parse_card_object(filename, load_json(filename, data))
+    parsed = parse_card_object(filename, _card_from_png(filename, bytes(data)))
+    portrait = strip_card_chunks(bytes(data))
+    if len(portrait) > MAX_PORTRAIT_BYTES:
+        raise InterchangeError(f"{filename}: the portrait is {len(portrait) / 1e6:.1f} MB; the limit is "
+                               f"{MAX_PORTRAIT_BYTES // (1024 * 1024)} MB", "card.portrait_too_large",
+                               filename=filename, limit_mb=MAX_PORTRAIT_BYTES // (1024 * 1024))
+    parsed.character["card_data"][CARD_META]["portrait"] = base64.b64encode(portrait).decode("ascii")
+    return parsed
+
+
+def bind_book(parsed: ParsedCard, link: str) -> ParsedCard:
+    """The same card with its book entries tied to its character by `link` (a fresh id per import)."""
+    character = copy.deepcopy(parsed.character)
+    character["card_data"].setdefault(CARD_META, {})["book"] = link
+    entries = [dict(e, extensions={**e.get("extensions", {}), BOOK_LINK: link}) for e in parsed.lore_entries]
+    return ParsedCard(character, entries, parsed.spec)
+
+
+def character_lore(character: Any, lore_entries: list[Any]) -> list[Any]:
+    """The entries a card of `character` carries: its own book's, plus those linked to it by the writer."""
+    get = (lambda k: character[k]) if isinstance(character, dict) else (lambda k: getattr(character, k))
+    link = ((get("card_data") or {}).get(CARD_META) or {}).get("book")
+    character_id = get("id") if (not isinstance(character, dict) or "id" in character) else None
+    chosen = []
+    for entry in lore_entries:
+        extensions = (entry.get("extensions") if isinstance(entry, dict) else entry.extensions) or {}
+        linked = extensions.get(LINKED_CHARACTERS) or []
+        if (link and extensions.get(BOOK_LINK) == link) or (character_id is not None and character_id in linked):
+            chosen.append(entry)
+    return chosen
 
 
 def _card_from_png(filename: str, data: bytes) -> Any:
@@ -82,12 +118,49 @@ def _png_text_chunks(filename: str, data: bytes) -> dict[str, str]:
             if width * height > MAX_PIXELS:
                 raise InterchangeError(f"{filename}: image is {width}×{height}; too large for a card")
             image.load()  # text chunks after the image data are read only now
-            return {k: v for k, v in image.text.items() if isinstance(v, str)}
+            text = getattr(image, "text", {})  # PngImageFile.text: tEXt/zTXt/iTXt chunks
+            return {k: v for k, v in text.items() if isinstance(v, str)}
     except InterchangeError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError,
-            MemoryError) as exc:
-        raise InterchangeError(f"{filename}: not a readable PNG image ({exc or type(exc).__name__})") from None
+            MemoryError):  # the exception text may hold object reprs (<_io.BytesIO …>): never shown
+        raise InterchangeError(f"{filename}: not a readable PNG image (the file is damaged or truncated)",
+                               "card.png_unreadable", filename=filename) from None
+
+
+# ---- PNG chunks (a chunk: 4-byte length, 4-byte type, data, 4-byte CRC over type + data) -----------
+
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, data) of every chunk of a PNG already opened by Pillow (so its structure is sound)."""
+    out, at = [], len(PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        out.append((kind, data[at + 8:at + 8 + length]))
+        at += 12 + length
+        if kind == b"IEND":
+            break
+    return out
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _is_card_chunk(kind: bytes, body: bytes) -> bool:
+    return kind in (b"tEXt", b"zTXt", b"iTXt") and body.split(b"\0", 1)[0] in CARD_CHUNK_KEYS
+
+
+def strip_card_chunks(png: bytes) -> bytes:
+    """The PNG without its card text chunks: the portrait alone, every other chunk byte-identical."""
+    kept = [_chunk(kind, body) for kind, body in _chunks(png) if not _is_card_chunk(kind, body)]
+    return PNG_SIGNATURE + b"".join(kept)
+
+
+def _with_text_chunks(png: bytes, texts: list[tuple[str, str]]) -> bytes:
+    """`png` (no card chunks) with tEXt chunks (keyword, latin-1 text) inserted before IEND."""
+    body = [_chunk(kind, data) for kind, data in _chunks(png) if kind != b"IEND"]
+    extra = [_chunk(b"tEXt", key.encode("latin-1") + b"\0" + text.encode("latin-1")) for key, text in texts]
+    return PNG_SIGNATURE + b"".join(body + extra) + _chunk(b"IEND", b"")
 
 
 def parse_card_object(filename: str, card: Any) -> ParsedCard:
@@ -193,15 +266,34 @@ def card_json(character: Any, lore_entries: list[Any], spec: str | None = None) 
 
 
 def card_png(character: Any, lore_entries: list[Any], image: bytes | None = None) -> bytes:
-    """A PNG card with both a `chara` (V2) and a `ccv3` (V3) chunk; `image` is the avatar (PNG/JPEG bytes)."""
-    info = PngImagePlugin.PngInfo()
+    """A PNG card with both a `chara` (V2) and a `ccv3` (V3) chunk. The picture: `image` (PNG/JPEG
+    bytes) when given, else the portrait the card came with, else a plain tile coloured by name."""
+    texts = []
     for chunk, spec in (("chara", V2), ("ccv3", V3)):
         payload = json.dumps(card_object(character, lore_entries, spec), ensure_ascii=False).encode("utf-8")
-        info.add_text(chunk, base64.b64encode(payload).decode("ascii"))
+        texts.append((chunk, base64.b64encode(payload).decode("ascii")))
+    portrait = _stored_portrait(character)
+    if image is None and portrait is not None:
+        return _with_text_chunks(portrait, texts)
+    info = PngImagePlugin.PngInfo()
+    for chunk, text in texts:
+        info.add_text(chunk, text)
     avatar = _avatar(character, image)
     out = io.BytesIO()
     avatar.save(out, format="PNG", pnginfo=info)
     return out.getvalue()
+
+
+def _stored_portrait(character: Any) -> bytes | None:
+    card_data = (character["card_data"] if isinstance(character, dict) else character.card_data) or {}
+    encoded = (card_data.get(CARD_META) or {}).get("portrait")
+    if not isinstance(encoded, str):
+        return None
+    try:
+        portrait = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return portrait if portrait[:8] == PNG_SIGNATURE else None
 
 
 def _avatar(character: Any, image: bytes | None) -> Image.Image:
@@ -209,8 +301,9 @@ def _avatar(character: Any, image: bytes | None) -> Image.Image:
         try:
             with Image.open(io.BytesIO(image)) as opened:
                 return opened.convert("RGBA")
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise InterchangeError(f"avatar image cannot be read ({exc})") from None
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise InterchangeError("avatar image cannot be read (damaged, or not a PNG/JPEG image)",
+                                   "card.avatar_unreadable") from None
     name = character["name"] if isinstance(character, dict) else character.name
     shade = hashlib.sha256(name.encode("utf-8")).digest()[:3]  # a stable colour per name
     return Image.new("RGB", (256, 384), tuple(shade))

@@ -2,24 +2,29 @@
 the Character Card `character_book` entries (used by story_store.cards). Pure: bytes ↔ dicts.
 
 Owns the mapping between those formats and our LoreEntry columns. Invariants:
-- input is checked before anything is returned: size first (MAX_FILE_BYTES), then UTF-8, JSON,
-  shape and types; any problem raises `InterchangeError` naming the file and what is wrong, so a
+- input is checked before anything is returned: size first (MAX_FILE_BYTES), then UTF-8, nesting
+  depth (MAX_JSON_DEPTH, scanned without recursion before `json.loads`, so no copy or walk of the
+  object can hit Python's recursion limit), JSON, shape and types; any problem raises `InterchangeError` naming the file and what is wrong, so a
   caller imports all entries or none;
 - every imported entry keeps its original object verbatim in `extensions["source"]`
   (`{"format": ..., "entry": {...}}`); on export in the same format we start from that object and
   rewrite only the fields whose column value changed, so unknown fields and extensions survive a
-  round trip byte-for-byte in meaning.
+  round trip byte-for-byte in meaning;
+- keys are read as SillyTavern reads them: plain text unless written `/pattern/flags`, whatever the
+  entry's `use_regex` says (ST writes `use_regex: true` on every entry it exports).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_JSON_DEPTH = 64  # real cards nest < 10 deep; deeper input is refused before parsing
 CARD_BOOK, WORLD_INFO, NOVELAI = "card_book", "st_world_info", "novelai"
 LOGIC_BY_NUMBER = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
 NUMBER_BY_LOGIC = {v: k for k, v in LOGIC_BY_NUMBER.items()}
@@ -28,7 +33,14 @@ NUMBER_BY_POSITION = {v: k for k, v in POSITION_BY_NUMBER.items()}
 
 
 class InterchangeError(ValueError):
-    """A card or lorebook file cannot be imported; the message names the file and the problem."""
+    """A card or lorebook file cannot be imported; the message names the file and the problem.
+
+    `code` names the problem for translation (e.g. "interchange.json_too_deep"); `values` fill it."""
+
+    def __init__(self, message: str, code: str = "interchange.invalid", **values: Any):
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 def check_size(filename: str, data: bytes) -> None:
@@ -46,10 +58,34 @@ def load_json(filename: str, data: bytes) -> Any:
         text = bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InterchangeError(f"{filename}: not valid UTF-8 text (byte {exc.start})") from None
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InterchangeError(f"{filename}: JSON is nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}",
+                               "interchange.json_too_deep", filename=filename, depth=depth, limit=MAX_JSON_DEPTH)
     try:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise InterchangeError(f"{filename}: not valid JSON ({exc})") from None
+        raise InterchangeError(f"{filename}: not valid JSON ({exc})", "interchange.bad_json",
+                               filename=filename, detail=str(exc)) from None
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of objects/arrays in JSON text: one scan of its strings and brackets
+    (strings are skipped whole by the C regex engine); stops once past MAX_JSON_DEPTH."""
+    depth = deepest = 0
+    for token in _JSON_STRUCTURE.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 # ---- typed readers: each raises InterchangeError(where: what) ------------------------------------
@@ -119,16 +155,15 @@ class Format:
 def _read_card_entry(entry: Mapping, where: str) -> dict[str, Any]:
     ext = read_dict(entry, "extensions", where)
     selective = read_bool(entry, "selective", where, True)
-    keys = read_strings(entry, "keys", where, required=True)
-    if read_bool(entry, "use_regex", where, False):
-        keys = [k if k.startswith("/") else f"/{k}/" for k in keys]
+    keys = read_strings(entry, "keys", where, required=True)  # `use_regex` is ignored, as ST does
+    read_bool(entry, "use_regex", where, False)
     position = read_int(ext, "position", where, None)
     return {
         "title": read_str(entry, "comment", where) or read_str(entry, "name", where),
         "content": read_str(entry, "content", where, default=None),
         "keys": keys,
         "secondary_keys": read_strings(entry, "secondary_keys", where) if selective else [],
-        "selective_logic": LOGIC_BY_NUMBER.get(read_int(ext, "selectiveLogic", where, 0), "and_any"),
+        "selective_logic": LOGIC_BY_NUMBER.get(read_int(ext, "selectiveLogic", where, 0) or 0, "and_any"),
         "constant": read_bool(entry, "constant", where, False),
         "enabled": read_bool(entry, "enabled", where, True),
         "case_sensitive": read_bool(entry, "case_sensitive", where, False) or read_bool(ext, "case_sensitive", where, False),
@@ -181,13 +216,13 @@ def _read_world_info_entry(entry: Mapping, where: str) -> dict[str, Any]:
         "content": read_str(entry, "content", where, default=None),
         "keys": read_strings(entry, "key", where, required=True),
         "secondary_keys": read_strings(entry, "keysecondary", where) if selective else [],
-        "selective_logic": LOGIC_BY_NUMBER.get(read_int(entry, "selectiveLogic", where, 0), "and_any"),
+        "selective_logic": LOGIC_BY_NUMBER.get(read_int(entry, "selectiveLogic", where, 0) or 0, "and_any"),
         "constant": read_bool(entry, "constant", where, False),
         "enabled": not read_bool(entry, "disable", where, False),
         "case_sensitive": read_bool(entry, "caseSensitive", where, False),
         "match_whole_words": read_bool(entry, "matchWholeWords", where, False),
         "insertion_order": read_int(entry, "order", where, 100),
-        "position": POSITION_BY_NUMBER.get(position, "after_char"),
+        "position": POSITION_BY_NUMBER.get(position or 0, "after_char"),
         "depth": read_int(entry, "depth", where, 4),
         "probability": _percent(read_int(entry, "probability", where, 100), where)
         if read_bool(entry, "useProbability", where, True) else 100,
