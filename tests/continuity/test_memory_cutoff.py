@@ -44,10 +44,12 @@ def test_cutoff_keeps_later_chapters_out_of_prompt_and_inspector(count_tokens):
     assert "ZZHIT1" in prompt and "ZZHIT3" not in prompt
     shown = " ".join(i.label + i.text for i in plan.items())
     assert "ZZSUM3" not in shown and "ZZHIT3" not in shown
-    assert [i.label for i in plan.section("frame").items] == ["roleplay", "as of chapter 2"]
+    frame = plan.section("frame").items  # labels are catalogue messages: compare their codes and values
+    assert [(i.label.code, i.label.values) for i in frame] == [
+        ("enum.task.roleplay", {}), ("memory.label.as_of_chapter", {"chapter": 2})]
 
 
 def test_without_cutoff_later_chapters_are_in(count_tokens):
     plan = _plan(None, count_tokens)
     assert "ZZSUM3" in plan.render() and "ZZHIT3" in plan.render()
-    assert [i.label for i in plan.section("frame").items] == ["roleplay"]
+    assert [i.label.code for i in plan.section("frame").items] == ["enum.task.roleplay"]
