@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id
 from app.ui.views import finding_headers, finding_rows
 
 
@@ -18,7 +18,7 @@ def _lines(text: str | None) -> list[str]:
 
 
 def _chapter_number(value: Any) -> int | None:
-    number = int(value or 0)
+    number = as_whole(value, "chapter", 0, 2**31 - 1, default=0)  # NaN, 2.5, text: refused by name
     return number if number > 0 else None
 
 
@@ -118,7 +118,7 @@ def _build_facts(shell: Shell, status) -> Any:
     pick = tr.make(gr.Dropdown, "fact_pick", choices=[], allow_custom_value=True, elem_id="fact-pick")
     with gr.Row():
         fields = [tr.make(gr.Textbox, "fact_subject"), tr.make(gr.Textbox, "fact_attribute"),
-                  tr.make(gr.Textbox, "fact_value"), tr.make(gr.Number, "fact_since", value=0, precision=0)]
+                  tr.make(gr.Textbox, "fact_value"), tr.make(gr.Number, "fact_since", value=0, precision=None)]
     with gr.Row():
         save, delete = tr.button("save_fact", variant="primary"), tr.button("delete_fact", variant="stop")
 
@@ -164,7 +164,7 @@ def _build_reveals(shell: Shell, status) -> None:
     tr.markdown("reveal_heading")
     with gr.Row():
         entry = tr.make(gr.Dropdown, "reveal_entry", choices=[], allow_custom_value=True)
-        chapter = tr.make(gr.Number, "reveal_chapter", value=0, precision=0)
+        chapter = tr.make(gr.Number, "reveal_chapter", value=0, precision=None)
         button = tr.button("set_reveal")
 
     @guarded

@@ -232,13 +232,13 @@ def _build_cutoff(shell: Shell, sessions: Any) -> None:
     """The chat's knowledge cutoff: "as of chapter N" (0: the whole book); the Context tab shows it."""
     tr, studio = shell.tr, shell.studio
     with gr.Row():
-        cutoff = tr.make(gr.Number, "knowledge_cutoff", value=0, precision=0, elem_id="chat-cutoff")
+        cutoff = tr.make(gr.Number, "knowledge_cutoff", value=0, precision=None, elem_id="chat-cutoff")
         button = tr.button("set_cutoff", size="sm", elem_id="set-cutoff")
         said = gr.Textbox(show_label=False, interactive=False, elem_id="cutoff-status")
 
     @guarded
     def set_knowledge_cutoff(session_id: Any, chapter: Any):
-        number = int(chapter or 0)
+        number = as_whole(chapter, "chapter", 0, 2**31 - 1, default=0)
         studio.roleplay.set_knowledge_cutoff(require_id(session_id, "chat"), number if number > 0 else None)
         return tr("cutoff_set", chapter=number) if number > 0 else tr("cutoff_cleared")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, guarded, markdown_table, require_id
+from app.ui.common import Shell, as_whole, guarded, markdown_table, require_id
 
 LAYOUTS = [("TRL", "trl"), ("ms-swift", "swift"), ("XVERSE card {input, output}", "card")]
 PROGRESS_POLL_S = 1.0  # seconds between progress reads while a fine-tune runs
@@ -32,7 +32,7 @@ def build(shell: Shell) -> None:
             with gr.Column():
                 tr.markdown("style_finetune_heading")
                 name = tr.make(gr.Textbox, "style_adapter_name", value="my-style", elem_id="style-name")
-                steps = tr.make(gr.Number, "style_steps", value=60, precision=0, minimum=1, elem_id="style-steps")
+                steps = tr.make(gr.Number, "style_steps", value=60, precision=None, elem_id="style-steps")
                 with gr.Row():
                     start = tr.button("style_start", variant="primary", elem_id="style-start")
                     cancel = tr.button("style_cancel", variant="stop", elem_id="style-cancel")
@@ -92,7 +92,7 @@ def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cance
     @guarded
     def start_finetune(project_id: Any, adapter_name: str, step_count: Any):
         status = studio.style.start_finetune(require_id(project_id, "project"), (adapter_name or "").strip(),
-                                             int(step_count or 60))
+                                             as_whole(step_count, "steps", 1, 100_000, default=60))
         return _progress_text(shell, status), gr.Timer(active=True)
 
     @guarded
