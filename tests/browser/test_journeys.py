@@ -184,7 +184,7 @@ def test_chinese_interface_renders(browser, running, shoot):
         page = context.new_page()
         page.goto(running.url + "?lang=zh")
         page.get_by_role("tab", name="写作").wait_for(timeout=60_000)
-        assert page.get_by_text("演示模型：随机权重，生成的文字是随机的").is_visible()
+        assert page.get_by_text("演示模型：仅供试用的小模型，生成的文字并非真正的文章").is_visible()
         shoot(page, "07-zh-projects")
         page.get_by_role("tab", name="写作").click()
         page.get_by_text("按大纲起草").wait_for()
