@@ -235,3 +235,19 @@ def t(language: str, key: str, **values: Any) -> str:
     english, chinese = STRINGS[key]
     text = chinese if language == "zh" else english
     return text.format(**values) if values else text
+
+
+# --- the writing desk (issue 10) -------------------------------------------------------------------
+STRINGS.update({
+    "progress_line": ("◌ {tokens} / {max_tokens} tokens · {rate} tokens/s · {elapsed} · {eta}",
+                      "◌ 已生成 {tokens} / {max_tokens} 词元 · {rate} 词元/秒 · 用时 {elapsed} · {eta}"),
+    "eta_left": ("at most {eta} left", "最多还需 {eta}"),
+    "eta_unknown": ("estimating time left…", "正在估算剩余时间…"),
+    "finish_line": ("{what} · {tokens} tokens in {elapsed} ({rate} tokens/s)",
+                    "{what} · 共 {tokens} 词元，用时 {elapsed}（{rate} 词元/秒）"),
+    "finish_stop": ("✓ Finished: the model came to a natural end.", "✓ 完成：模型自然收尾。"),
+    "finish_length": ("✓ Finished at the length limit; press Continue for more.",
+                      "✓ 已写到本次长度上限；如需更多请点“续写”。"),
+    "finish_cancelled": ("■ Stopped by you; the text so far is kept.", "■ 已按你的要求停止，已生成的文字保留。"),
+    "finish_error": ("⚠ The generation failed: {error}", "⚠ 生成失败：{error}"),
+})
