@@ -246,7 +246,7 @@ STRINGS.update({
     "finish_line": ("{what} · {tokens} tokens in {elapsed} ({rate} tokens/s)",
                     "{what} · 共 {tokens} 词元，用时 {elapsed}（{rate} 词元/秒）"),
     "finish_stop": ("✓ Finished: the model came to a natural end.", "✓ 完成：模型自然收尾。"),
-    "finish_length": ("✓ Finished at the length limit; press Continue for more.",
+    "finish_length": ("✓ Finished: it wrote as much as one run may; press Continue for more.",
                       "✓ 已写到本次长度上限；如需更多请点“续写”。"),
     "finish_cancelled": ("■ Stopped by you; the text so far is kept.", "■ 已按你的要求停止，已生成的文字保留。"),
     "finish_error": ("⚠ The generation failed: {error}", "⚠ 生成失败：{error}"),
