@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     # (cards, lorebooks, manuscripts) are capped before they reach the studio.
     app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
                prevent_thread_lock=True, inbrowser=False, share=False, css=CSS,
-               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD)
+               allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD,
+               footer_links=[], quiet=True)  # no developer chrome or "share=True" hint for a writer
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly

@@ -31,6 +31,7 @@ from app.ui.strings import LANGUAGES
 CSS = """
 #demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
+footer { display: none !important; }
 """
 
 __all__ = ["CSS", "build_app"]
