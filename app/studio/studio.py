@@ -13,6 +13,7 @@ from app.studio.branches import BranchesMixin
 from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeMixin
 from app.studio.library import LibraryMixin
+from app.studio.measures import MeasureService
 from app.studio.polish import PolishMixin
 from app.studio.roleplay import RoleplayMixin
 from app.studio.writing import WritingMixin
@@ -23,6 +24,7 @@ class Studio(LibraryMixin, WritingMixin, BranchesMixin, PolishMixin, RoleplayMix
 
     def __init__(self, store: Any, engine: Engine, options: StudioOptions) -> None:
         self._core = StudioCore(store, engine, options)
+        self.measures = MeasureService(self._core)
 
     @property
     def options(self) -> StudioOptions:

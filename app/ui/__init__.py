@@ -25,6 +25,7 @@ from app.ui import (
     summaries,
     write,
 )
+from app.ui import desk
 from app.ui.common import LiveGenerations, Shell, Translator, session_of
 from app.ui.strings import LANGUAGES
 
@@ -32,6 +33,10 @@ CSS = """
 #demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
 footer { display: none !important; }
+.desk-hidden { display: none !important; }
+#desk-meta { gap: 16px; align-items: baseline; }
+#desk-count { flex: 0 0 auto !important; min-width: 120px; font-weight: 600; }
+#desk-actions button { flex: 0 1 auto; }
 """
 
 __all__ = ["CSS", "build_app"]
@@ -89,7 +94,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             projects.build(shell)
             characters.build(shell)
             lore.build(shell)
-            write.build(shell)
+            desk.build(shell)  # the Write tab is the writing desk
             branches.build(shell)
             polish.build(shell)
             summaries.build(shell)

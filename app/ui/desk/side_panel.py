@@ -1,0 +1,109 @@
+"""The desk's side panel for the open chapter: its outline and summary, the characters and lore story memory
+picks from the recent text (detected ones highlighted, pinned ones marked), and a compact bar of the
+next prompt's token budget.
+
+Invariant: the memory view is the studio's own preview of the next Continue (the same plan the prompt
+inspector shows), refreshed when a chapter opens and whenever its version changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
+from app.ui.context import _budget_bar
+
+MEMORY_COLORS = {"📌": "#6a1b9a", "✓": "#1565c0", "·": "#9e9e9e"}
+MEMORY_SECTIONS = ("characters", "lore_before", "lore_after", "at_depth")
+
+
+@dataclass
+class Panel:
+    outline: Any
+    save_outline: Any
+    summary: Any
+    summarize: Any
+    save_summary: Any
+    summary_status: Any
+    memory: Any
+    budget: Any
+    refresh: Any
+
+
+def build(shell: Shell) -> Panel:
+    tr = shell.tr
+    outline = tr.make(gr.Textbox, "chapter_outline", lines=4, elem_id="chapter-outline")
+    save_outline = tr.button("save_outline", size="sm", elem_id="save-outline")
+    with tr.make(gr.Accordion, "summary", open=False, elem_id="desk-summary-box"):
+        summary = tr.make(gr.Textbox, "summary", lines=4, show_label=False, elem_id="desk-summary")
+        with gr.Row():
+            summarize = tr.button("summarize", size="sm", elem_id="desk-summarize")
+            save_summary = tr.button("save_summary", size="sm", elem_id="desk-save-summary")
+        summary_status = gr.Markdown(elem_id="desk-summary-status")
+    tr.markdown("desk_memory_heading")
+    memory = tr.make(gr.HighlightedText, "desk_memory", show_label=False, combine_adjacent=False,
+                     show_legend=False, color_map=MEMORY_COLORS, elem_id="desk-memory")
+    budget = gr.HTML(elem_id="desk-budget")
+    refresh = tr.button("desk_memory_refresh", size="sm", elem_id="desk-memory-refresh")
+    return Panel(outline, save_outline, summary, summarize, save_summary, summary_status, memory, budget, refresh)
+
+
+def memory_spans(plan: Any) -> list[tuple[str, str | None]]:
+    """Characters and lore entries of the plan: 📌 pinned, ✓ detected/included, · left out."""
+    spans: list[tuple[str, str | None]] = []
+    for section in plan.sections:
+        if section.name not in MEMORY_SECTIONS:
+            continue
+        for item in section.items:
+            mark = "·" if item.status == "left_out" else "📌" if "pinned" in item.reason else "✓"
+            spans.append((f" {item.label} ", mark))
+    return spans
+
+
+def wire(shell: Shell, panel: Panel) -> None:
+    studio, tr = shell.studio, shell.tr
+
+    @guarded
+    def refresh(chapter_id: Any):
+        ident = as_id(chapter_id)
+        if ident is None:
+            return [], ""
+        plan = studio.preview_context(ident, "continue")
+        spans = memory_spans(plan)
+        return spans or [(tr("desk_memory_none"), None)], _budget_bar(plan.used_tokens, plan.budget,
+                                                                      tr("desk_next_prompt"))
+
+    @guarded
+    def load_summary(chapter_id: Any):
+        ident = as_id(chapter_id)
+        return studio.get_chapter(ident).summary if ident is not None else ""
+
+    @guarded
+    def summarize(chapter_id: Any, request: gr.Request):
+        ident = require_id(chapter_id, "chapter")
+        for update in stream(shell, request, studio.summarize_chapter(ident, seed=as_seed(None))):
+            text = update.texts[0] if update.texts else ""
+            if update.done:
+                reason = update.finish_reasons[0] if update.finish_reasons else ""
+                yield text, (tr("summary_saved") if update.chapter is not None
+                             else tr("summary_not_saved", reason=reason))
+            else:
+                yield text, tr("generating")
+
+    @guarded
+    def save_summary(chapter_id: Any, text: str):
+        studio.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
+        return tr("summary_saved")
+
+    shown = [panel.memory, panel.budget]
+    shell.chapter.change(refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
+    shell.version.change(refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
+    panel.refresh.click(refresh, [shell.chapter], shown, api_name="desk_memory")
+    shell.chapter.change(load_summary, [shell.chapter], [panel.summary], api_visibility="private")
+    panel.summarize.click(summarize, [shell.chapter], [panel.summary, panel.summary_status],
+                          api_visibility="private")
+    panel.save_summary.click(save_summary, [shell.chapter, panel.summary], [panel.summary_status],
+                             api_visibility="private")
