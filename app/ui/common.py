@@ -91,6 +91,11 @@ class LiveGenerations:
         with self._lock:
             self._by_session.get(session, set()).discard(run)
 
+    def running(self, session: str) -> bool:
+        """Whether the session streams something right now (the desk's autosave waits for it)."""
+        with self._lock:
+            return bool(self._by_session.get(session))
+
     def request_stop(self, session: str) -> list[int]:
         """Mark the session's runs stopped; returns the run ids known so far (the rest are cancelled by
         `stream` as soon as their first update names their run)."""

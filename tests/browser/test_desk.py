@@ -38,11 +38,8 @@ def shown_count(page) -> int:
 
 def _draft(page, studio, chapter_id: int) -> None:
     page.locator("#draft").click()
-    try:
-        wait_until(lambda: page.locator("#stop-write").is_enabled()
-                   and "词元/秒" in page.locator("#desk-feedback").inner_text(), 60, "the live feedback")
-    finally:
-        page.screenshot(path="/tmp/shots/debug-draft.png", full_page=True)
+    wait_until(lambda: page.locator("#stop-write").is_enabled()
+               and "词元/秒" in page.locator("#desk-feedback").inner_text(), 60, "the live feedback")
     wait_until(lambda: studio.get_chapter(chapter_id).version == 1
                and not page.locator("#stop-write").is_enabled(), 90, "the draft to finish and Stop to disable")
     feedback = page.locator("#desk-feedback").inner_text()
@@ -125,7 +122,6 @@ def test_desk_daily_loop(page, running, shoot):
     _branches_accept_second(page, studio, store, project.id, chapter.id, shoot)
 
     _type_at_end(page, SENTENCE)
-    page.wait_for_timeout(8000); shoot(page, "debug-typed")
     wait_until(lambda: SENTENCE in studio.get_chapter(chapter.id).text, 30, "the autosave of the typed sentence")
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for()
     _polish_one_change_of_two(page, studio, chapter.id, shoot)

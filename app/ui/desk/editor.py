@@ -3,9 +3,11 @@
 Invariants:
 - the count is computed in the browser on every change (typing or streaming), by the same rule as
   `app.studio.counting.count_text` (CJK characters + Latin words), so typing costs no server call;
-- autosave: typing arms a timer; a tick saves only when the text is the same as at the previous tick
-  (the writer paused for ≥ one tick) and differs from the stored chapter; the save carries the editor's
-  base version, so a stale tab is refused (the editor keeps its text, the timer stops, the state says so);
+- autosave: a timer ticks while the desk is open (browsers' `input` events are unreliable for IME and
+  pasted text, so nothing depends on them); a tick saves only when the text is the same as at the
+  previous tick (the writer paused for ≥ one tick), differs from the stored chapter and no generation of
+  this page is streaming into it; the save carries the editor's base version, so a stale tab is refused
+  (the editor keeps its text, autosave pauses until the chapter is reopened, the state says so);
 - every save, manual or automatic, is one revision (source "user").
 """
 
@@ -17,10 +19,10 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict
-from app.ui.common import Shell, as_id, as_shown, conflict_message, guarded, require_id
+from app.ui.common import Shell, as_id, as_shown, conflict_message, guarded, require_id, session_of
 from app.ui.write import revision_choices
 
-AUTOSAVE_TICK_S = 2.0
+AUTOSAVE_TICK_S = 2.5
 
 # CJK characters + Latin words; mirrors app.studio.counting (a browser test checks they agree).
 COUNT_JS = r"""
@@ -39,7 +41,7 @@ COUNT_JS = r"""
 class EditorState:
     count: Any  # gr.Markdown: "字数 1,234", written by the browser
     save_state: Any  # gr.Markdown: saved / unsaved / autosaved / conflict
-    timer: Any  # gr.Timer: armed by typing
+    timer: Any  # gr.Timer: the autosave tick
     last_seen: Any  # gr.State: editor text at the previous tick
 
 
@@ -51,7 +53,7 @@ def build(shell: Shell) -> EditorState:
         save_state = gr.Markdown(elem_id="desk-save-state")
     shell.editor = tr.make(gr.Textbox, "editor", lines=20, max_lines=60, elem_id="editor", show_label=False,
                            placeholder=tr("editor_placeholder"))
-    timer = gr.Timer(AUTOSAVE_TICK_S, active=False)
+    timer = gr.Timer(AUTOSAVE_TICK_S, active=True)
     return EditorState(count, save_state, timer, gr.State(None))
 
 
@@ -62,27 +64,25 @@ def saved_state(shell: Shell, key: str, version: int) -> str:
 def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
     studio, tr = shell.studio, shell.tr
 
-    def typed():
-        return tr("save_state_unsaved"), gr.Timer(active=True)
-
     @guarded
-    def tick(chapter_id: Any, text: str | None, base_version: Any, last_seen: Any):
-        """(version, save state, revisions, last seen, timer) — see the module invariants."""
+    def tick(chapter_id: Any, text: str | None, base_version: Any, last_seen: Any, request: gr.Request):
+        """(version, save state, revisions, last seen) — see the module invariants."""
         ident = as_id(chapter_id)
-        if ident is None or text is None:
-            return gr.skip(), gr.skip(), gr.skip(), None, gr.Timer(active=False)
+        if ident is None or text is None or shell.live.running(session_of(request)):
+            return gr.skip(), gr.skip(), gr.skip(), None
         chapter = studio.get_chapter(ident)
         if as_shown(text) == as_shown(chapter.text):
-            return gr.skip(), saved_state(shell, "save_state_saved", chapter.version), gr.skip(), None, \
-                gr.Timer(active=False)
+            return gr.skip(), gr.skip(), gr.skip(), None
+        if as_id(base_version) != chapter.version:  # a newer version was saved elsewhere: never overwrite it
+            return gr.skip(), tr("save_state_stale", version=chapter.version), gr.skip(), None
         if text != last_seen:  # still typing: wait for a pause
-            return gr.skip(), gr.skip(), gr.skip(), text, gr.skip()
+            return gr.skip(), tr("save_state_unsaved"), gr.skip(), text
         try:
             saved = studio.save_chapter(ident, text, base_version)
         except SaveConflict as conflict:
-            return gr.skip(), conflict_message(conflict), gr.skip(), None, gr.Timer(active=False)
+            return gr.skip(), conflict_message(conflict), gr.skip(), None
         return (saved.version, saved_state(shell, "save_state_autosaved", saved.version),
-                gr.update(choices=revision_choices(shell, ident), value=None), None, gr.Timer(active=False))
+                gr.update(choices=revision_choices(shell, ident), value=None), None)
 
     @guarded
     def save(chapter_id: Any, text: str, base_version: Any):
@@ -107,10 +107,8 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
         return saved_state(shell, "save_state_saved", chapter.version)
 
     shell.editor.change(None, [shell.editor], [state.count], js=COUNT_JS)
-    shell.editor.input(typed, None, [state.save_state, state.timer], trigger_mode="always_last",
-                       show_progress="hidden", api_visibility="private")
     state.timer.tick(tick, [shell.chapter, shell.editor, shell.version, state.last_seen],
-                     [shell.version, state.save_state, shell.revisions, state.last_seen, state.timer],
+                     [shell.version, state.save_state, shell.revisions, state.last_seen],
                      show_progress="hidden", api_visibility="private")
     save_button.click(save, [shell.chapter, shell.editor, shell.version],
                       [shell.editor, shell.version, shell.status, shell.revisions], api_name="save_chapter")
