@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String
 
 from story_store.errors import ValidationError
+from story_store.records import CHAPTER_STATUSES
 
 MAX_TEXT_CHARS = 5_000_000  # a whole novel fits; a 50 MB paste does not
 MAX_INT32 = 2**31 - 1
@@ -27,7 +28,7 @@ CHOICES: dict[tuple[str, str], frozenset[str]] = {
     ("projects", "language"): frozenset({"zh", "en"}),
     ("lore_entries", "selective_logic"): frozenset({"and_any", "and_all", "not_any", "not_all"}),
     ("lore_entries", "position"): frozenset({"before_char", "after_char", "at_depth"}),
-    ("chapters", "status"): frozenset({"outline", "draft", "revised", "final"}),
+    ("chapters", "status"): frozenset(CHAPTER_STATUSES),
     ("chapter_revisions", "source"): frozenset({"user", "ai", "import", "restore"}),
     ("passages", "origin"): frozenset({"ai", "user", "polish", "import"}),
     ("passages", "status"): frozenset({"streaming", "done", "cancelled", "error"}),

@@ -208,3 +208,7 @@ def _deep_copy_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_deep_copy_json(v) for v in value]
     return value
+
+
+# The stages a chapter goes through, in order (the one definition: the store validates against it).
+CHAPTER_STATUSES = ("outline", "draft", "revised", "final")

@@ -11,12 +11,13 @@ can be revisited and accepted later. Regenerated siblings are alternatives: neve
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
-from app.studio.context import prepare_prompt
-from app.studio.core import GenerationUpdate, StudioCore
+from app.studio.core import StudioCore
 from app.studio.errors import InvalidInput
-from app.studio.writing import STORY_TASKS, join_passage, latest_accepted
+from app.studio.generation import Generation
+from app.studio.recipe import passage_records, prepare_generation
+from app.studio.store_seam import translates_store_errors
+from app.studio.story import STORY_TASKS, join_passage, latest_accepted
 from story_store.records import ChapterRecord, PassageRecord
 
 MIN_BRANCHES, MAX_BRANCHES = 2, 4
@@ -27,42 +28,40 @@ def group_key(passage: PassageRecord) -> tuple[int | None, str]:
     return passage.parent_id, "draft" if passage.task == "draft" else "continue"
 
 
-class BranchesMixin:
-    _core: StudioCore
+@translates_store_errors
+class BranchService:
+    def __init__(self, core: StudioCore) -> None:
+        self._core = core
 
-    def branch(self, chapter_id: int, n: int, seed: int | None = None) -> Iterator[GenerationUpdate]:
+    def branch(self, chapter_id: int, n: int, seed: int | None = None) -> Generation:
         """Stream `n` (2–4) continuations side by side; each is persisted as a sibling passage."""
         if isinstance(n, bool) or not isinstance(n, int) or not MIN_BRANCHES <= n <= MAX_BRANCHES:
             raise InvalidInput(f"Ask for between {MIN_BRANCHES} and {MAX_BRANCHES} branches, not {n!r}.")
-        chapter, project = self._chapter_and_project(chapter_id)  # type: ignore[attr-defined]
-        self._core.require_model()
-        max_new = self._core.max_new_tokens(project, "branch")
-        prepared = prepare_prompt(self._core, project, "continue", chapter=chapter, max_new_tokens=max_new)
-        seed = self._core.new_seed(seed)
-        parent = latest_accepted(self._core.store.list_passages(project.id, chapter.id))
-        return self._stream_passages(project, chapter, prepared, task="branch", n=n, seed=seed,  # type: ignore[attr-defined]
-                                     parent_id=parent.id if parent else None, max_new_tokens=max_new)
+        core = self._core
+        chapter, project = core.chapter_and_project(chapter_id)
+        prepared = prepare_generation(core, project, "branch", template="continue", chapter=chapter, n=n, seed=seed)
+        parent = latest_accepted(core.store.list_passages(project.id, chapter.id))
+        return core.start(prepared.request, passage_records(core, prepared, chapter, task="branch",
+                                                            parent_id=parent.id if parent else None))
 
-    def regenerate_branch(self, passage_id: int, seed: int | None = None) -> Iterator[GenerationUpdate]:
+    def regenerate_branch(self, passage_id: int, seed: int | None = None) -> Generation:
         """A new sibling of `passage_id`, from the prompt its siblings had; never added to the chapter.
 
         If a sibling is accepted and the chapter still ends with it, the prompt is built from the
         chapter without it (as it was before), so the accepted text is never in the prompt twice."""
-        passage = self._core.store.get_passage(passage_id)
+        core = self._core
+        passage = core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
             raise InvalidInput("Only chapter branches, drafts and continuations can be regenerated.")
-        chapter, project = self._chapter_and_project(passage.chapter_id)  # type: ignore[attr-defined]
-        self._core.require_model()
+        chapter, project = core.chapter_and_project(passage.chapter_id)
         siblings = self._siblings(passage)
-        before = self._chapter_before(chapter, siblings)
         template = "draft" if passage.task == "draft" else "continue"
-        max_new = self._core.max_new_tokens(project, passage.task)
-        prepared = prepare_prompt(self._core, project, template, chapter=before, max_new_tokens=max_new)
-        seed = self._core.new_seed(seed)
+        prepared = prepare_generation(core, project, passage.task, template=template,
+                                      chapter=self._chapter_before(chapter, siblings), seed=seed)
         next_index = max(p.branch_index for p in siblings) + 1
-        return self._stream_passages(project, chapter, prepared, task=passage.task, n=1, seed=seed,  # type: ignore[attr-defined]
-                                     parent_id=passage.parent_id, max_new_tokens=max_new,
-                                     first_branch_index=next_index, append=False)
+        return core.start(prepared.request, passage_records(core, prepared, chapter, task=passage.task,
+                                                            parent_id=passage.parent_id,
+                                                            first_branch_index=next_index))
 
     def accept_passage(self, passage_id: int, base_version: int, chapter_id: int | None = None) -> ChapterRecord:
         """Put the passage into its chapter as one new revision (SaveConflict if past base_version).
@@ -70,15 +69,13 @@ class BranchesMixin:
         With no sibling accepted the passage is appended. If a sibling is accepted and the chapter
         still ends with it, that sibling is swapped out for this passage; if the chapter no longer
         ends with it, nothing changes and InvalidInput says what to do."""
-        passage = self._acceptable_passage(passage_id, chapter_id)
-        chapter = self._core.store.get_chapter(passage.chapter_id)
+        passage, own_chapter_id = self._acceptable_passage(passage_id, chapter_id)
+        chapter = self._core.store.get_chapter(own_chapter_id)
         siblings = self._siblings(passage)
         replaced = [p for p in siblings if p.accepted and p.id != passage.id]
-        prefix = chapter.text
-        if replaced:
-            prefix = _text_without_tail(chapter.text, replaced[-1].text)
-            if prefix is None:
-                raise InvalidInput("Another version of this passage was accepted and the chapter has been edited "
+        prefix = _text_without_tail(chapter.text, replaced[-1].text) if replaced else chapter.text
+        if prefix is None:
+            raise InvalidInput("Another version of this passage was accepted and the chapter has been edited "
                                    "since, so it cannot be swapped automatically; edit the chapter by hand or "
                                    "accept it as new text.")
         saved = self._core.store.save_chapter_text(chapter.id, join_passage(prefix, passage.text, passage.task),
@@ -92,7 +89,8 @@ class BranchesMixin:
                 self._core.store.record_preference(passage.project_id, prompt, passage.id, sibling.id)
         return saved
 
-    def _acceptable_passage(self, passage_id: int, chapter_id: int | None) -> PassageRecord:
+    def _acceptable_passage(self, passage_id: int, chapter_id: int | None) -> tuple[PassageRecord, int]:
+        """(the passage, its chapter's id) if it can be accepted into that chapter, else InvalidInput."""
         passage = self._core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
             raise InvalidInput("Only chapter branches, drafts and continuations can be accepted into a chapter.")
@@ -104,7 +102,7 @@ class BranchesMixin:
             raise InvalidInput("This passage is still being written; accept it when it has finished or been stopped.")
         if not passage.text.strip():
             raise InvalidInput("This passage is empty; there is nothing to accept.")
-        return passage
+        return passage, passage.chapter_id
 
     def _chapter_before(self, chapter: ChapterRecord, siblings: list[PassageRecord]) -> ChapterRecord:
         """The chapter as it was before an accepted sibling was added (itself when none is at its end)."""

@@ -74,7 +74,7 @@ def _memory_inputs(core: StudioCore, project: ProjectRecord, chapter: ChapterRec
     if project.id == 0:  # a scratch project: nothing stored to draw on
         return dict(project=project, characters=[], lore_entries=[], chapters=[], current_chapter_id=None,
                     search=None)
-    search = getattr(core.store, "search", None)
+    store = core.store
     return dict(
         project=project,
         characters=core.store.list_characters(project.id),
@@ -82,5 +82,5 @@ def _memory_inputs(core: StudioCore, project: ProjectRecord, chapter: ChapterRec
         chapters=[chapter if chapter is not None and c.id == chapter.id else c
                   for c in core.store.list_chapters(project.id)],
         current_chapter_id=chapter.id if chapter is not None else None,
-        search=(lambda query: search(project.id, query)) if search is not None else None,
+        search=lambda query: store.search(project.id, query),
     )

@@ -1,17 +1,11 @@
-"""What every use case shares: options, the update type, the error-translating store, streaming runs.
+"""The core every studio service shares: store, engine, options, seeds, remembered prompts, live runs.
 
 Invariants:
-- every store call goes through `GuardedStore`, so a store error reaches the UI only as a
-  `StudioError` subclass (conflict → SaveConflict with the current version; validation/not found →
-  InvalidInput/NotFound);
-- every streamed use case goes through `StudioCore.stream`, which registers the run under a new
-  run id (for `cancel(run_id)` / `cancel_all`), yields at once an empty update carrying that id,
-  then coalesced `GenerationUpdate`s, and always closes the run, so a closed generator cancels
-  the engine and persists what was streamed.
-- Stop contract: `cancel(run_id)` while the caller still iterates → the generator ends normally
-  with a final update whose reasons are "cancelled" and the task's finishing step runs on what
-  was streamed (draft/continue add it to the chapter). Closing the generator instead → the
-  passage keeps its text with status "cancelled" and no finishing step runs (chapter untouched).
+- services talk to each other only through this core (and the core modules: recipe, context,
+  generation, runs, sinks, story, store_seam); no service imports another;
+- `start` is the only way a generation begins: it creates the use case's records, registers the run
+  under a new run id and returns its `Generation` handle; `cancel_all` cancels every registered run,
+  also one whose records were being created while it was called (the cancel epoch below).
 """
 
 from __future__ import annotations
@@ -21,16 +15,16 @@ import itertools
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from app.engine import Engine, EngineInfo, GenerationRequest, SamplingParams
-from app.memory.plan import TokenCache
-from app.studio.errors import InvalidInput, NoModel, NotFound, SaveConflict, StudioError
-from app.studio.streaming import GenerationRun, Snapshot, StreamSink
-from story_store.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from app.memory.plan import ContextPlan, TokenCache
+from app.studio.errors import InvalidInput, NoModel
+from app.studio.generation import Finalizer, Generation, no_finish
+from app.studio.runs import GenerationRun, StreamSink
+from app.studio.store_seam import StoryStore
 from story_store.records import ChapterRecord, ProjectRecord
 
 # Tokens each task may generate unless the project's settings["max_new_tokens"][task] says otherwise.
@@ -50,73 +44,56 @@ class StudioOptions:
     ui_language: str = "en"  # default UI language ("en" | "zh")
     stream_interval_s: float = 0.05  # coalescing: ≈20 UI updates/s
     persist_interval_s: float = 1.0  # streamed text saved to the store at least this often
+    backup_dir: Path | None = None  # where the store's backups are (None: backups are not offered)
 
 
 @dataclass(frozen=True)
-class GenerationUpdate:
-    texts: tuple[str, ...]  # full text so far of each branch (len = n)
-    passage_ids: tuple[int, ...]  # store ids of the passages being written (persisted while streaming)
-    done: bool  # True on the final update
-    finish_reasons: tuple[str, ...]  # "" while running, then stop|length|cancelled|error
-    error: str = ""
-    chapter: ChapterRecord | None = None  # set on the final update when the chapter changed
-    message_id: int | None = None  # role-play reply id
-    run_id: int = 0  # this generation run (for `Studio.cancel(run_id)`); set on every update
+class RunTarget:
+    """Where a generation's text goes: the sink and the ids of the records it fills."""
+
+    sink: StreamSink
+    passage_ids: tuple[int, ...] = ()
+    message_id: int | None = None
 
 
-def translate_store_error(exc: StoreError) -> StudioError:
-    if isinstance(exc, ConflictError):
-        return SaveConflict(str(exc), chapter_id=exc.chapter_id, current_version=exc.current_version)
-    if isinstance(exc, NotFoundError):
-        return NotFound(str(exc))
-    if isinstance(exc, ValidationError):
-        return InvalidInput(str(exc))
-    return StudioError(str(exc))
-
-
-class GuardedStore:
-    """The Store with every public method's StoreError translated into a StudioError."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._store, name)
-        if not callable(target):
-            return target
-
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return target(*args, **kwargs)
-            except StoreError as exc:
-                raise translate_store_error(exc) from exc
-
-        guarded.__name__ = name
-        return guarded
-
-
-Finalizer = Callable[[Snapshot], tuple[ChapterRecord | None, str]]
+def sampling_for(project: ProjectRecord) -> SamplingParams:
+    """The project's sampling defaults (a hand-edited bad value falls back to the defaults)."""
+    stored = project.settings.get("sampling")
+    stored = stored if isinstance(stored, dict) else {}
+    known = {f.name for f in dataclasses.fields(SamplingParams)}
+    try:
+        return SamplingParams(**{k: v for k, v in stored.items() if k in known})
+    except (TypeError, ValueError):
+        return SamplingParams()  # a hand-edited bad value never blocks writing
 
 
 class StudioCore:
-    """Shared services of the use-case modules (one instance per Studio)."""
+    """Shared state and steps of the services (one instance per Studio)."""
 
-    def __init__(self, store: Any, engine: Engine, options: StudioOptions) -> None:
-        self.store = GuardedStore(store)
+    def __init__(self, store: StoryStore, engine: Engine, options: StudioOptions) -> None:
+        self.store = store
         self.engine = engine
         # Lore, character and summary texts repeat across requests: count each text's tokens once.
         self.count_tokens = TokenCache(engine.count_tokens)
         self.options = options
-        self.last_plan: Any = None
-        self._runs: dict[int, GenerationRun] = {}
+        self.last_plan: ContextPlan | None = None
+        self._runs: dict[int, Generation] = {}
         self._run_ids = itertools.count(1)
         self._runs_lock = threading.Lock()
-        self._cancel_epoch = 0  # bumped by cancel_all; a run begun before a bump starts cancelled
+        self._cancel_epoch = 0  # bumped by cancel_all; a run whose records began before a bump is cancelled
         self._seeds = random.SystemRandom()
         self._prompts: OrderedDict[str, str] = OrderedDict()
         self._prompts_lock = threading.Lock()
 
-    # --- settings ------------------------------------------------------------------------------
+    # --- records shared by several services -----------------------------------------------------
+    def chapter_and_project(self, chapter_id: int) -> tuple[ChapterRecord, ProjectRecord]:
+        """A live chapter and its project (InvalidInput for a chapter in the trash)."""
+        chapter = self.store.get_chapter(chapter_id)
+        if chapter.deleted_at is not None:
+            raise InvalidInput("This chapter is in the trash; restore it before writing in it.")
+        return chapter, self.store.get_project(chapter.project_id)
+
+    # --- generation settings --------------------------------------------------------------------
     def new_seed(self, seed: int | None) -> int:
         if seed is None:
             return self._seeds.randint(0, MAX_SEED)
@@ -130,24 +107,26 @@ class StudioCore:
             raise NoModel(info.notes or "No model is loaded. Start Inkstone with --demo, a model, or --openai-base-url.")
         return info
 
-    def sampling_for(self, project: ProjectRecord) -> SamplingParams:
-        stored = project.settings.get("sampling")
-        stored = stored if isinstance(stored, dict) else {}
-        known = {f.name for f in dataclasses.fields(SamplingParams)}
-        try:
-            return SamplingParams(**{k: v for k, v in stored.items() if k in known})
-        except (TypeError, ValueError):
-            return SamplingParams()  # a hand-edited bad value never blocks writing
-
-    def max_new_tokens(self, project: ProjectRecord, task: str) -> int:
-        per_task = project.settings.get("max_new_tokens")
-        configured = per_task.get(task) if isinstance(per_task, dict) else None
-        wanted = configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_NEW_TOKENS[task]
+    def max_new_tokens(self, project: ProjectRecord, task: str, wanted: int | None = None) -> int:
+        """`wanted` tokens, else the project's setting for `task`, else the default; at most half the context."""
+        if wanted is None:
+            per_task = project.settings.get("max_new_tokens")
+            configured = per_task.get(task) if isinstance(per_task, dict) else None
+            wanted = configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_NEW_TOKENS[task]
         return max(1, min(wanted, self.engine.info().context_length // 2))
 
     def prompt_budget(self, max_new_tokens: int) -> int:
         return self.engine.info().context_length - max_new_tokens - PROMPT_MARGIN_TOKENS
 
+    def make_request(self, prompt: str, stop: tuple[str, ...], *, n: int, max_new_tokens: int,
+                     sampling: SamplingParams, seed: int) -> GenerationRequest:
+        try:
+            return GenerationRequest(prompt=prompt, n=n, max_new_tokens=max_new_tokens, sampling=sampling,
+                                     stop=tuple(stop), seed=seed)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    # --- remembered prompts (so a Preference can carry the prompt text) --------------------------
     def remember_prompt(self, prompt_hash: str, prompt: str) -> None:
         with self._prompts_lock:
             self._prompts[prompt_hash] = prompt
@@ -160,60 +139,32 @@ class StudioCore:
         with self._prompts_lock:
             return self._prompts.get(prompt_hash) or (f"sha256:{prompt_hash}" if prompt_hash else "")
 
-    def make_request(self, prompt: str, stop: tuple[str, ...], *, n: int, max_new_tokens: int,
-                     sampling: SamplingParams, seed: int) -> GenerationRequest:
-        try:
-            return GenerationRequest(prompt=prompt, n=n, max_new_tokens=max_new_tokens, sampling=sampling,
-                                     stop=tuple(stop), seed=seed)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from exc
-
-    # --- streaming -----------------------------------------------------------------------------
-    @property
-    def cancel_epoch(self) -> int:
-        """Read before creating a generation's records and pass to `stream(begun_at=...)`."""
-        return self._cancel_epoch
-
-    def stream(self, request: GenerationRequest, sink: StreamSink, ids: tuple[int, ...], finalize: Finalizer,
-               *, begun_at: int, message_id: int | None = None) -> Iterator[GenerationUpdate]:
-        """Run `request`, yield ≈20 updates/s, then one final update after `finalize` (see module doc).
-
-        `begun_at` is the cancel epoch read when the generation began: a `cancel_all` in between
-        (while its passages were being created) cancels this run too.
-        """
-        run = GenerationRun(self.engine, request, sink, persist_interval_s=self.options.persist_interval_s)
+    # --- runs -----------------------------------------------------------------------------------
+    def start(self, request: GenerationRequest, create_records: Callable[[], RunTarget],
+              finish: Finalizer = no_finish) -> Generation:
+        """Create the records, register the run, return its handle (nothing streams until `updates()`)."""
+        with self._runs_lock:
+            begun_at = self._cancel_epoch
+        target = create_records()
+        run = GenerationRun(self.engine, request, target.sink, persist_interval_s=self.options.persist_interval_s)
         with self._runs_lock:
             run_id = next(self._run_ids)
-            self._runs[run_id] = run
+            generation = Generation(run_id, run, passage_ids=target.passage_ids, message_id=target.message_id,
+                                    finish=finish, stream_interval_s=self.options.stream_interval_s,
+                                    on_end=self._forget)
+            self._runs[run_id] = generation
             if begun_at != self._cancel_epoch:
                 run.cancel()
-        running = ("",) * request.n
-        try:
-            run.start()
-            yield GenerationUpdate(running, ids, False, running, message_id=message_id, run_id=run_id)
-            for snap in run.snapshots(self.options.stream_interval_s):
-                yield GenerationUpdate(snap.texts, ids, False, running, message_id=message_id, run_id=run_id)
-            final = run.close()
-            if final.unavailable:
-                raise NoModel(final.error)
-            chapter, problem = finalize(final)
-            error = "; ".join(e for e in (final.error, problem) if e)
-            yield GenerationUpdate(final.texts, ids, True, final.reasons, error, chapter, message_id, run_id)
-        finally:
-            run.close()
-            with self._runs_lock:
-                self._runs.pop(run_id, None)
+        return generation
 
-    def cancel(self, run_id: int) -> None:
-        """Cancel one run (queued in the engine or streaming); an unknown or finished id is a no-op."""
+    def _forget(self, run_id: int) -> None:
         with self._runs_lock:
-            run = self._runs.get(run_id)
-        if run is not None:
-            run.cancel()
+            self._runs.pop(run_id, None)
 
     def cancel_all(self) -> None:
+        """Stop every registered generation (each still ends with its final update)."""
         with self._runs_lock:
             self._cancel_epoch += 1
-            runs = list(self._runs.values())
-        for run in runs:
-            run.cancel()
+            generations = list(self._runs.values())
+        for generation in generations:
+            generation.stop()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from app import exports
 from app.manuscript import ManuscriptError, parse_manuscript
-from app.studio.core import StudioCore
 from app.studio.errors import InvalidInput, StudioError
+from app.studio.store_seam import StoryStore, translates_store_errors
 from story_store import cards, lorebooks
 from story_store.lorebooks import InterchangeError
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
@@ -29,16 +29,19 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-class ExchangeMixin:
-    _core: StudioCore
+@translates_store_errors
+class ExchangeService:
+    def __init__(self, store: StoryStore, export_dir: Path) -> None:
+        self._store = store
+        self._export_dir = export_dir
 
     # --- exports ---------------------------------------------------------------------------------
     def export_book(self, project_id: int, fmt: str, include_toc: bool = True,
                     include_synopsis: bool = True) -> Path:
         """The whole book (live chapters in order) as md/epub/txt; returns the new file's path."""
         _check_format(fmt)
-        project = self._core.store.get_project(project_id)
-        chapters = self._core.store.list_chapters(project_id)
+        project = self._store.get_project(project_id)
+        chapters = self._store.list_chapters(project_id)
         book = exports.Book(title=project.title, language=project.language, synopsis=project.synopsis,
                             chapters=tuple(_book_chapter(project, c) for c in chapters),
                             identifier=f"urn:inkstone:project:{project.id}")
@@ -46,17 +49,19 @@ class ExchangeMixin:
 
     def export_chapter(self, chapter_id: int, fmt: str) -> Path:
         _check_format(fmt)
-        chapter = self._core.store.get_chapter(chapter_id)
-        project = self._core.store.get_project(chapter.project_id)
+        chapter = self._store.get_chapter(chapter_id)
+        project = self._store.get_project(chapter.project_id)
         heading = _book_chapter(project, chapter)
         book = exports.Book(title=project.title, language=project.language, synopsis="", chapters=(heading,),
                             identifier=f"urn:inkstone:chapter:{chapter.id}")
         return self._write(book, fmt, include_toc=False, include_synopsis=False,
                            file_title=f"{project.title} {heading.heading}")
 
-    def _write(self, book: exports.Book, fmt: str, **options: object) -> Path:
+    def _write(self, book: exports.Book, fmt: str, *, include_toc: bool, include_synopsis: bool,
+               file_title: str | None = None) -> Path:
         try:
-            return exports.write_book(book, fmt, self._core.options.export_dir, **options)  # type: ignore[arg-type]
+            return exports.write_book(book, fmt, self._export_dir, include_toc=include_toc,
+                                      include_synopsis=include_synopsis, file_title=file_title)
         except exports.ExportError as exc:
             raise InvalidInput(str(exc)) from exc
         except OSError as exc:
@@ -65,32 +70,32 @@ class ExchangeMixin:
     # --- manuscript import -----------------------------------------------------------------------
     def import_manuscript(self, project_id: int, filename: str, data: bytes) -> list[ChapterRecord]:
         """Split a .md/.txt manuscript at its chapter headings and append the chapters (source "import")."""
-        self._core.store.get_project(project_id)
+        self._store.get_project(project_id)
         try:
             parsed = parse_manuscript(filename, bytes(data))
         except ManuscriptError as exc:
             raise InvalidInput(str(exc)) from exc
         # One transaction: every chapter (revision 1, source "import") or none.
-        return self._core.store.create_chapters(
+        return self._store.create_chapters(
             project_id, [{"title": chapter.title[:500], "text": chapter.text} for chapter in parsed])
 
     # --- character cards and lorebooks -----------------------------------------------------------
     def import_character_card(self, project_id: int, filename: str, data: bytes) -> CharacterRecord:
         """A SillyTavern card (PNG or JSON, V2/V3) → one character plus its embedded lore entries."""
-        self._core.store.get_project(project_id)
+        self._store.get_project(project_id)
         try:
             parsed = cards.parse_card(filename, bytes(data))
         except InterchangeError as exc:
             raise InvalidInput(str(exc)) from exc
-        characters, _ = self._core.store.import_bundle(project_id, [parsed.character], list(parsed.lore_entries))
+        characters, _ = self._store.import_bundle(project_id, [parsed.character], list(parsed.lore_entries))
         return characters[0]
 
     def export_character_card(self, character_id: int, fmt: str) -> Path:
         """A V3 card (JSON, or PNG with V2 and V3 chunks); its character_book is the project's lore."""
         if fmt not in ("png", "json"):
             raise InvalidInput(f"Character cards export as png or json, not {fmt!r}.")
-        character = self._core.store.get_character(character_id)
-        lore = self._core.store.list_lore_entries(character.project_id)
+        character = self._store.get_character(character_id)
+        lore = self._store.list_lore_entries(character.project_id)
         try:
             data = cards.card_png(character, lore) if fmt == "png" else cards.card_json(character, lore)
         except InterchangeError as exc:
@@ -99,22 +104,22 @@ class ExchangeMixin:
 
     def import_lorebook(self, project_id: int, filename: str, data: bytes) -> list[LoreEntryRecord]:
         """A SillyTavern World Info or NovelAI .lorebook file → lore entries of the project."""
-        self._core.store.get_project(project_id)
+        self._store.get_project(project_id)
         try:
             entries = lorebooks.parse_lorebook(filename, bytes(data))
         except InterchangeError as exc:
             raise InvalidInput(str(exc)) from exc
-        _, records = self._core.store.import_bundle(project_id, [], list(entries))
+        _, records = self._store.import_bundle(project_id, [], list(entries))
         return records
 
     def export_lorebook(self, project_id: int) -> Path:
-        project = self._core.store.get_project(project_id)
-        data = lorebooks.world_info_json(self._core.store.list_lore_entries(project_id), name=project.title)
+        project = self._store.get_project(project_id)
+        data = lorebooks.world_info_json(self._store.list_lore_entries(project_id), name=project.title)
         return self._write_bytes(f"{project.title} lorebook", "json", data)
 
     def _write_bytes(self, title: str, extension: str, data: bytes) -> Path:
         try:
-            return exports.write_file(self._core.options.export_dir, title, extension, data)
+            return exports.write_file(self._export_dir, title, extension, data)
         except exports.ExportError as exc:
             raise InvalidInput(str(exc)) from exc
         except OSError as exc:

@@ -7,16 +7,15 @@ replaces the original passage in the chapter text as a new revision (source "ai"
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
-
 import prompts
-from app.studio.context import prepare_prompt, scratch_project
-from app.studio.core import GenerationUpdate, StudioCore
+from app.studio.context import scratch_project
+from app.studio.core import RunTarget, StudioCore
 from app.studio.diffing import DiffOp, diff_texts
 from app.studio.errors import InvalidInput, SaveConflict
-from app.studio.sinks import PassageSink
-from story_store.records import ChapterRecord
+from app.studio.generation import Generation
+from app.studio.recipe import passage_records, prepare_generation
+from app.studio.store_seam import translates_store_errors
+from story_store.records import ChapterRecord, ProjectRecord
 
 MAX_POLISH_CHARS = 20_000
 MAX_DIFF_CHARS = 200_000
@@ -38,18 +37,23 @@ def polish_presets(language: str) -> dict[str, str]:
     return dict(presets or {})
 
 
-class PolishMixin:
-    _core: StudioCore
+@translates_store_errors
+class PolishService:
+    def __init__(self, core: StudioCore) -> None:
+        self._core = core
 
     def polish(self, text: str, preset: str | None, instruction: str = "", chapter_id: int | None = None,
-               seed: int | None = None) -> Iterator[GenerationUpdate]:
+               seed: int | None = None) -> Generation:
+        """Stream a rewrite of `text`; into a passage (origin "polish") when it is from a chapter."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("Select or paste the passage to polish first.")
         if len(text) > MAX_POLISH_CHARS:
             raise InvalidInput(f"The passage has {len(text):,} characters; polish at most {MAX_POLISH_CHARS:,} at a time.")
-        chapter = None
+        core = self._core
+        chapter: ChapterRecord | None = None
+        project: ProjectRecord
         if chapter_id is not None:
-            chapter, project = self._chapter_and_project(chapter_id)  # type: ignore[attr-defined]
+            chapter, project = core.chapter_and_project(chapter_id)
         else:
             project = scratch_project(text)
         preset, instruction = (preset or "").strip(), (instruction or "").strip()
@@ -58,32 +62,13 @@ class PolishMixin:
             raise InvalidInput(f"Unknown polish preset {preset!r}; choose one of {', '.join(presets)}.")
         if not preset and not instruction:
             raise InvalidInput("Choose a preset or write an instruction for the polish.")
-        self._core.require_model()
-        wanted = 2 * self._core.engine.count_tokens(text) + 32
-        max_new = max(1, min(wanted, self._core.engine.info().context_length // 2))  # a polish may not be cut short
         values = {"passage": text, "preset": preset, "instruction": instruction}
-        prepared = prepare_prompt(self._core, project, "polish", chapter=chapter, values=values, max_new_tokens=max_new)
-        seed = self._core.new_seed(seed)
-        return self._stream_polish(project, chapter, prepared, seed, max_new)
-
-    def _stream_polish(self, project, chapter: ChapterRecord | None, prepared, seed: int,
-                       max_new: int) -> Iterator[GenerationUpdate]:
-        core = self._core
-        begun_at = core.cancel_epoch
-        sampling = core.sampling_for(project)
-        request = core.make_request(prepared.prompt, prepared.stop, n=1, max_new_tokens=max_new,
-                                    sampling=sampling, seed=seed)
-        ids: tuple[int, ...] = ()
-        sink = _DiscardSink()
-        if chapter is not None:
-            recorded = {**dataclasses.asdict(sampling), "max_new_tokens": max_new, "n": 1}
-            passage = core.store.create_passage(
-                project.id, chapter_id=chapter.id, origin="polish", task="polish",
-                model_id=core.engine.info().model_id, sampling=recorded, seed=seed,
-                prompt_hash=prepared.prompt_hash, status="streaming",
-            )
-            ids, sink = (passage.id,), PassageSink(core.store, (passage.id,))
-        yield from core.stream(request, sink, ids, lambda final: (None, ""), begun_at=begun_at)
+        prepared = prepare_generation(  # a polish may not be cut short: room for twice the passage
+            core, project, "polish", chapter=chapter, values=values, seed=seed,
+            wanted_tokens=lambda: 2 * core.engine.count_tokens(text) + 32)
+        if chapter is None:
+            return core.start(prepared.request, lambda: RunTarget(_DiscardSink()))
+        return core.start(prepared.request, passage_records(core, prepared, chapter, task="polish", origin="polish"))
 
     def diff(self, original: str, revised: str) -> list[DiffOp]:
         """Word-level (Latin) / character-level (CJK) edit script from original to revised."""

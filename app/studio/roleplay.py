@@ -9,21 +9,23 @@ editing or branching.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from app.memory.plan import ChatLine
-from app.studio.context import prepare_prompt
-from app.studio.core import GenerationUpdate, StudioCore
+from app.studio.core import RunTarget, StudioCore
 from app.studio.errors import InvalidInput
+from app.studio.generation import Generation
+from app.studio.recipe import PreparedGeneration, prepare_generation
 from app.studio.sinks import ChatReplySink
+from app.studio.store_seam import translates_store_errors
 from story_store.records import ChatMessageRecord, ChatSessionRecord
 
 MAX_CHAT_TEXT = 20_000
 USER_FALLBACK_NAME = {"zh": "我", "en": "You"}  # who the writer is when no persona is named
 
 
-class RoleplayMixin:
-    _core: StudioCore
+@translates_store_errors
+class RoleplayService:
+    def __init__(self, core: StudioCore) -> None:
+        self._core = core
 
     def start_chat(self, project_id: int, character_id: int, persona_name: str = "",
                    persona_description: str = "") -> ChatSessionRecord:
@@ -51,35 +53,34 @@ class RoleplayMixin:
         """The messages on screen: root → current leaf."""
         return self._core.store.chat_path(session_id)
 
-    def chat_turn(self, session_id: int, user_text: str, seed: int | None = None) -> Iterator[GenerationUpdate]:
+    def chat_turn(self, session_id: int, user_text: str, seed: int | None = None) -> Generation:
         """Add the writer's message and stream the character's reply to it."""
         if not isinstance(user_text, str) or not user_text.strip():
             raise InvalidInput("Write a message first.")
         if len(user_text) > MAX_CHAT_TEXT:
             raise InvalidInput(f"A message may hold at most {MAX_CHAT_TEXT:,} characters.")
-        chat = self._core.store.get_chat_session(session_id)
+        store = self._core.store
+        chat = store.get_chat_session(session_id)
         user_name = self._user_name(chat)
-        path = self._core.store.chat_path(session_id)
-        lines = [*self._lines(chat, path), ChatLine(user_name, user_text.strip())]
-        prepared, seed, max_new = self._prepare_reply(chat, lines, seed)
+        lines = [*self._lines(chat, store.chat_path(session_id)), ChatLine(user_name, user_text.strip())]
+        prepared = self._prepare_reply(chat, lines, seed)
 
-        def turn() -> Iterator[GenerationUpdate]:
-            begun_at = self._core.cancel_epoch
-            user = self._core.store.add_chat_message(session_id, chat.current_leaf_id, "user", user_name,
-                                                     user_text.strip())
-            yield from self._stream_reply(chat, user.id, prepared, seed, max_new, begun_at)
+        def records() -> RunTarget:
+            user = store.add_chat_message(session_id, chat.current_leaf_id, "user", user_name, user_text.strip())
+            return self._reply_record(chat, user.id, prepared)
 
-        return turn()
+        return self._core.start(prepared.request, records)
 
-    def regenerate_reply(self, message_id: int, seed: int | None = None) -> Iterator[GenerationUpdate]:
+    def regenerate_reply(self, message_id: int, seed: int | None = None) -> Generation:
         """A new alternative of a character's message (a sibling), which becomes the one shown."""
-        message = self._core.store.get_chat_message(message_id)
+        store = self._core.store
+        message = store.get_chat_message(message_id)
         if message.role != "character":
             raise InvalidInput("Only the character's replies can be regenerated; edit your own messages instead.")
-        chat = self._core.store.get_chat_session(message.session_id)
-        path = self._core.store.chat_path(chat.id, message.parent_id) if message.parent_id is not None else []
-        prepared, seed, max_new = self._prepare_reply(chat, self._lines(chat, path), seed)
-        return self._stream_reply(chat, message.parent_id, prepared, seed, max_new)
+        chat = store.get_chat_session(message.session_id)
+        path = store.chat_path(chat.id, message.parent_id) if message.parent_id is not None else []
+        prepared = self._prepare_reply(chat, self._lines(chat, path), seed)
+        return self._core.start(prepared.request, lambda: self._reply_record(chat, message.parent_id, prepared))
 
     def switch_alternative(self, message_id: int, step: int) -> list[ChatMessageRecord]:
         """Show the previous (step −1) or next (+1) alternative of a message; returns the new path."""
@@ -117,33 +118,24 @@ class RoleplayMixin:
         user_name = self._user_name(chat)
         return [ChatLine(user_name if m.role == "user" else m.speaker, m.text) for m in path if m.text.strip()]
 
-    def _prepare_reply(self, chat: ChatSessionRecord, lines: list[ChatLine], seed: int | None):
+    def _prepare_reply(self, chat: ChatSessionRecord, lines: list[ChatLine], seed: int | None) -> PreparedGeneration:
         if chat.character_id is None:
             raise InvalidInput("This chat's character no longer exists; start a new chat.")
         character = self._core.store.get_character(chat.character_id)
         project = self._core.store.get_project(chat.project_id)
-        self._core.require_model()
-        max_new = self._core.max_new_tokens(project, "roleplay")
         values = {"char_name": character.name, "user_name": self._user_name(chat),
                   "persona_description": chat.persona_description.strip()}
-        seed = self._core.new_seed(seed)
-        # No chapter to seed the lore draw: the request's seed varies it per turn (and reproduces it).
-        prepared = prepare_prompt(self._core, project, "roleplay", values=values, transcript=tuple(lines),
-                                  focus_character_ids=(character.id,), max_new_tokens=max_new, lore_seed=seed)
-        return prepared, seed, max_new
+        return prepare_generation(self._core, project, "roleplay", values=values, transcript=tuple(lines),
+                                  focus_character_ids=(character.id,), seed=seed)
 
-    def _stream_reply(self, chat: ChatSessionRecord, parent_id: int | None, prepared, seed: int,
-                      max_new: int, begun_at: int | None = None) -> Iterator[GenerationUpdate]:
-        core = self._core
-        begun_at = core.cancel_epoch if begun_at is None else begun_at
-        project = core.store.get_project(chat.project_id)
-        character = core.store.get_character(chat.character_id)
-        request = core.make_request(prepared.prompt, prepared.stop, n=1, max_new_tokens=max_new,
-                                    sampling=core.sampling_for(project), seed=seed)
-        reply = core.store.add_chat_message(chat.id, parent_id, "character", character.name, "",
-                                            status="streaming", seed=seed)
-        yield from core.stream(request, ChatReplySink(core.store, reply.id), (), lambda final: (None, ""),
-                               begun_at=begun_at, message_id=reply.id)
+    def _reply_record(self, chat: ChatSessionRecord, parent_id: int | None,
+                      prepared: PreparedGeneration) -> RunTarget:
+        """The records step of a reply: an empty "streaming" character message under `parent_id`."""
+        store = self._core.store
+        speaker = store.get_character(chat.character_id).name if chat.character_id is not None else ""
+        reply = store.add_chat_message(chat.id, parent_id, "character", speaker, "", status="streaming",
+                                       seed=prepared.seed)
+        return RunTarget(ChatReplySink(store, reply.id), message_id=reply.id)
 
     def _newest_leaf_under(self, message: ChatMessageRecord) -> int:
         """Follow the newest child down from `message` to a leaf."""

@@ -6,15 +6,14 @@ streaming stays cheap; the final write always carries the status for the finish 
 
 from __future__ import annotations
 
-from typing import Any
-
-from app.studio.streaming import STATUS_FOR_REASON
+from app.studio.runs import STATUS_FOR_REASON
+from app.studio.store_seam import StoryStore
 
 
 class PassageSink:
     """Streams branch i into passage `passage_ids[i]` (store.update_passage)."""
 
-    def __init__(self, store: Any, passage_ids: tuple[int, ...]) -> None:
+    def __init__(self, store: StoryStore, passage_ids: tuple[int, ...]) -> None:
         self._store = store
         self._passage_ids = passage_ids
         self._saved = [""] * len(passage_ids)
@@ -34,7 +33,7 @@ class PassageSink:
 class ChatReplySink:
     """Streams the single branch into one chat message (store.update_chat_message)."""
 
-    def __init__(self, store: Any, message_id: int) -> None:
+    def __init__(self, store: StoryStore, message_id: int) -> None:
         self._store = store
         self._message_id = message_id
         self._saved = ""

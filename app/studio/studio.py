@@ -1,39 +1,45 @@
-"""The Studio facade: the one object the UI talks to (contract: docs in app/studio/__init__.py).
+"""The Studio: the one object the UI is given; it holds one service per concept over one core.
 
-Each concept lives in its own mixin module (library, writing, branches, polish, roleplay, exchange);
-they share one `StudioCore` (store behind the error translator, engine, options, live runs).
+The UI calls services by name (`studio.writing.continue_chapter(...)`, `studio.library.list_projects()`).
+Each service is a plain class whose dependencies are constructor arguments; generation services share
+the `StudioCore` (engine, options, live runs), the others only need the store.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.engine import Engine
-from app.studio.branches import BranchesMixin
+from app.studio.branches import BranchService
+from app.studio.chapters import ChapterService
 from app.studio.core import StudioCore, StudioOptions
-from app.studio.exchange import ExchangeMixin
-from app.studio.library import LibraryMixin
+from app.studio.exchange import ExchangeService
+from app.studio.library import LibraryService
 from app.studio.measures import MeasureService
-from app.studio.polish import PolishMixin
-from app.studio.roleplay import RoleplayMixin
-from app.studio.writing import WritingMixin
+from app.studio.polish import PolishService
+from app.studio.roleplay import RoleplayService
+from app.studio.settings import SettingsService
+from app.studio.store_seam import StoryStore
+from app.studio.writing import WritingService
 
 
-class Studio(LibraryMixin, WritingMixin, BranchesMixin, PolishMixin, RoleplayMixin, ExchangeMixin):
-    """Use cases of the novelist's studio over a Store and an Engine; returns plain records."""
+class Studio:
+    """Use cases of the novelist's studio over a StoryStore and an Engine; returns plain records."""
 
-    def __init__(self, store: Any, engine: Engine, options: StudioOptions) -> None:
-        self._core = StudioCore(store, engine, options)
-        self.measures = MeasureService(self._core)
+    def __init__(self, store: StoryStore, engine: Engine, options: StudioOptions) -> None:
+        self._core = core = StudioCore(store, engine, options)
+        self.library = LibraryService(store)
+        self.chapters = ChapterService(store)
+        self.settings = SettingsService(store, engine)
+        self.writing = WritingService(core)
+        self.branches = BranchService(core)
+        self.measures = MeasureService(core)
+        self.polish = PolishService(core)
+        self.roleplay = RoleplayService(core)
+        self.exchange = ExchangeService(store, options.export_dir)
 
     @property
     def options(self) -> StudioOptions:
         return self._core.options
 
-    def cancel(self, run_id: int) -> None:
-        """Cancel only generation `run_id` (`GenerationUpdate.run_id`); it still ends with a final update."""
-        self._core.cancel(run_id)
-
     def cancel_all(self) -> None:
-        """Cancel every generation in flight; each still persists what it streamed."""
+        """Stop every generation in flight; each still ends with its final update and keeps its text."""
         self._core.cancel_all()

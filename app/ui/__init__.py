@@ -23,7 +23,6 @@ from app.ui import (
     roleplay,
     settings,
     summaries,
-    write,
 )
 from app.ui import desk
 from app.ui.common import LiveGenerations, Shell, Translator, session_of
@@ -54,7 +53,7 @@ def _header(shell: Shell, demo: bool) -> None:
     tr.markdown("app_title", elem_id="app-title")
     if demo:
         tr.markdown("demo_banner", elem_id="demo-banner")
-    info = shell.studio.engine_info()
+    info = shell.studio.settings.engine_info()
     if info.kind == "none":  # say plainly why, and the ways out (the engine's own words)
         tr.markdown("no_model_banner", elem_id="no-model-banner")
         gr.Markdown(info.notes, elem_id="no-model-reason")

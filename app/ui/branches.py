@@ -20,7 +20,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
-from app.ui.write import saved_outputs
+from app.ui.views import saved_outputs
 
 MAX_SHOWN = 4
 
@@ -35,7 +35,7 @@ def history_choices(shell: Shell, chapter_id: Any) -> list[tuple[str, int]]:
     ident = as_id(chapter_id)
     if ident is None:
         return []
-    return [(_passage_label(p), p.id) for group in shell.studio.list_branches(ident) for p in group]
+    return [(_passage_label(p), p.id) for group in shell.studio.branches.list_branches(ident) for p in group]
 
 
 def build(shell: Shell) -> None:
@@ -74,7 +74,7 @@ def _accepter(shell: Shell):
         ident, studio = require_id(chapter_id, "chapter"), shell.studio
         try:
             chapter = sync_editor(shell, ident, editor_text, base_version)
-            chapter = studio.accept_passage(require_id(passage_id, "branch"), chapter.version, chapter_id=ident)
+            chapter = studio.branches.accept_passage(require_id(passage_id, "branch"), chapter.version, chapter_id=ident)
         except SaveConflict as conflict:
             return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip(), gr.skip()
         editor, version, status, revisions = saved_outputs(shell, chapter, "accepted_version")
@@ -90,7 +90,7 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisi
     @guarded
     def branch(chapter_id: Any, n: Any, seed_value: Any, request: gr.Request):
         ident, n = require_id(chapter_id, "chapter"), int(n or 3)
-        for update in stream(shell, request, studio.branch(ident, n, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.branches.branch(ident, n, seed=as_seed(seed_value))):
             shown = list(update.texts) + [""] * (MAX_SHOWN - len(update.texts))
             ids = list(update.passage_ids) + [None] * (MAX_SHOWN - len(update.passage_ids))
             tail = [gr.update(choices=history_choices(shell, ident))] if update.done else [gr.skip()]
@@ -99,7 +99,7 @@ def _wire_columns(shell: Shell, count, seed, run, stop, columns, history, revisi
     @guarded
     def regenerate(passage_id: Any, seed_value: Any, request: gr.Request):
         ident = require_id(passage_id, "branch")
-        for update in stream(shell, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.branches.regenerate_branch(ident, seed=as_seed(seed_value))):
             yield (update.texts[0] if update.texts else ""), (update.passage_ids or (None,))[0]
 
     def clear_columns(_chapter_id: Any):  # branches of another chapter must not be accepted here
@@ -127,7 +127,7 @@ def _wire_history(shell: Shell, history, preview, accept_old, revisions) -> None
         ident, chapter = as_id(passage_id), as_id(chapter_id)
         if ident is None or chapter is None:
             return ""
-        found = [p for group in studio.list_branches(chapter) for p in group if p.id == ident]
+        found = [p for group in studio.branches.list_branches(chapter) for p in group if p.id == ident]
         return found[0].text if found else ""
 
     @guarded

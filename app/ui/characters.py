@@ -7,17 +7,11 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id
+from app.ui.views import character_choices
 
 TEXT_FIELDS = ("description", "personality", "appearance", "background", "speech_style", "greeting",
                "example_dialogue", "scenario")
-
-
-def character_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
-    ident = as_id(project_id)
-    if ident is None:
-        return []
-    return choices(shell.studio.list_characters(ident), lambda c: ("★ " if c.pinned else "") + c.name)
 
 
 def _split_aliases(text: str) -> list[str]:
@@ -69,9 +63,9 @@ def _character_loader(shell: Shell):
         ident = as_id(character_id)
         if ident is None:
             return [""] * 2 + [False] + [""] * len(TEXT_FIELDS) + [""]
-        character = studio.get_character(ident)
+        character = studio.library.get_character(ident)
         values = [getattr(character, f) for f in TEXT_FIELDS]
-        chapters = studio.chapters_mentioning_character(ident)
+        chapters = studio.library.chapters_mentioning_character(ident)
         names = ", ".join(f"{c.ordinal}. {c.title}" for c in chapters) or tr("none")
         mentions = f"**{tr('mentioned_in')}:** {names}"
         return [character.name, ", ".join(character.aliases), character.pinned, *values, mentions]
@@ -91,7 +85,7 @@ def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) ->
                       scenario: str):
         fields = _sheet(name, aliases, pinned, (description, personality, appearance, background, speech_style,
                                                 greeting, example_dialogue, scenario))
-        character = studio.create_character(require_id(project_id, "project"), fields.pop("name"), **fields)
+        character = studio.library.create_character(require_id(project_id, "project"), fields.pop("name"), **fields)
         return refreshed(project_id, character.id)
 
     @guarded
@@ -100,12 +94,12 @@ def _wire_sheet(shell: Shell, picker, new, form, add, save, delete, mentions) ->
                          greeting: str, example_dialogue: str, scenario: str):
         sheet = _sheet(name, aliases, pinned, (description, personality, appearance, background, speech_style,
                                                greeting, example_dialogue, scenario))
-        character = studio.update_character(require_id(character_id, "character"), **sheet)
+        character = studio.library.update_character(require_id(character_id, "character"), **sheet)
         return refreshed(project_id, character.id)
 
     @guarded
     def delete_character(project_id: Any, character_id: Any):
-        studio.delete_character(require_id(character_id, "character"))
+        studio.library.delete_character(require_id(character_id, "character"))
         return refreshed(project_id)
 
     shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
@@ -125,12 +119,12 @@ def _wire_cards(shell: Shell, picker, card_in, card_fmt, export, card_out) -> No
         if not path:
             raise gr.Error(shell.tr("choose_file"))
         data = Path(path).read_bytes()
-        character = studio.import_character_card(require_id(project_id, "project"), Path(path).name, data)
+        character = studio.exchange.import_character_card(require_id(project_id, "project"), Path(path).name, data)
         return dropdown_update(character_choices(shell, project_id), character.id)
 
     @guarded
     def export_card(character_id: Any, fmt: str):
-        return str(studio.export_character_card(require_id(character_id, "character"), fmt or "json"))
+        return str(studio.exchange.export_character_card(require_id(character_id, "character"), fmt or "json"))
 
     card_in.upload(import_card, [shell.project, card_in], [picker], api_name="import_card")
     export.click(export_card, [picker, card_fmt], [card_out], api_name="export_card")

@@ -2,8 +2,9 @@
 
 Invariants:
 - A StudioError never reaches the writer as a traceback: `guarded` turns it into `gr.Error(message)`.
-- Every streamed handler closes the studio generator it drives (Stop, error, or closed page), so the
-  studio cancels the engine and persists what was streamed.
+- Every streamed handler streams its `Generation` through `stream`, registered for its browser session:
+  the session's Stop calls `stop()` (a final "cancelled" update follows), a closed page `abandon()`, and
+  a handler that ends early closes the updates (abandoned: the engine is cancelled, the text kept).
 - Ids travel through dropdowns as ints; `as_id` turns whatever a browser or API client sent into one.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.studio import GenerationUpdate, Studio, StudioError
+from app.studio import Generation, GenerationUpdate, Studio, StudioError
 from app.ui.strings import t
 
 
@@ -63,62 +64,41 @@ class Translator:
         return [gr.update(**{attr: t(language, key)}) for _, key, attr in self._labelled]
 
 
-@dataclass(eq=False)
-class LiveRun:
-    """One studio generator a browser session is streaming; `run_id` is 0 until its first update."""
-
-    gen: Iterator[GenerationUpdate]
-    run_id: int = 0
-    stop_requested: bool = False
-    page_closed: bool = False  # its page is gone: close it at its next update (chapter untouched)
-
-
 class LiveGenerations:
-    """The studio generators each browser session is streaming, so Stop or a closed page stops exactly
-    that session's runs (never another writer's)."""
+    """The generations each browser session is streaming, so Stop or a closed page stops exactly that
+    session's runs (never another writer's)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_session: dict[str, set[LiveRun]] = {}
+        self._by_session: dict[str, set[Generation]] = {}
 
-    def add(self, session: str, gen: Iterator[GenerationUpdate]) -> LiveRun:
-        run = LiveRun(gen)
+    def add(self, session: str, generation: Generation) -> None:
         with self._lock:
-            self._by_session.setdefault(session, set()).add(run)
-        return run
+            self._by_session.setdefault(session, set()).add(generation)
 
-    def discard(self, session: str, run: LiveRun) -> None:
+    def discard(self, session: str, generation: Generation) -> None:
         with self._lock:
-            self._by_session.get(session, set()).discard(run)
+            self._by_session.get(session, set()).discard(generation)
 
     def running(self, session: str) -> bool:
         """Whether the session streams something right now (the desk's autosave waits for it)."""
         with self._lock:
             return bool(self._by_session.get(session))
 
-    def request_stop(self, session: str) -> list[int]:
-        """Mark the session's runs stopped; returns the run ids known so far (the rest are cancelled by
-        `stream` as soon as their first update names their run)."""
+    def stop_session(self, session: str) -> None:
+        """Stop the session's generations; each ends with its final (cancelled) update."""
         with self._lock:
-            runs = list(self._by_session.get(session, set()))
-            for run in runs:
-                run.stop_requested = True
-        return [run.run_id for run in runs if run.run_id]
+            generations = list(self._by_session.get(session, set()))
+        for generation in generations:
+            generation.stop()
 
     def close_session(self, session: str) -> None:
-        """A closed page: close its generators (GeneratorExit: the studio cancels the engine and keeps the
-        streamed text, the chapter untouched). One executing right now cannot be closed from here; it
-        is marked, and `stream` closes it at its next update. (Not `cancel(run_id)`: a cancelled run
-        finishes normally and would add its text to the chapter.)"""
+        """A closed page: abandon its generations (the engine is cancelled, the streamed text kept, the
+        chapter untouched; not `stop()`, which would add the text to the chapter)."""
         with self._lock:
-            runs = self._by_session.pop(session, set())
-            for run in runs:
-                run.page_closed = True
-        for run in runs:
-            try:
-                run.gen.close()  # type: ignore[attr-defined]
-            except ValueError:
-                pass  # executing right now: `stream` closes it at its next update
+            generations = self._by_session.pop(session, set())
+        for generation in generations:
+            generation.abandon()
 
 
 @dataclass
@@ -194,40 +174,27 @@ def session_of(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
 
 
-def cancel_runs(studio: Studio, run_ids: list[int]) -> None:
-    for run_id in run_ids:
-        studio.cancel(run_id)
-
-
-def stream(shell: Shell, request: gr.Request | None, gen: Iterator[GenerationUpdate]) -> Iterator[GenerationUpdate]:
-    """Drive a studio generator, registered for its session (with its run id, so the session's Stop
-    cancels it), always closing it at the end."""
+def stream(shell: Shell, request: gr.Request | None, generation: Generation) -> Iterator[GenerationUpdate]:
+    """Stream a generation, registered for its session (so the session's Stop or closing its page
+    reaches it); the updates end early (no final update) when the page was closed."""
     session = session_of(request)
-    run = shell.live.add(session, gen)
+    shell.live.add(session, generation)
+    updates = generation.updates()
     try:
-        for update in gen:
-            if update.run_id and not run.run_id:
-                run.run_id = update.run_id
-                if run.stop_requested:  # Stop came before the run was known
-                    shell.studio.cancel(run.run_id)
-            if run.page_closed:
-                break  # the finally closes it: nobody is watching, the chapter stays untouched
+        for update in updates:
             if update.error:
                 gr.Warning(update.error)
             yield update
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     finally:
-        shell.live.discard(session, run)
-        try:
-            gen.close()  # type: ignore[attr-defined]
-        except ValueError:
-            pass  # a closed page's unload is closing it on another thread right now
+        shell.live.discard(session, generation)
+        updates.close()  # a no-op after the final update; otherwise the generation is abandoned
 
 
 def stop_session(shell: Shell, request: gr.Request | None) -> None:
     """Stop this browser session's generations; each ends with its final (cancelled) update."""
-    cancel_runs(shell.studio, shell.live.request_stop(session_of(request)))
+    shell.live.stop_session(session_of(request))
 
 
 def wire_stop(shell: Shell, button: Any, status: Any = None, **api: Any) -> None:
@@ -257,10 +224,10 @@ def sync_editor(shell: Shell, chapter_id: int, editor_text: Any, base_version: A
 
     Returns the chapter as stored afterwards; a stale `base_version` raises SaveConflict and nothing is
     written. `editor_text` None means "no editor text sent" (an API caller), so nothing is saved."""
-    chapter = shell.studio.get_chapter(chapter_id)
+    chapter = shell.studio.chapters.get_chapter(chapter_id)
     if editor_text is None or as_shown(editor_text) == as_shown(chapter.text):
         return chapter
-    return shell.studio.save_chapter(chapter_id, editor_text, base_version)
+    return shell.studio.chapters.save_chapter(chapter_id, editor_text, base_version)
 
 
 def choices(records: list[Any], label: Callable[[Any], str]) -> list[tuple[str, int]]:

@@ -61,11 +61,11 @@ def build(shell: Shell) -> None:
 
     @guarded
     def preview_context(chapter_id: Any, task_name: str):
-        return render_plan(shell, studio.preview_context(require_id(chapter_id, "chapter"), task_name or "continue"))
+        return render_plan(shell, studio.writing.preview_context(require_id(chapter_id, "chapter"), task_name or "continue"))
 
     @guarded
     def last_context():
-        return render_plan(shell, studio.last_context())
+        return render_plan(shell, studio.writing.last_context())
 
     preview.click(preview_context, [shell.chapter, task], [shown], api_name="preview_context")
     last.click(last_context, None, [shown], api_name="last_context")

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.common import Shell, guarded, require_id
-from app.ui.write import chapter_choices
+from app.ui.views import chapter_choices
 
 FORMATS = [("Markdown", "md"), ("EPUB", "epub"), ("Plain text", "txt")]
 
@@ -44,8 +44,8 @@ def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported, manuscript, st
     def export_book(project_id: Any, chapter_id: Any, scope_name: str, fmt_name: str, with_toc: bool,
                     with_synopsis: bool):
         if scope_name == "chapter":
-            return str(studio.export_chapter(require_id(chapter_id, "chapter"), fmt_name or "md"))
-        path = studio.export_book(require_id(project_id, "project"), fmt_name or "md",
+            return str(studio.exchange.export_chapter(require_id(chapter_id, "chapter"), fmt_name or "md"))
+        path = studio.exchange.export_book(require_id(project_id, "project"), fmt_name or "md",
                                   include_toc=bool(with_toc), include_synopsis=bool(with_synopsis))
         return str(path)
 
@@ -53,7 +53,7 @@ def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported, manuscript, st
     def import_manuscript(project_id: Any, path: str | None):
         if not path:
             raise gr.Error(tr("choose_file"))
-        chapters = studio.import_manuscript(require_id(project_id, "project"), Path(path).name,
+        chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), Path(path).name,
                                             Path(path).read_bytes())
         first = chapters[0].id if chapters else None
         return (tr("imported_chapters", count=len(chapters)),

@@ -21,7 +21,7 @@ def lore_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
     ident = as_id(project_id)
     if ident is None:
         return []
-    return choices(shell.studio.list_lore(ident), lambda e: e.title or ", ".join(e.keys) or f"#{e.id}")
+    return choices(shell.studio.library.list_lore(ident), lambda e: e.title or ", ".join(e.keys) or f"#{e.id}")
 
 
 def _keys(text: str) -> list[str]:
@@ -83,7 +83,7 @@ def _wire_entries(shell: Shell, picker, new, form, add, save, delete) -> None:
     @guarded
     def load_entry(project_id: Any, entry_id: Any):
         ident, project = as_id(entry_id), as_id(project_id)
-        entry = next((e for e in (studio.list_lore(project) if project else []) if e.id == ident), None)
+        entry = next((e for e in (studio.library.list_lore(project) if project else []) if e.id == ident), None)
         if entry is None:
             return [gr.skip()] * len(form)
         return [entry.title, entry.content, "\n".join(entry.keys), "\n".join(entry.secondary_keys),
@@ -92,17 +92,17 @@ def _wire_entries(shell: Shell, picker, new, form, add, save, delete) -> None:
 
     @guarded
     def add_lore(project_id: Any, *values: Any):
-        entry = studio.create_lore_entry(require_id(project_id, "project"), **_entry_fields(values))
+        entry = studio.library.create_lore_entry(require_id(project_id, "project"), **_entry_fields(values))
         return refreshed(project_id, entry.id)
 
     @guarded
     def update_lore(project_id: Any, entry_id: Any, *values: Any):
-        entry = studio.update_lore_entry(require_id(entry_id, "lore entry"), **_entry_fields(values))
+        entry = studio.library.update_lore_entry(require_id(entry_id, "lore entry"), **_entry_fields(values))
         return refreshed(project_id, entry.id)
 
     @guarded
     def delete_lore(project_id: Any, entry_id: Any):
-        studio.delete_lore_entry(require_id(entry_id, "lore entry"))
+        studio.library.delete_lore_entry(require_id(entry_id, "lore entry"))
         return refreshed(project_id)
 
     blank = ["", "", "", "", "and_any", "before_char", *[f == "enabled" for f in FLAGS], 100, 4, 100]
@@ -121,12 +121,12 @@ def _wire_lorebook(shell: Shell, picker, book_in, export, book_out) -> None:
     def import_lorebook(project_id: Any, path: str | None):
         if not path:
             raise gr.Error(shell.tr("choose_file"))
-        entries = studio.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
+        entries = studio.exchange.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
         return dropdown_update(lore_choices(shell, project_id), entries[0].id if entries else None)
 
     @guarded
     def export_lorebook(project_id: Any):
-        return str(studio.export_lorebook(require_id(project_id, "project")))
+        return str(studio.exchange.export_lorebook(require_id(project_id, "project")))
 
     book_in.upload(import_lorebook, [shell.project, book_in], [picker], api_name="import_lorebook")
     export.click(export_lorebook, [shell.project], [book_out], api_name="export_lorebook")

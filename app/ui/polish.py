@@ -25,7 +25,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
-from app.ui.write import saved_outputs
+from app.ui.views import saved_outputs
 
 DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}
 
@@ -33,7 +33,7 @@ DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}
 def diff_spans(shell: Shell, original: str, revised: str) -> list[tuple[str, str | None]]:
     """HighlightedText value: ('+' inserted, '-' deleted, None unchanged) spans."""
     marks = {"insert": "+", "delete": "-", "equal": None}
-    return [(op.text, marks[op.kind]) for op in shell.studio.diff(original or "", revised or "")]
+    return [(op.text, marks[op.kind]) for op in shell.studio.polish.diff(original or "", revised or "")]
 
 
 def preset_choices(language: str) -> list[tuple[str, str]]:
@@ -83,7 +83,7 @@ def _wire_source(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
 
     @guarded
     def chapter_text(chapter_id: Any, editor_text: str | None, selection: Any):
-        text = editor_text if editor_text is not None else studio.get_chapter(require_id(chapter_id, "chapter")).text
+        text = editor_text if editor_text is not None else studio.chapters.get_chapter(require_id(chapter_id, "chapter")).text
         if selection:
             start, selected = selection
             if text[start:start + len(selected)] == selected:
@@ -101,7 +101,7 @@ def _polish_stream(shell: Shell, text: str, preset_name: Any, how: str, chapter_
                    request: gr.Request):
     """(result, diff, status, polish passage id) updates; the status names the finish reason."""
     studio, tr = shell.studio, shell.tr
-    gen = studio.polish(text or "", preset_name or None, how or "", chapter_id=as_id(chapter_id),
+    gen = studio.polish.polish(text or "", preset_name or None, how or "", chapter_id=as_id(chapter_id),
                         seed=as_seed(seed_value))
     for update in stream(shell, request, gen):
         revised = update.texts[0] if update.texts else ""
@@ -132,7 +132,7 @@ def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
         ident = require_id(chapter_id, "chapter")
         try:  # the editor's unsaved text is saved first; `start` is an offset into exactly that text
             chapter = sync_editor(shell, ident, editor_text, base_version)
-            chapter = studio.accept_polish(ident, text or "", revised or "", chapter.version, start=as_id(start),
+            chapter = studio.polish.accept_polish(ident, text or "", revised or "", chapter.version, start=as_id(start),
                                            passage_id=as_id(passage_id))
         except (SaveConflict, InvalidInput) as refused:  # a message, not an error: the result stays editable
             message = conflict_message(refused)

@@ -10,13 +10,13 @@ from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markd
 
 
 def project_choices(shell: Shell) -> list[tuple[str, int]]:
-    return choices(shell.studio.list_projects(), lambda p: f"{p.title} ({p.language})")
+    return choices(shell.studio.library.list_projects(), lambda p: f"{p.title} ({p.language})")
 
 
 def _projects_table(shell: Shell) -> str:
     tr = shell.tr
     rows = [[p.id, p.title, p.language, p.genre, p.updated_at.strftime("%Y-%m-%d %H:%M")]
-            for p in shell.studio.list_projects()]
+            for p in shell.studio.library.list_projects()]
     if not rows:
         return tr("projects_none")
     return markdown_table(["#", tr("project_title"), tr("project_language"), tr("project_genre"),
@@ -24,7 +24,7 @@ def _projects_table(shell: Shell) -> str:
 
 
 def _trash_choices(shell: Shell, project_id: Any) -> list[tuple[str, str]]:
-    items = shell.studio.list_trash(as_id(project_id))
+    items = shell.studio.library.list_trash(as_id(project_id))
     return [(f"{item.kind}: {item.label}", f"{item.kind}:{item.id}") for item in items]
 
 
@@ -59,13 +59,13 @@ def _wire_create(shell: Shell, table: gr.Markdown, fields: tuple, create: gr.But
 
     @guarded
     def create_project(title: str, language: str, genre: str, synopsis: str, style_guide: str):
-        project = studio.create_project(title, language=language or "zh", genre=genre or "",
+        project = studio.library.create_project(title, language=language or "zh", genre=genre or "",
                                         synopsis=synopsis or "", style_guide=style_guide or "")
         return gr.update(choices=project_choices(shell), value=project.id), _projects_table(shell)
 
     @guarded
     def list_projects():
-        return _projects_table(shell), [[p.id, p.title, p.language] for p in studio.list_projects()]
+        return _projects_table(shell), [[p.id, p.title, p.language] for p in studio.library.list_projects()]
 
     def on_page_load():
         return gr.update(choices=project_choices(shell)), _projects_table(shell), \
@@ -83,12 +83,12 @@ def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename
 
     @guarded
     def rename_project(project_id: Any, title: str):
-        studio.update_project(require_id(project_id, "project"), title=title)
+        studio.library.update_project(require_id(project_id, "project"), title=title)
         return dropdown_update(project_choices(shell), project_id), _projects_table(shell)
 
     @guarded
     def delete_project(project_id: Any):
-        studio.delete_project(require_id(project_id, "project"))
+        studio.library.delete_project(require_id(project_id, "project"))
         return dropdown_update(project_choices(shell)), _projects_table(shell), \
             gr.update(choices=_trash_choices(shell, None), value=None)
 
@@ -102,9 +102,9 @@ def _wire_manage(shell: Shell, table: gr.Markdown, new_title: gr.Textbox, rename
             raise gr.Error(shell.tr("choose_trash_item"))
         kind, item_id = str(value).split(":", 1)
         if kind == "project":
-            studio.restore_project(int(item_id))
+            studio.library.restore_project(int(item_id))
         else:
-            studio.restore_item(kind, int(item_id))
+            studio.library.restore_item(kind, int(item_id))
         keep = int(item_id) if kind == "project" else current_project
         return (dropdown_update(project_choices(shell), keep),
                 _projects_table(shell), gr.update(choices=_trash_choices(shell, None), value=None))

@@ -11,7 +11,6 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.characters import character_choices
 from app.ui.common import (
     Shell,
     as_id,
@@ -22,6 +21,7 @@ from app.ui.common import (
     stream,
     wire_stop,
 )
+from app.ui.views import character_choices
 
 
 def chat_messages(records: list[Any]) -> list[dict[str, str]]:
@@ -33,7 +33,7 @@ def session_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
     ident = as_id(project_id)
     if ident is None:
         return []
-    return [(f"{s.title or '#' + str(s.id)} · {s.updated_at:%m-%d %H:%M}", s.id) for s in shell.studio.list_chats(ident)]
+    return [(f"{s.title or '#' + str(s.id)} · {s.updated_at:%m-%d %H:%M}", s.id) for s in shell.studio.roleplay.list_chats(ident)]
 
 
 def build(shell: Shell) -> None:
@@ -72,7 +72,7 @@ def build(shell: Shell) -> None:
 
 def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
     """(transcript, the message at `index`) of a session; index -1 is the last message."""
-    transcript = shell.studio.chat_transcript(require_id(session_id, "chat"))
+    transcript = shell.studio.roleplay.chat_transcript(require_id(session_id, "chat"))
     if not transcript:
         raise gr.Error(shell.tr("chat_empty"))
     i = int(index if index not in (None, "") else -1)
@@ -82,7 +82,7 @@ def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
 
 
 def _position(shell: Shell, message_id: int) -> str:
-    current, count = shell.studio.alternative_position(message_id)
+    current, count = shell.studio.roleplay.alternative_position(message_id)
     return f"{current}/{count}"  # the studio counts from 1
 
 
@@ -91,9 +91,9 @@ def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:
 
     @guarded
     def chat_start(project_id: Any, character_id: Any, persona: str, persona_text: str):
-        session = studio.start_chat(require_id(project_id, "project"), require_id(character_id, "character"),
+        session = studio.roleplay.start_chat(require_id(project_id, "project"), require_id(character_id, "character"),
                                     persona_name=persona or "", persona_description=persona_text or "")
-        transcript = studio.chat_transcript(session.id)
+        transcript = studio.roleplay.chat_transcript(session.id)
         position = _position(shell, transcript[-1].id) if transcript else ""
         return dropdown_update(session_choices(shell, project_id), session.id), chat_messages(transcript), position
 
@@ -102,7 +102,7 @@ def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:
         ident = as_id(session_id)
         if ident is None:
             return [], ""
-        transcript = studio.chat_transcript(ident)
+        transcript = studio.roleplay.chat_transcript(ident)
         return chat_messages(transcript), (_position(shell, transcript[-1].id) if transcript else "")
 
     @guarded
@@ -124,10 +124,10 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         ident = require_id(session_id, "chat")
         if not (text or "").strip():
             raise gr.Error(shell.tr("chat_empty_input"))
-        before = chat_messages(studio.chat_transcript(ident)) + [{"role": "user", "content": text}]
-        for update in stream(shell, request, studio.chat_turn(ident, text, seed=as_seed(seed_value))):
+        before = chat_messages(studio.roleplay.chat_transcript(ident)) + [{"role": "user", "content": text}]
+        for update in stream(shell, request, studio.roleplay.chat_turn(ident, text, seed=as_seed(seed_value))):
             if update.done:
-                transcript = studio.chat_transcript(ident)
+                transcript = studio.roleplay.chat_transcript(ident)
                 yield chat_messages(transcript), "", _position(shell, transcript[-1].id)
             else:
                 yield before + [{"role": "assistant", "content": update.texts[0]}], "", gr.skip()
@@ -137,9 +137,9 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         transcript, target = _pick(shell, session_id, index)
         cut = transcript.index(target)
         before = chat_messages(transcript[:cut])
-        for update in stream(shell, request, studio.regenerate_reply(target.id, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.roleplay.regenerate_reply(target.id, seed=as_seed(seed_value))):
             if update.done:
-                fresh = studio.chat_transcript(require_id(session_id, "chat"))
+                fresh = studio.roleplay.chat_transcript(require_id(session_id, "chat"))
                 yield chat_messages(fresh), _position(shell, fresh[cut].id if cut < len(fresh) else fresh[-1].id)
             else:
                 yield before + [{"role": "assistant", "content": update.texts[0]}], gr.skip()
@@ -159,19 +159,19 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     def chat_switch(session_id: Any, index: Any, step: Any):
         transcript, target = _pick(shell, session_id, index)
         cut = transcript.index(target)
-        path = studio.switch_alternative(target.id, int(step))
+        path = studio.roleplay.switch_alternative(target.id, int(step))
         return chat_messages(path), _position(shell, path[cut].id)
 
     @guarded
     def chat_edit(session_id: Any, index: Any, text: str):
         _, target = _pick(shell, session_id, index)
-        studio.edit_message(target.id, text or "")
-        return chat_messages(studio.chat_transcript(require_id(session_id, "chat")))
+        studio.roleplay.edit_message(target.id, text or "")
+        return chat_messages(studio.roleplay.chat_transcript(require_id(session_id, "chat")))
 
     @guarded
     def chat_branch(project_id: Any, session_id: Any, index: Any):
         _, target = _pick(shell, session_id, index)
-        path = studio.branch_chat_from(target.id)  # the session's new current path ends at `target`
+        path = studio.roleplay.branch_chat_from(target.id)  # the session's new current path ends at `target`
         return dropdown_update(session_choices(shell, project_id), session_id), chat_messages(path)
 
     def select_message(evt: gr.SelectData):

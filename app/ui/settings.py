@@ -15,7 +15,7 @@ SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty
 
 
 def engine_table(shell: Shell) -> str:
-    info, tr = shell.studio.engine_info(), shell.tr
+    info, tr = shell.studio.settings.engine_info(), shell.tr
     rows = [[tr("engine_kind"), info.kind], [tr("engine_model"), info.model_id],
             [tr("engine_quantization"), info.quantization or "—"], [tr("engine_context"), info.context_length],
             [tr("engine_device"), info.device or "—"], [tr("engine_memory"), info.memory or "—"],
@@ -54,7 +54,7 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
         ident = as_id(project_id)
         if ident is None:
             return [gr.skip()] * len(SAMPLING_FIELDS)
-        params = studio.sampling_defaults(ident)
+        params = studio.settings.sampling_defaults(ident)
         return [getattr(params, f) for f in SAMPLING_FIELDS]
 
     @guarded
@@ -62,9 +62,9 @@ def _wire(shell: Shell, engine, refresh, sampling, save, status) -> None:
                       repetition_penalty: float):
         ident = require_id(project_id, "project")
         # the project's current defaults with the form's values (the studio validates them)
-        params = replace(studio.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
+        params = replace(studio.settings.sampling_defaults(ident), temperature=float(temperature), top_p=float(top_p),
                          top_k=int(top_k or 0), min_p=float(min_p), repetition_penalty=float(repetition_penalty))
-        studio.set_sampling_defaults(ident, params)
+        studio.settings.set_sampling_defaults(ident, params)
         return tr("sampling_saved")
 
     refresh.click(lambda: engine_table(shell), None, [engine], api_name="engine_info")

@@ -22,7 +22,7 @@ from app.ui.common import (
 
 def summaries_table(shell: Shell, project_id: Any) -> str:
     ident = as_id(project_id)
-    chapters = shell.studio.list_chapters(ident) if ident is not None else []
+    chapters = shell.studio.chapters.list_chapters(ident) if ident is not None else []
     rows = [[c.ordinal, c.title, c.summary or "—"] for c in chapters]
     tr = shell.tr
     return markdown_table(["#", tr("chapter_title"), tr("summary")], rows) if rows else tr("chapters_none")
@@ -48,13 +48,13 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
     @guarded
     def load_summary(project_id: Any, chapter_id: Any):
         ident = as_id(chapter_id)
-        text = studio.get_chapter(ident).summary if ident is not None else ""
+        text = studio.chapters.get_chapter(ident).summary if ident is not None else ""
         return text, summaries_table(shell, project_id)
 
     @guarded
     def summarize(project_id: Any, chapter_id: Any, seed_value: Any, request: gr.Request):
         ident = require_id(chapter_id, "chapter")
-        for update in stream(shell, request, studio.summarize_chapter(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.writing.summarize_chapter(ident, seed=as_seed(seed_value))):
             text = update.texts[0] if update.texts else ""
             if update.done:  # the studio saves the summary only for a finished one (then `chapter` is set)
                 reason = update.finish_reasons[0] if update.finish_reasons else ""
@@ -65,7 +65,7 @@ def _wire(shell: Shell, summary, seed, run, stop, save, status, table) -> None:
 
     @guarded
     def save_summary(project_id: Any, chapter_id: Any, text: str):
-        studio.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
+        studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
         return tr("summary_saved"), summaries_table(shell, project_id)
 
     shell.chapter.change(load_summary, [shell.project, shell.chapter], [summary, table], api_visibility="private")

@@ -109,6 +109,68 @@ def test_only_config_and_launch_read_argv_or_environment(module: str, path: Path
     assert not hits, f"{module} reads argv/environment: {hits}"
 
 
+# app.studio: per-concept services over one core. Services sit above the core modules; a service never
+# imports another service (they meet only in the core), and the core never imports a service.
+STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
+    "library", "chapters", "settings", "writing", "branches", "polish", "roleplay", "exchange", "measures"))
+STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
+# app.ui: one module per tab; tabs share code only through these modules, never import each other.
+UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views")
+
+
+def _studio_layer_violations(module: str, imported: set[str]) -> list[str]:
+    if not _matches(module, "app.studio") or module in STUDIO_ROOT:
+        return []
+    upward = [n for n in imported if n in STUDIO_ROOT]  # `from app.studio import X` reaches every service
+    services = [n for n in imported for s in STUDIO_SERVICES if _matches(n, s) and not _matches(module, s)]
+    return sorted(set(upward + services))
+
+
+def _ui_tab_violations(module: str, imported: set[str]) -> list[str]:
+    if not _matches(module, "app.ui") or module == "app.ui":
+        return []
+    return sorted(n for n in imported if _matches(n, "app.ui") and n.split(".")[:3] != module.split(".")[:3]
+                  and ".".join(n.split(".")[:3]) not in UI_SHARED)
+
+
+STUDIO_MODULES = [(m, p) for m, p in MODULES if _matches(m, "app.studio")]
+UI_MODULES = [(m, p) for m, p in MODULES if _matches(m, "app.ui")]
+
+
+def test_every_service_module_exists():
+    names = {m for m, _ in MODULES}
+    assert set(STUDIO_SERVICES) <= names
+
+
+@pytest.mark.parametrize("module,path", STUDIO_MODULES, ids=[m for m, _ in STUDIO_MODULES])
+def test_studio_services_import_only_downward_and_each_other_only_through_the_core(module: str, path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bad = _studio_layer_violations(module, _imports(tree, module, path.name == "__init__.py"))
+    kind = "service" if module in STUDIO_SERVICES else "core module"
+    assert not bad, f"{module} ({kind}) imports {bad}"
+
+
+@pytest.mark.parametrize("module,path", UI_MODULES, ids=[m for m, _ in UI_MODULES])
+def test_tabs_do_not_import_tabs(module: str, path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bad = _ui_tab_violations(module, _imports(tree, module, path.name == "__init__.py"))
+    assert not bad, f"{module} imports {bad}; share code through {', '.join(UI_SHARED[1:])}"
+
+
+def test_the_layer_checks_catch_violations():
+    service_to_service = _imports(ast.parse("from app.studio.writing import join_passage\n"), "app.studio.branches")
+    assert _studio_layer_violations("app.studio.branches", service_to_service)
+    core_to_service = _imports(ast.parse("from app.studio import polish\n"), "app.studio.core")
+    assert _studio_layer_violations("app.studio.core", core_to_service)
+    upward = _imports(ast.parse("from app.studio import Studio\n"), "app.studio.writing")
+    assert _studio_layer_violations("app.studio.writing", upward)
+    through_core = _imports(ast.parse("from app.studio.core import StudioCore\n"), "app.studio.writing")
+    assert not _studio_layer_violations("app.studio.writing", through_core)
+    tab_to_tab = _imports(ast.parse("from app.ui.write import saved_outputs\n"), "app.ui.polish")
+    assert _ui_tab_violations("app.ui.polish", tab_to_tab)
+    assert not _ui_tab_violations("app.ui.polish", _imports(ast.parse("from app.ui.views import x\n"), "app.ui.polish"))
+
+
 def test_the_checker_catches_a_violation():
     """The rules above are live: a forbidden import and an environ read are both detected."""
     tree = ast.parse("import os\nfrom gradio import Blocks\nx = os.environ['HOME']\n")

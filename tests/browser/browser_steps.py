@@ -45,7 +45,7 @@ def create_project(page, title: str, language: str = "English") -> None:
 
 
 def project_by_title(studio, title: str):
-    return wait_until(lambda: next((p for p in studio.list_projects() if p.title == title), None),
+    return wait_until(lambda: next((p for p in studio.library.list_projects() if p.title == title), None),
                       what=f"project {title!r}")
 
 

@@ -40,7 +40,7 @@ def _draft(page, studio, chapter_id: int) -> None:
     page.locator("#draft").click()
     wait_until(lambda: page.locator("#stop-write").is_enabled()
                and "词元/秒" in page.locator("#desk-feedback").inner_text(), 60, "the live feedback")
-    wait_until(lambda: studio.get_chapter(chapter_id).version == 1
+    wait_until(lambda: studio.chapters.get_chapter(chapter_id).version == 1
                and not page.locator("#stop-write").is_enabled(), 90, "the draft to finish and Stop to disable")
     feedback = page.locator("#desk-feedback").inner_text()
     assert "length" not in feedback and ("完成" in feedback or "上限" in feedback)
@@ -48,19 +48,19 @@ def _draft(page, studio, chapter_id: int) -> None:
 
 def _branches_accept_second(page, studio, store, project_id: int, chapter_id: int, shoot) -> str:
     page.locator("#desk-branches").click()
-    wait_until(lambda: [g for g in studio.list_branches(chapter_id) if g[0].task == "branch" and len(g) == 3
+    wait_until(lambda: [g for g in studio.branches.list_branches(chapter_id) if g[0].task == "branch" and len(g) == 3
                         and all(p.status == "done" for p in g)], 90, "3 branches")
     for i in range(3):
         wait_until(lambda i=i: textbox(page, f"desk-branch-{i}").input_value(), 30, f"branch {i + 1}")
     assert not page.locator("#desk-branch-3").is_visible()
     shoot(page, "desk-02-branches")
     chosen = textbox(page, "desk-branch-1").input_value()
-    before = studio.get_chapter(chapter_id)
+    before = studio.chapters.get_chapter(chapter_id)
     page.locator("#desk-accept-1").click()
     page.locator("#write-status").get_by_text("已采用分支 2").wait_for(timeout=30_000)
-    after = studio.get_chapter(chapter_id)
+    after = studio.chapters.get_chapter(chapter_id)
     assert after.version == before.version + 1 and as_shown(after.text).rstrip().endswith(as_shown(chosen).rstrip())
-    accepted = [p for g in studio.list_branches(chapter_id) for p in g if p.accepted and p.task == "branch"]
+    accepted = [p for g in studio.branches.list_branches(chapter_id) for p in g if p.accepted and p.task == "branch"]
     assert [p.branch_index for p in accepted] == [1]
     wait_until(lambda: textbox(page, "editor").input_value() == as_shown(after.text), 20, "the editor to show it")
     marked = textbox(page, "editor").evaluate("el => [el.selectionStart, el.selectionEnd]")
@@ -78,7 +78,7 @@ def _type_at_end(page, text: str) -> None:
 
 
 def _polish_one_change_of_two(page, studio, chapter_id: int, shoot) -> str:
-    base = studio.get_chapter(chapter_id)
+    base = studio.chapters.get_chapter(chapter_id)
     editor_text = textbox(page, "editor").input_value()
     start = editor_text.rfind(SENTENCE)
     textbox(page, "editor").evaluate("(el, [a, b]) => { el.focus(); el.setSelectionRange(a, b); }",
@@ -101,7 +101,7 @@ def _polish_one_change_of_two(page, studio, chapter_id: int, shoot) -> str:
     page.wait_for_timeout(300)
     shoot(page, "desk-05-one-of-two")
     page.locator("#desk-apply-changes").click()
-    stored = wait_until(lambda: (c := studio.get_chapter(chapter_id)).version > base.version
+    stored = wait_until(lambda: (c := studio.chapters.get_chapter(chapter_id)).version > base.version
                         and SENTENCE not in c.text and c, 30, "the polish to be applied")
     chapter_text = as_shown(stored.text)
     wanted = apply_changes(pieces, [numbers[0]])
@@ -114,7 +114,7 @@ def test_desk_daily_loop(page, running, shoot):
     studio, store = running.studio, running.store
     project = studio.create_project("灯下夜行", language="zh")
     studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 300}})
-    chapter = studio.add_chapter(project.id, title="第一章 灯", outline="林远在雨夜里提灯出门。")
+    chapter = studio.chapters.add_chapter(project.id, title="第一章 灯", outline="林远在雨夜里提灯出门。")
     open_desk(page, running.url, "灯下夜行", "第一章")
     shoot(page, "desk-01-opened")
 
@@ -122,7 +122,7 @@ def test_desk_daily_loop(page, running, shoot):
     _branches_accept_second(page, studio, store, project.id, chapter.id, shoot)
 
     _type_at_end(page, SENTENCE)
-    wait_until(lambda: SENTENCE in studio.get_chapter(chapter.id).text, 30, "the autosave of the typed sentence")
+    wait_until(lambda: SENTENCE in studio.chapters.get_chapter(chapter.id).text, 30, "the autosave of the typed sentence")
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for()
     _polish_one_change_of_two(page, studio, chapter.id, shoot)
 
@@ -131,7 +131,7 @@ def test_desk_daily_loop(page, running, shoot):
                "the 字数 to follow the text")
     assert "已保存" not in page.locator("#desk-save-state").inner_text() or "自动" in \
         page.locator("#desk-save-state").inner_text()
-    typed = wait_until(lambda: (c := studio.get_chapter(chapter.id)).text.endswith("风很大。OK") and c, 30,
+    typed = wait_until(lambda: (c := studio.chapters.get_chapter(chapter.id)).text.endswith("风很大。OK") and c, 30,
                        "the autosave after the pause")
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for()
     shoot(page, "desk-06-autosaved")

@@ -40,7 +40,7 @@ def _draft_streams_into_editor(page, studio, chapter_id: int) -> str:
 
     wait_until(finished, 90, "the draft to finish")
     assert len(seen) >= 2, "the draft did not stream in (one update only)"
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.version == 1 and chapter.text and textbox(page, "editor").input_value() == as_shown(chapter.text)
     return chapter.text
 
@@ -48,25 +48,25 @@ def _draft_streams_into_editor(page, studio, chapter_id: int) -> str:
 def _branches_accept_second(page, studio, store, project_id: int, chapter_id: int, shoot) -> None:
     open_tab(page, "Branches")
     page.locator("#generate-branches").click()
-    group = wait_until(lambda: [g for g in studio.list_branches(chapter_id) if g[0].task == "branch"
+    group = wait_until(lambda: [g for g in studio.branches.list_branches(chapter_id) if g[0].task == "branch"
                                 and len(g) == 3 and all(p.status == "done" for p in g)], 90, "3 branches")[0]
     for i in range(3):
         wait_until(lambda i=i: textbox(page, f"branch-{i}").input_value(), 30, f"branch {i} text")
     assert not page.locator("#branch-3").is_visible()
     shoot(page, "03-branches")
     chosen = textbox(page, "branch-1").input_value()
-    before = studio.get_chapter(chapter_id)
+    before = studio.chapters.get_chapter(chapter_id)
     page.locator("#accept-branch-1").click()
-    after = wait_until(lambda: (c := studio.get_chapter(chapter_id)).version > before.version and c, 30, "accept")
+    after = wait_until(lambda: (c := studio.chapters.get_chapter(chapter_id)).version > before.version and c, 30, "accept")
     assert after.text.startswith(before.text) and chosen in after.text
-    accepted = [p for g in studio.list_branches(chapter_id) for p in g if p.accepted and p.task == "branch"]
+    accepted = [p for g in studio.branches.list_branches(chapter_id) for p in g if p.accepted and p.task == "branch"]
     assert [p.branch_index for p in accepted] == [1] and accepted[0].id in [p.id for p in group]
     assert len(store.list_preferences(project_id)) == 2  # the choice against each sibling
 
 
 def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
     """Select part of the editor, polish it, and accept it into exactly that place."""
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     plain = chapter.text.find("\r") % (len(chapter.text) + 1)  # offsets agree with the textarea before any \r
     start, end = min(5, plain // 4), min(25, plain)
     open_tab(page, "Write")
@@ -84,7 +84,7 @@ def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
         page.locator("#accept-polish").click()
         # the refusal lands in this tab's status (the Write tab's status, hidden here, gets it too)
         page.locator("#polish-status").get_by_text("polish a shorter", exact=False).wait_for(timeout=20_000)
-        assert studio.get_chapter(chapter_id).version == chapter.version
+        assert studio.chapters.get_chapter(chapter_id).version == chapter.version
     else:
         assert "(stop)" in status
     result = textbox(page, "polish-result")
@@ -94,7 +94,7 @@ def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
     result.press_sequentially("!")  # edited by hand: the writer's own text now
     wait_until(lambda: "!" in page.locator("#polish-diff").inner_text(), 20, "the diff of the hand edit")
     page.locator("#accept-polish").click()
-    after = wait_until(lambda: (c := studio.get_chapter(chapter_id)).version > chapter.version and c, 30, "polish")
+    after = wait_until(lambda: (c := studio.chapters.get_chapter(chapter_id)).version > chapter.version and c, 30, "polish")
     assert after.text == chapter.text[:start] + revised + chapter.text[end:]
     return after.text
 
@@ -117,16 +117,16 @@ def test_write_branch_polish_export_journey(page, running, shoot):
     studio, store = running.studio, running.store
     create_project(page, "Harbor Lights")
     project = project_by_title(studio, "Harbor Lights")
-    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 400}})
+    studio.library.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 400}})
     shoot(page, "01-projects")
 
     open_tab(page, "Characters")
     textbox(page, "character-name").fill("Mara")
     page.locator("#add-character").click()
-    wait_until(lambda: [c.name for c in studio.list_characters(project.id)] == ["Mara"], 20, "the character")
+    wait_until(lambda: [c.name for c in studio.library.list_characters(project.id)] == ["Mara"], 20, "the character")
 
     add_chapter(page, "Chapter 1: The Lamp", "Mara finds a lamp that still burns after the storm.")
-    (chapter,) = studio.list_chapters(project.id)
+    (chapter,) = studio.chapters.list_chapters(project.id)
     assert chapter.outline.startswith("Mara finds a lamp")
     _draft_streams_into_editor(page, studio, chapter.id)
     shoot(page, "02-write-draft")
@@ -151,9 +151,9 @@ def _shoot_every_tab(page, shoot) -> None:
 
 def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):
     studio = running.studio
-    project = studio.create_project("Tea House", language="en")
-    studio.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS})
-    studio.create_character(project.id, "Wen", greeting="Welcome, traveller.")
+    project = studio.library.create_project("Tea House", language="en")
+    studio.library.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS})
+    studio.library.create_character(project.id, "Wen", greeting="Welcome, traveller.")
     page.reload()
     page.wait_for_selector("#app-title")
     choose(page, "project-picker", "Tea House")
@@ -161,21 +161,21 @@ def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):
     choose(page, "rp-character", "Wen")
     page.locator("#chat-start").click()
     page.locator("#chatbot").get_by_text("Welcome, traveller.").wait_for()
-    session = wait_until(lambda: studio.list_chats(project.id), 20, "the chat")[0]
+    session = wait_until(lambda: studio.roleplay.list_chats(project.id), 20, "the chat")[0]
 
     textbox(page, "chat-input").fill("What tea do you serve?")
     page.locator("#chat-send").click()
     wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "1/1", 60, "the reply")
-    first = studio.chat_transcript(session.id)
+    first = studio.roleplay.chat_transcript(session.id)
     assert [m.role for m in first] == ["character", "user", "character"]
 
     page.locator("#chat-regenerate").click()
     wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "2/2", 60, "the alternative")
-    assert studio.chat_transcript(session.id)[-1].id != first[-1].id
+    assert studio.roleplay.chat_transcript(session.id)[-1].id != first[-1].id
     shoot(page, "06-roleplay")
     page.locator("#alt-previous").click()
     wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "1/2", 30, "the switch back")
-    assert studio.chat_transcript(session.id)[-1].id == first[-1].id
+    assert studio.roleplay.chat_transcript(session.id)[-1].id == first[-1].id
 
 
 def test_chinese_interface_renders(browser, running, shoot):
@@ -199,8 +199,8 @@ def test_chinese_interface_renders(browser, running, shoot):
 
 def test_second_tab_save_is_refused_and_first_text_survives(browser, running, shoot):
     studio = running.studio
-    project = studio.create_project("Two Tabs", language="en")
-    chapter = studio.add_chapter(project.id, title="Shared chapter")
+    project = studio.library.create_project("Two Tabs", language="en")
+    chapter = studio.chapters.add_chapter(project.id, title="Shared chapter")
     pages = []
     try:
         for _ in range(2):
@@ -220,7 +220,7 @@ def test_second_tab_save_is_refused_and_first_text_survives(browser, running, sh
         wait_until(lambda: "saved elsewhere" in status_text(second), 20, "the conflict message")
         shoot(second, "09-conflict")
         assert textbox(second, "editor").input_value() == "The stale tab's sentence."  # nothing lost on screen
-        stored = studio.get_chapter(chapter.id)
+        stored = studio.chapters.get_chapter(chapter.id)
         assert (stored.text, stored.version) == ("The first tab's careful sentence.", 1)
     finally:
         for page in pages:
@@ -229,9 +229,9 @@ def test_second_tab_save_is_refused_and_first_text_survives(browser, running, sh
 
 def test_closing_the_page_keeps_the_streamed_text(browser, running):
     studio, store = running.studio, running.store
-    project = studio.create_project("Closed Tab", language="en")
-    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 512}})
-    chapter = studio.add_chapter(project.id, title="Long night", outline="A storm that never ends.")
+    project = studio.library.create_project("Closed Tab", language="en")
+    studio.library.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 512}})
+    chapter = studio.chapters.add_chapter(project.id, title="Long night", outline="A storm that never ends.")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(running.url)
@@ -248,4 +248,4 @@ def test_closing_the_page_keeps_the_streamed_text(browser, running):
 
     passage = wait_until(kept, 60, "the streamed text to be persisted and the run to end")
     assert passage.status == "cancelled" and len(passage.text) >= len(seen)
-    assert studio.get_chapter(chapter.id).version == 0  # a closed page's run adds nothing to the chapter
+    assert studio.chapters.get_chapter(chapter.id).version == 0  # a closed page's run adds nothing to the chapter

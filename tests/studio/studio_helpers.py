@@ -13,12 +13,12 @@ FAST_TOKENS = {"draft": 24, "continue": 16, "branch": 12, "brainstorm": 16, "sum
 
 def new_project(studio: Studio, language: str = "zh", title: str = "青云志", **settings):
     """A project whose generations are short (fast tests) unless `settings` says otherwise."""
-    project = studio.create_project(title, language=language, synopsis="少年入山门，修仙问道。")
-    return studio.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS, **settings})
+    project = studio.library.create_project(title, language=language, synopsis="少年入山门，修仙问道。")
+    return studio.library.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS, **settings})
 
 
-def drain(updates):
-    """Consume a generation; returns (all updates, final update)."""
-    seen = list(updates)
+def drain(generation):
+    """Stream a generation to its end; returns (all updates, final update)."""
+    seen = list(generation.updates())
     assert seen and seen[-1].done and not any(u.done for u in seen[:-1])
     return seen, seen[-1]

@@ -16,14 +16,14 @@ CHAPTERS = [("夜雨", "雨夜，林凡站在山门前。\n\n老人抬头看他�
 def _book(studio: Studio):
     project = new_project(studio, title="青云志")
     for title, text in CHAPTERS:
-        chapter = studio.add_chapter(project.id, title=title)
-        studio.save_chapter(chapter.id, text, base_version=0)
+        chapter = studio.chapters.add_chapter(project.id, title=title)
+        studio.chapters.save_chapter(chapter.id, text, base_version=0)
     return project
 
 
 def test_markdown_export_has_title_synopsis_toc_and_every_chapter(studio: Studio, options):
     project = _book(studio)
-    path = studio.export_book(project.id, "md")
+    path = studio.exchange.export_book(project.id, "md")
     assert path.parent == options.export_dir.resolve() and path.name == "青云志.md"
     text = path.read_text("utf-8")
     assert text.startswith("# 青云志\n")
@@ -32,7 +32,7 @@ def test_markdown_export_has_title_synopsis_toc_and_every_chapter(studio: Studio
     assert headings == ["第1章 夜雨", "第2章", "第3章 问剑"]
     for _, body in CHAPTERS:
         assert body in text
-    bare = studio.export_book(project.id, "md", include_toc=False, include_synopsis=False)
+    bare = studio.exchange.export_book(project.id, "md", include_toc=False, include_synopsis=False)
     assert bare != path and "## 目录" not in bare.read_text("utf-8") and "简介" not in bare.read_text("utf-8")
 
 
@@ -40,9 +40,9 @@ def test_text_and_epub_exports_carry_every_chapter(studio: Studio):
     from ebooklib import ITEM_DOCUMENT, epub
 
     project = _book(studio)
-    plain = studio.export_book(project.id, "txt").read_text("utf-8")
+    plain = studio.exchange.export_book(project.id, "txt").read_text("utf-8")
     assert all(body in plain for _, body in CHAPTERS) and plain.index("第1章") < plain.index("第3章")
-    book = epub.read_epub(str(studio.export_book(project.id, "epub")))
+    book = epub.read_epub(str(studio.exchange.export_book(project.id, "epub")))
     assert book.get_metadata("DC", "title")[0][0] == "青云志"
     pages = [item for item in book.get_items_of_type(ITEM_DOCUMENT) if item.file_name.startswith("chapter_")]
     assert len(pages) == len(CHAPTERS)
@@ -53,8 +53,8 @@ def test_text_and_epub_exports_carry_every_chapter(studio: Studio):
 
 def test_chapter_export(studio: Studio):
     project = _book(studio)
-    chapter = studio.list_chapters(project.id)[2]
-    path = studio.export_chapter(chapter.id, "md")
+    chapter = studio.chapters.list_chapters(project.id)[2]
+    path = studio.exchange.export_chapter(chapter.id, "md")
     assert path.name == "青云志 第3章 问剑.md"
     text = path.read_text("utf-8")
     assert "## 第3章 问剑" in text and "剑光如水。" in text and "夜雨" not in text
@@ -88,10 +88,10 @@ def test_hostile_titles_give_safe_names_inside_the_export_folder(tmp_path: Path,
 
 @pytest.mark.parametrize("title", [t for t in HOSTILE if t.strip() and "\x00" not in t], ids=lambda t: str(len(t)))
 def test_studio_exports_of_hostile_titles_stay_in_the_export_folder(studio: Studio, options, title):
-    project = studio.create_project(title, language="en")
-    studio.add_chapter(project.id, title=title)
-    book = studio.export_book(project.id, "epub")
-    chapter = studio.export_chapter(studio.list_chapters(project.id)[0].id, "txt")
+    project = studio.library.create_project(title, language="en")
+    studio.chapters.add_chapter(project.id, title=title)
+    book = studio.exchange.export_book(project.id, "epub")
+    chapter = studio.exchange.export_chapter(studio.chapters.list_chapters(project.id)[0].id, "txt")
     root = options.export_dir.resolve()
     for path in (book, chapter):
         _assert_safe(path, root)
@@ -102,7 +102,7 @@ def test_studio_exports_of_hostile_titles_stay_in_the_export_folder(studio: Stud
 def test_unknown_format_is_refused(studio: Studio):
     project = _book(studio)
     with pytest.raises(InvalidInput):
-        studio.export_book(project.id, "pdf")
+        studio.exchange.export_book(project.id, "pdf")
 
 
 ZH_MANUSCRIPT = "序\n\n这是前言。\n\n第一章 夜雨\n雨夜，林凡站在山门前。\n\n第2章 问剑\n剑光如水。\n第三章里，他说这一句不是标题。\n"
@@ -111,16 +111,16 @@ EN_MANUSCRIPT = "# The Book\n\n## Chapter 1: Rain\nIt rained.\n\n## Chapter 2\nT
 
 def test_manuscript_import_splits_chinese_and_english_headings(studio: Studio, store):
     project = new_project(studio)
-    created = studio.import_manuscript(project.id, "book.txt", ZH_MANUSCRIPT.encode("utf-8"))
+    created = studio.exchange.import_manuscript(project.id, "book.txt", ZH_MANUSCRIPT.encode("utf-8"))
     assert [(c.title, c.text) for c in created] == [
         ("", "序\n\n这是前言。"),
         ("第一章 夜雨", "雨夜，林凡站在山门前。"),
         ("第2章 问剑", "剑光如水。\n第三章里，他说这一句不是标题。"),
     ]
-    assert [c.ordinal for c in studio.list_chapters(project.id)] == [1, 2, 3]
-    assert all(studio.list_revisions(c.id)[0].source == "import" for c in created)
-    english = studio.create_project("English", language="en")
-    created = studio.import_manuscript(english.id, "book.md", EN_MANUSCRIPT.encode("utf-8"))
+    assert [c.ordinal for c in studio.chapters.list_chapters(project.id)] == [1, 2, 3]
+    assert all(studio.chapters.list_revisions(c.id)[0].source == "import" for c in created)
+    english = studio.library.create_project("English", language="en")
+    created = studio.exchange.import_manuscript(english.id, "book.md", EN_MANUSCRIPT.encode("utf-8"))
     assert [(c.title, c.text) for c in created] == [
         ("Chapter 1: Rain", "It rained."),
         ("Chapter 2", "The fog rose.\n### A scene break\nStill chapter two."),
@@ -129,21 +129,21 @@ def test_manuscript_import_splits_chinese_and_english_headings(studio: Studio, s
 
 def test_export_then_import_round_trips_the_chapters(studio: Studio):
     project = _book(studio)
-    exported = studio.export_book(project.id, "md")
+    exported = studio.exchange.export_book(project.id, "md")
     copy = new_project(studio, title="副本")
-    created = studio.import_manuscript(copy.id, exported.name, exported.read_bytes())
+    created = studio.exchange.import_manuscript(copy.id, exported.name, exported.read_bytes())
     assert [c.text for c in created] == [body for _, body in CHAPTERS]  # no 简介/目录 chapters
     assert all(c.title.startswith("第") for c in created)
 
 
 def test_export_then_import_of_an_english_book_gives_only_its_chapters(studio: Studio):
-    project = studio.create_project("Rain", language="en", synopsis="A boy climbs a mountain.")
+    project = studio.library.create_project("Rain", language="en", synopsis="A boy climbs a mountain.")
     for title, body in (("Night Rain", "It rained."), ("Fog", "The fog rose.")):
-        chapter = studio.add_chapter(project.id, title=title)
-        studio.save_chapter(chapter.id, body, base_version=0)
-    exported = studio.export_book(project.id, "md")
-    copy = studio.create_project("Copy", language="en")
-    created = studio.import_manuscript(copy.id, exported.name, exported.read_bytes())
+        chapter = studio.chapters.add_chapter(project.id, title=title)
+        studio.chapters.save_chapter(chapter.id, body, base_version=0)
+    exported = studio.exchange.export_book(project.id, "md")
+    copy = studio.library.create_project("Copy", language="en")
+    created = studio.exchange.import_manuscript(copy.id, exported.name, exported.read_bytes())
     assert [(c.title, c.text) for c in created] == [("Chapter 1: Night Rain", "It rained."), ("Chapter 2: Fog", "The fog rose.")]
 
 
@@ -156,7 +156,7 @@ def test_export_then_import_of_an_english_book_gives_only_its_chapters(studio: S
 ], ids=["invalid-utf8", "huge", "empty", "docx", "nul"])
 def test_bad_manuscripts_import_nothing(studio: Studio, name, data, problem):
     project = new_project(studio)
-    studio.add_chapter(project.id, title="已有")
+    studio.chapters.add_chapter(project.id, title="已有")
     with pytest.raises(InvalidInput, match=problem):
-        studio.import_manuscript(project.id, name, data)
-    assert [c.title for c in studio.list_chapters(project.id)] == ["已有"]
+        studio.exchange.import_manuscript(project.id, name, data)
+    assert [c.title for c in studio.chapters.list_chapters(project.id)] == ["已有"]

@@ -21,79 +21,79 @@ def _rebuild(ops: list[DiffOp]) -> tuple[str, str]:
 
 def test_polish_streams_into_a_passage_and_accept_replaces_the_selection(studio: Studio, store):
     project = new_project(studio)
-    chapter = studio.add_chapter(project.id, title="夜雨")
-    chapter = studio.save_chapter(chapter.id, f"开头。{ORIGINAL}结尾。", base_version=0)
-    _, final = drain(studio.polish(ORIGINAL, "vivid", chapter_id=chapter.id, seed=3))
+    chapter = studio.chapters.add_chapter(project.id, title="夜雨")
+    chapter = studio.chapters.save_chapter(chapter.id, f"开头。{ORIGINAL}结尾。", base_version=0)
+    _, final = drain(studio.polish.polish(ORIGINAL, "vivid", chapter_id=chapter.id, seed=3))
     passage = store.get_passage(final.passage_ids[0])
     assert (passage.origin, passage.task, passage.text, passage.chapter_id) == ("polish", "polish", final.texts[0], chapter.id)
-    assert final.chapter is None and studio.get_chapter(chapter.id).version == chapter.version
+    assert final.chapter is None and studio.chapters.get_chapter(chapter.id).version == chapter.version
 
     polished = "夜雨轻敲窗棂，他独自坐在灯下。"
-    ops = studio.diff(ORIGINAL, polished)
+    ops = studio.polish.diff(ORIGINAL, polished)
     assert _rebuild(ops) == (ORIGINAL, polished)
     assert {op.kind for op in ops} == {"equal", "insert"}  # CJK: character-level, nothing deleted here
-    saved = studio.accept_polish(chapter.id, ORIGINAL, polished, base_version=chapter.version)
+    saved = studio.polish.accept_polish(chapter.id, ORIGINAL, polished, base_version=chapter.version)
     assert saved.text == f"开头。{polished}结尾。" and saved.version == chapter.version + 1
-    assert studio.list_revisions(chapter.id)[0].source == "ai"
+    assert studio.chapters.list_revisions(chapter.id)[0].source == "ai"
 
 
 def test_accept_polish_refuses_stale_versions_and_vanished_passages(studio: Studio):
     project = new_project(studio)
-    chapter = studio.add_chapter(project.id)
-    chapter = studio.save_chapter(chapter.id, ORIGINAL, base_version=0)
-    newer = studio.save_chapter(chapter.id, ORIGINAL + "又一句。", base_version=chapter.version)
+    chapter = studio.chapters.add_chapter(project.id)
+    chapter = studio.chapters.save_chapter(chapter.id, ORIGINAL, base_version=0)
+    newer = studio.chapters.save_chapter(chapter.id, ORIGINAL + "又一句。", base_version=chapter.version)
     with pytest.raises(SaveConflict) as caught:
-        studio.accept_polish(chapter.id, ORIGINAL, "改过的。", base_version=chapter.version)
+        studio.polish.accept_polish(chapter.id, ORIGINAL, "改过的。", base_version=chapter.version)
     assert caught.value.current_version == newer.version
     with pytest.raises(InvalidInput, match="no longer in the chapter"):
-        studio.accept_polish(chapter.id, "不存在的句子", "改过的。", base_version=newer.version)
-    assert studio.get_chapter(chapter.id).text == newer.text and studio.get_chapter(chapter.id).version == newer.version
+        studio.polish.accept_polish(chapter.id, "不存在的句子", "改过的。", base_version=newer.version)
+    assert studio.chapters.get_chapter(chapter.id).text == newer.text and studio.chapters.get_chapter(chapter.id).version == newer.version
 
 
 def test_polish_budget_follows_the_passage_not_the_task_default(studio: Studio, store):
     project = new_project(studio)  # its configured polish budget (16 tokens) would cut any polish short
-    chapter = studio.add_chapter(project.id)
+    chapter = studio.chapters.add_chapter(project.id)
     passage = ORIGINAL * 8
-    stream = studio.polish(passage, "vivid", chapter_id=chapter.id, seed=2)
+    stream = studio.polish.polish(passage, "vivid", chapter_id=chapter.id, seed=2).updates()
     opening = next(stream)
     stream.close()
     wanted = 2 * studio._core.engine.count_tokens(passage) + 32
-    expected = min(wanted, studio.engine_info().context_length // 2)
+    expected = min(wanted, studio.settings.engine_info().context_length // 2)
     assert expected > 16 and store.get_passage(opening.passage_ids[0]).sampling["max_new_tokens"] == expected
 
 
 def test_accept_polish_with_start_and_finished_passage(studio: Studio, store):
     project = new_project(studio)
-    chapter = studio.add_chapter(project.id)
-    chapter = studio.save_chapter(chapter.id, f"{ORIGINAL}中间。{ORIGINAL}", base_version=0)
+    chapter = studio.chapters.add_chapter(project.id)
+    chapter = studio.chapters.save_chapter(chapter.id, f"{ORIGINAL}中间。{ORIGINAL}", base_version=0)
     with pytest.raises(InvalidInput, match="appears 2 times"):
-        studio.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version)
+        studio.polish.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version)
     second = len(ORIGINAL) + len("中间。")
     with pytest.raises(InvalidInput, match="no longer at that place"):
-        studio.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version, start=1)
+        studio.polish.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version, start=1)
     cut = store.create_passage(project.id, chapter_id=chapter.id, origin="polish", task="polish", text="改")
     store.update_passage(cut.id, status="done", finish_reason="length")
     with pytest.raises(InvalidInput, match="cut short"):
-        studio.accept_polish(chapter.id, ORIGINAL, "改", base_version=chapter.version, start=second, passage_id=cut.id)
-    assert studio.get_chapter(chapter.id).version == chapter.version
+        studio.polish.accept_polish(chapter.id, ORIGINAL, "改", base_version=chapter.version, start=second, passage_id=cut.id)
+    assert studio.chapters.get_chapter(chapter.id).version == chapter.version
     whole = store.create_passage(project.id, chapter_id=chapter.id, origin="polish", task="polish", text="改。")
     store.update_passage(whole.id, status="done", finish_reason="stop")
-    saved = studio.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version, start=second,
+    saved = studio.polish.accept_polish(chapter.id, ORIGINAL, "改。", base_version=chapter.version, start=second,
                                  passage_id=whole.id)
     assert saved.text == f"{ORIGINAL}中间。改。" and saved.version == chapter.version + 1
 
 
 def test_pasted_passage_polishes_without_storing_and_inputs_are_checked(studio: Studio, store):
     project = new_project(studio, language="en")
-    _, final = drain(studio.polish("The rain fell. He sat alone.", None, instruction="Make it tense", seed=1))
+    _, final = drain(studio.polish.polish("The rain fell. He sat alone.", None, instruction="Make it tense", seed=1))
     assert final.passage_ids == () and final.done
     assert store.list_passages(project.id) == []
     with pytest.raises(InvalidInput, match="preset"):
-        studio.polish("text", "no-such-preset")
+        studio.polish.polish("text", "no-such-preset")
     with pytest.raises(InvalidInput):
-        studio.polish("text", None, instruction="")
+        studio.polish.polish("text", None, instruction="")
     with pytest.raises(InvalidInput):
-        studio.polish("   ", "polish")
+        studio.polish.polish("   ", "polish")
 
 
 def test_diff_is_word_level_for_latin_text():

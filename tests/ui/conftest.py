@@ -42,7 +42,7 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     data = tmp_path_factory.mktemp("ui-data")
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
     model, tokenizer = tiny_parts
-    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=4096,  # room for a long run in the Stop test
                                 notes="demo model: text is random")
     options = StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.2)
     studio = Studio(store, engine, options)
@@ -71,6 +71,6 @@ def make_fast(running: RunningStudio):
     """Give a project short generations (its settings), so tests stay fast on 2 CPU cores."""
 
     def make_fast(project_id: int):
-        return running.studio.update_project(project_id, settings={"max_new_tokens": FAST_TOKENS})
+        return running.studio.library.update_project(project_id, settings={"max_new_tokens": FAST_TOKENS})
 
     return make_fast

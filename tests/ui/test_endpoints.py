@@ -46,28 +46,28 @@ def run_stream(client, *args, api_name: str):
 def test_projects_create_rename_trash_restore(running, client, make_fast):
     studio = running.studio
     project_id = new_project(client, make_fast, title="Trash test", language="en")
-    assert studio.get_project(project_id).language == "en"
+    assert studio.library.get_project(project_id).language == "en"
     table, listing = client.predict(api_name="/list_projects")
     assert [project_id, "Trash test", "en"] in listing and "Trash test" in table
 
     client.predict(project_id, "Renamed", api_name="/rename_project")
-    assert studio.get_project(project_id).title == "Renamed"
+    assert studio.library.get_project(project_id).title == "Renamed"
 
     _, _, trash = client.predict(project_id, api_name="/delete_project")
-    assert project_id not in [p.id for p in studio.list_projects()]
+    assert project_id not in [p.id for p in studio.library.list_projects()]
     assert f"project:{project_id}" in [c[1] for c in trash["choices"]]
 
     client.predict(f"project:{project_id}", None, api_name="/restore_item")
-    assert project_id in [p.id for p in studio.list_projects()]
+    assert project_id in [p.id for p in studio.library.list_projects()]
 
 
 def test_bad_input_is_a_clear_message_and_changes_nothing(running, client, make_fast):
-    before = len(running.studio.list_projects())
+    before = len(running.studio.library.list_projects())
     with pytest.raises(AppError, match=r"(?i)title"):
         client.predict("", "zh", "", "", "", api_name="/create_project")
     with pytest.raises(AppError, match="Choose a chapter"):
         client.predict(None, "text", api_name="/save_chapter")
-    assert len(running.studio.list_projects()) == before
+    assert len(running.studio.library.list_projects()) == before
 
 
 def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_path: Path):
@@ -75,7 +75,7 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
     project_id = new_project(client, make_fast)
     sheet = ["林远", "小林, 远哥", True, "青衫少年", "沉静", "清瘦", "孤儿", "寡言", "在下林远。", "", "山门"]
     character_id = value(client.predict(project_id, *sheet, api_name="/add_character"))
-    (character,) = studio.list_characters(project_id)
+    (character,) = studio.library.list_characters(project_id)
     assert (character.id, character.name, character.aliases, character.pinned) == (
         character_id, "林远", ["小林", "远哥"], True)
     assert character.greeting == "在下林远。"
@@ -83,28 +83,28 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
     assert loaded[0] == "林远" and loaded[2] is True
 
     client.predict(project_id, character_id, "林远", "", False, *sheet[3:], api_name="/update_character")
-    assert studio.get_character(character_id).pinned is False
+    assert studio.library.get_character(character_id).pinned is False
 
     card = client.predict(character_id, "json", api_name="/export_card")
     assert json.loads(Path(card).read_text("utf-8"))["data"]["name"] == "林远"
     imported = value(client.predict(project_id, handle_file(card), api_name="/import_card"))
-    assert len(studio.list_characters(project_id)) == 2 and imported != character_id
+    assert len(studio.library.list_characters(project_id)) == 2 and imported != character_id
 
     bad = tmp_path / "broken.json"
     bad.write_text("{not json", "utf-8")
     with pytest.raises(AppError):
         client.predict(project_id, handle_file(str(bad)), api_name="/import_card")
-    assert len(studio.list_characters(project_id)) == 2
+    assert len(studio.library.list_characters(project_id)) == 2
 
     lore = ["青云山", "九峰环抱。", "青云\n山门", "", "and_any", "before_char", False, True, False, False, False,
             False, True, 100, 4, 100]
     entry_id = value(client.predict(project_id, *lore, api_name="/add_lore"))
-    (entry,) = studio.list_lore(project_id)
+    (entry,) = studio.library.list_lore(project_id)
     assert (entry.id, entry.keys, entry.content) == (entry_id, ["青云", "山门"], "九峰环抱。")
     assert (entry.enabled, entry.prevent_recursion, entry.exclude_recursion) == (True, True, False)
     book = client.predict(project_id, api_name="/export_lorebook")
     client.predict(project_id, handle_file(book), api_name="/import_lorebook")
-    assert len(studio.list_lore(project_id)) == 2
+    assert len(studio.library.list_lore(project_id)) == 2
 
 
 def test_lore_keys_one_per_line_survive_a_save_unchanged(running, client, make_fast):
@@ -114,12 +114,12 @@ def test_lore_keys_one_per_line_survive_a_save_unchanged(running, client, make_f
     form = ["regex", "c", "\n".join(keys) + "\n\n", "\n".join(secondary), "and_any", "before_char", False, True,
             False, False, False, False, False, 100, 4, 100]
     entry_id = value(client.predict(project_id, *form, api_name="/add_lore"))
-    entry = studio.list_lore(project_id)[0]
+    entry = studio.library.list_lore(project_id)[0]
     assert (entry.keys, entry.secondary_keys) == (["/a{1,3}/i", "青云, 山门", "spaced"], secondary)
     shown_keys, shown_secondary = "\n".join(entry.keys), "\n".join(entry.secondary_keys)  # as the form shows them
     client.predict(project_id, entry_id, "regex", "c", shown_keys, shown_secondary, *form[4:],
                    api_name="/update_lore")
-    again = studio.list_lore(project_id)[0]
+    again = studio.library.list_lore(project_id)[0]
     assert (again.id, again.keys, again.secondary_keys) == (entry_id, entry.keys, entry.secondary_keys)
 
 
@@ -128,9 +128,9 @@ def test_chapters_add_rename_reorder_delete_and_revisions(running, client, make_
     project_id = new_project(client, make_fast)
     first, second = new_chapter(client, project_id, "甲"), new_chapter(client, project_id, "乙")
     client.predict(project_id, second, "乙·改", "draft", api_name="/rename_chapter")
-    assert (studio.get_chapter(second).title, studio.get_chapter(second).status) == ("乙·改", "draft")
+    assert (studio.chapters.get_chapter(second).title, studio.chapters.get_chapter(second).status) == ("乙·改", "draft")
     client.predict(project_id, second, 1, api_name="/move_chapter")
-    assert [c.id for c in studio.list_chapters(project_id)] == [second, first]
+    assert [c.id for c in studio.chapters.list_chapters(project_id)] == [second, first]
     opened = client.predict(second, api_name="/open_chapter")
     assert opened[:3] == ("乙·改", "draft", 1)
 
@@ -138,10 +138,10 @@ def test_chapters_add_rename_reorder_delete_and_revisions(running, client, make_
     _, _, revisions = client.predict(second, "v2", api_name="/save_chapter")
     older = [value for label, value in revisions["choices"] if label.startswith("v1")][0]
     editor, _, _ = client.predict(second, older, "v2", api_name="/restore_revision")
-    assert editor == "v1" and studio.get_chapter(second).version == 3
+    assert editor == "v1" and studio.chapters.get_chapter(second).version == 3
 
     client.predict(project_id, first, api_name="/delete_chapter")
-    assert [c.id for c in studio.list_chapters(project_id)] == [second]
+    assert [c.id for c in studio.chapters.list_chapters(project_id)] == [second]
 
 
 def test_second_client_save_is_refused_and_first_text_survives(running, client, make_fast):
@@ -157,9 +157,9 @@ def test_second_client_save_is_refused_and_first_text_survives(running, client, 
         assert "1" in status
         text, status, _ = other.predict(chapter_id, "stale tab text", api_name="/save_chapter")
         assert "saved elsewhere" in status and "⚠" in status  # the conflict message, not a success
-        chapter = studio.get_chapter(chapter_id)
+        chapter = studio.chapters.get_chapter(chapter_id)
         assert (chapter.text, chapter.version) == ("first tab text", 1)
-        assert [r.version for r in studio.list_revisions(chapter_id)] == [1]
+        assert [r.version for r in studio.chapters.list_revisions(chapter_id)] == [1]
     finally:
         other.close()
 
@@ -170,14 +170,14 @@ def test_draft_streams_and_persists_then_continue_appends(running, client, make_
     client.predict(chapter_id, api_name="/open_chapter")
     updates, (editor, status, _) = run_stream(client, chapter_id, "", 7, api_name="/draft")
     assert len(updates) >= 2  # text streamed in before the final update
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.text and editor == chapter.text and chapter.version == 1
     _, (editor, _, _) = run_stream(client, chapter_id, editor, 8, api_name="/continue")
-    after = studio.get_chapter(chapter_id)
+    after = studio.chapters.get_chapter(chapter_id)
     assert after.version == 2 and after.text.startswith(chapter.text) and editor == after.text
     # the editor's base version followed the generation, so a save now succeeds
     _, status, _ = client.predict(chapter_id, after.text + "。", api_name="/save_chapter")
-    assert studio.get_chapter(chapter_id).version == 3 and "⚠" not in status
+    assert studio.chapters.get_chapter(chapter_id).version == 3 and "⚠" not in status
 
 
 def test_same_seed_same_draft_text(running, client, make_fast):
@@ -186,7 +186,7 @@ def test_same_seed_same_draft_text(running, client, make_fast):
     run_stream(client, first, "", 42, api_name="/draft")
     run_stream(client, second, "", 42, api_name="/draft")
     studio = running.studio
-    assert studio.get_chapter(first).text == studio.get_chapter(second).text != ""
+    assert studio.chapters.get_chapter(first).text == studio.chapters.get_chapter(second).text != ""
 
 
 def test_three_branches_accept_one_records_preferences(running, client, make_fast):
@@ -198,17 +198,17 @@ def test_three_branches_accept_one_records_preferences(running, client, make_fas
     _, final = run_stream(client, chapter_id, 3, 11, api_name="/branch")
     texts, ids = final[:4], final[4:8]
     assert [i is not None for i in ids] == [True, True, True, False] and texts[3] == ""
-    (group,) = studio.list_branches(chapter_id)
+    (group,) = studio.branches.list_branches(chapter_id)
     assert sorted(p.id for p in group) == sorted(ids[:3])
 
     editor, status, _, _ = client.predict(chapter_id, ids[1], "开篇。", api_name="/accept_branch_2")
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.version == 2 and editor == chapter.text
     assert chapter.text == "开篇。" + texts[1]  # the chosen branch continues the chapter
     assert len(store.list_preferences(project_id)) == 2
 
     _, (new_text, new_id) = run_stream(client, ids[0], 5, api_name="/regenerate_branch")
-    assert new_id not in ids and sum(len(g) for g in studio.list_branches(chapter_id)) == 4
+    assert new_id not in ids and sum(len(g) for g in studio.branches.list_branches(chapter_id)) == 4
 
 
 def test_polish_diff_accept_replaces_the_passage(running, client, make_fast):
@@ -224,12 +224,12 @@ def test_polish_diff_accept_replaces_the_passage(running, client, make_fast):
     assert "(length)" in status
     *_, refused = client.predict(chapter_id, original, revised, original, api_name="/accept_polish")
     assert "⚠" in refused and "cut short" in refused
-    assert studio.get_chapter(chapter_id).version == 1
+    assert studio.chapters.get_chapter(chapter_id).version == 1
     # edited by hand, the result is the writer's own text and is accepted in place of the original
     mine = revised + "。"
     client.predict(original, mine, api_name="/diff")
     client.predict(chapter_id, original, mine, original, api_name="/accept_polish")
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.version == 2 and chapter.text == mine
 
     empty_result, _ = client.predict(api_name="/reject_polish")
@@ -244,7 +244,7 @@ def test_polish_of_a_repeated_passage_needs_its_place(running, client, make_fast
     client.predict("风起。", "风停。", api_name="/diff")  # pasted by hand: no offset into the chapter
     *_, refused = client.predict(chapter_id, "风起。", "风停。", "风起。云涌。风起。", api_name="/accept_polish")
     assert "⚠" in refused and "2" in refused
-    assert studio.get_chapter(chapter_id).text == "风起。云涌。风起。"
+    assert studio.chapters.get_chapter(chapter_id).text == "风起。云涌。风起。"
 
 
 def test_summary_context_and_sampling(running, client, make_fast):
@@ -254,17 +254,17 @@ def test_summary_context_and_sampling(running, client, make_fast):
     client.predict(chapter_id, api_name="/open_chapter")
     client.predict(chapter_id, "少年拜入青云门下，第一日便遇见了师姐。", api_name="/save_chapter")
     _, (summary, status, _) = run_stream(client, project_id, chapter_id, 9, api_name="/summarize")
-    assert summary.strip() and studio.get_chapter(chapter_id).summary == summary.strip()
+    assert summary.strip() and studio.chapters.get_chapter(chapter_id).summary == summary.strip()
     assert status == "✓ Summary saved."  # said only because the studio saved it (the final update's chapter)
     client.predict(project_id, chapter_id, "编辑过的摘要", api_name="/save_summary")
-    assert studio.get_chapter(chapter_id).summary == "编辑过的摘要"
+    assert studio.chapters.get_chapter(chapter_id).summary == "编辑过的摘要"
 
     plan = client.predict(chapter_id, "continue", api_name="/preview_context")
     assert 'id="budget-bar"' in plan and "<table" in plan
     assert "<table" in client.predict(api_name="/last_context")
 
     client.predict(project_id, 0.5, 0.8, 30, 0.05, 1.1, api_name="/set_sampling")
-    params = studio.sampling_defaults(project_id)
+    params = studio.settings.sampling_defaults(project_id)
     assert (params.temperature, params.top_k, params.repetition_penalty) == (0.5, 30, 1.1)
     assert client.predict(project_id, api_name="/sampling_defaults")[2] == 30
     assert "tiny-xverse" in client.predict(api_name="/engine_info")
@@ -281,23 +281,23 @@ def test_roleplay_turn_regenerate_switch_edit(running, client, make_fast):
 
     _, (history, cleared, position) = run_stream(client, session_id, "有什么书？", 3, api_name="/chat_turn")
     assert len(history) == 3 and cleared == "" and position == "1/1"
-    assert len(studio.chat_transcript(session_id)) == 3
-    first_reply = studio.chat_transcript(session_id)[-1]
+    assert len(studio.roleplay.chat_transcript(session_id)) == 3
+    first_reply = studio.roleplay.chat_transcript(session_id)[-1]
 
     _, (history, position) = run_stream(client, session_id, -1, 4, api_name="/chat_regenerate")
-    assert position == "2/2" and studio.chat_transcript(session_id)[-1].id != first_reply.id
+    assert position == "2/2" and studio.roleplay.chat_transcript(session_id)[-1].id != first_reply.id
     history, position = client.predict(session_id, -1, -1, api_name="/chat_previous")
-    assert position == "1/2" and studio.chat_transcript(session_id)[-1].id == first_reply.id
+    assert position == "1/2" and studio.roleplay.chat_transcript(session_id)[-1].id == first_reply.id
 
     client.predict(session_id, 1, "改过的问题", api_name="/chat_edit")
-    assert studio.chat_transcript(session_id)[1].text == "改过的问题"
-    assert [s.id for s in studio.list_chats(project_id)] == [session_id]
+    assert studio.roleplay.chat_transcript(session_id)[1].text == "改过的问题"
+    assert [s.id for s in studio.roleplay.list_chats(project_id)] == [session_id]
 
     _, history = client.predict(project_id, session_id, 0, api_name="/chat_branch")
-    assert len(history) == 1 and len(studio.chat_transcript(session_id)) == 1
+    assert len(history) == 1 and len(studio.roleplay.chat_transcript(session_id)) == 1
     run_stream(client, session_id, "换个话题。", 6, api_name="/chat_turn")
-    new_question = studio.chat_transcript(session_id)[1]
-    assert new_question.text == "换个话题。" and studio.alternative_position(new_question.id) == (2, 2)
+    new_question = studio.roleplay.chat_transcript(session_id)[1]
+    assert new_question.text == "换个话题。" and studio.roleplay.alternative_position(new_question.id) == (2, 2)
 
 
 def test_export_markdown_and_import_manuscript(running, client, make_fast, tmp_path: Path):
@@ -316,8 +316,8 @@ def test_export_markdown_and_import_manuscript(running, client, make_fast, tmp_p
     manuscript.write_text("第一章 起\n\n甲。\n\n第二章 承\n\n乙。\n\n第三章 转\n\n丙。\n", "utf-8")
     target = new_project(client, make_fast, title="导入之书")
     status, chapters = client.predict(target, handle_file(str(manuscript)), api_name="/import_manuscript")
-    assert "3" in status and len(studio.list_chapters(target)) == 3
-    assert value(chapters) == studio.list_chapters(target)[0].id
+    assert "3" in status and len(studio.chapters.list_chapters(target)) == 3
+    assert value(chapters) == studio.chapters.list_chapters(target)[0].id
 
 
 def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, make_fast):
@@ -325,7 +325,7 @@ def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, mak
 
     studio, store = running.studio, running.store
     project_id = new_project(client, make_fast)
-    studio.update_project(project_id, settings={"max_new_tokens": {"draft": 512}})
+    studio.library.update_project(project_id, settings={"max_new_tokens": {"draft": 512}})
     chapter_id = new_chapter(client, project_id)
     job = client.submit(chapter_id, "", 1, api_name="/draft")
     deadline = time.monotonic() + 60
@@ -335,11 +335,11 @@ def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, mak
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # the passage is finalised first, then the chapter takes its text
         (passage,) = [p for p in store.list_passages(project_id, chapter_id) if p.task == "draft"]
-        if passage.status != "streaming" and studio.get_chapter(chapter_id).version > 0:
+        if passage.status != "streaming" and studio.chapters.get_chapter(chapter_id).version > 0:
             break
         time.sleep(0.1)
     assert (passage.status, passage.finish_reason) == ("cancelled", "cancelled")
-    assert passage.text and studio.get_chapter(chapter_id).text == passage.text.lstrip("\n")
+    assert passage.text and studio.chapters.get_chapter(chapter_id).text == passage.text.lstrip("\n")
 
 
 def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_nothing(running, client, make_fast):
@@ -351,9 +351,9 @@ def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_no
     client.predict(chapter_id, api_name="/open_chapter")
     client.predict(chapter_id, "v1", api_name="/save_chapter")
     _, (editor, _, _) = run_stream(client, chapter_id, "v1 and more, typed but not saved", 2, api_name="/continue")
-    revisions = studio.list_revisions(chapter_id)
+    revisions = studio.chapters.list_revisions(chapter_id)
     assert [(r.version, r.source, r.text) for r in revisions][1] == (2, "user", "v1 and more, typed but not saved")
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.version == 3 and chapter.text.startswith("v1 and more, typed but not saved") and editor == chapter.text
 
     other = Client(running.url, verbose=False)
@@ -364,7 +364,7 @@ def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_no
         _, (_, status, _) = run_stream(other, chapter_id, "stale tab text", 3, api_name="/draft")
         assert "⚠" in status and "saved elsewhere" in status
         assert len(store.list_passages(project_id, chapter_id)) == passages  # nothing generated
-        assert studio.get_chapter(chapter_id).text == chapter.text + "!"
+        assert studio.chapters.get_chapter(chapter_id).text == chapter.text + "!"
     finally:
         other.close()
 
@@ -376,9 +376,10 @@ def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter
 
     studio, store = running.studio, running.store
     project_id = new_project(client, make_fast)
-    studio.update_project(project_id, settings={"max_new_tokens": {"continue": 900}})
+    studio.library.update_project(project_id, settings={"max_new_tokens": {"continue": 2000}})
     chapter_id = new_chapter(client, project_id)
     client.predict(chapter_id, api_name="/open_chapter")
+    other = Client(running.url, verbose=False)  # connected first: the run may not outlast a connect
     job = client.submit(chapter_id, "开篇。", 1, api_name="/continue")
 
     def passage():
@@ -388,7 +389,6 @@ def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter
     deadline = time.monotonic() + 60
     while not (passage() and passage().text) and time.monotonic() < deadline:
         time.sleep(0.05)
-    other = Client(running.url, verbose=False)
     try:
         other.predict(api_name="/stop_writing")  # another browser session's Stop
     finally:
@@ -401,12 +401,12 @@ def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter
 
     client.predict(api_name="/stop_writing")
     editor, status, _ = job.result(timeout=120)
-    chapter = studio.get_chapter(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
     assert (passage().status, passage().finish_reason) == ("cancelled", "cancelled")
     assert editor == chapter.text and chapter.text.startswith("开篇。") and len(chapter.text) > len("开篇。")
     assert "cancelled" in status
     _, status, _ = client.predict(chapter_id, chapter.text + "。", api_name="/save_chapter")
-    assert "⚠" not in status and studio.get_chapter(chapter_id).version == chapter.version + 1
+    assert "⚠" not in status and studio.chapters.get_chapter(chapter_id).version == chapter.version + 1
 
 
 def test_a_branch_of_another_chapter_is_refused_and_nothing_changes(running, client, make_fast):
@@ -420,6 +420,6 @@ def test_a_branch_of_another_chapter_is_refused_and_nothing_changes(running, cli
     client.predict(second, "乙章正文。", api_name="/save_chapter")
     with pytest.raises(AppError, match="another chapter"):
         client.predict(second, branch_of_first, "乙章正文。", api_name="/accept_passage")
-    assert (studio.get_chapter(second).text, studio.get_chapter(second).version) == ("乙章正文。", 1)
-    assert studio.get_chapter(first).version == 0
-    assert not any(p.accepted for group in studio.list_branches(first) for p in group)
+    assert (studio.chapters.get_chapter(second).text, studio.chapters.get_chapter(second).version) == ("乙章正文。", 1)
+    assert studio.chapters.get_chapter(first).version == 0
+    assert not any(p.accepted for group in studio.branches.list_branches(first) for p in group)

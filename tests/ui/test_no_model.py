@@ -46,15 +46,15 @@ def test_generation_without_a_model_is_a_clear_message(no_model_url):
                 client.predict(chapter_id, "Typed by hand.", 1, api_name=endpoint)
         with pytest.raises(AppError, match="No model is loaded"):
             client.predict(chapter_id, 3, 1, api_name="/branch")
-        chapter = studio.get_chapter(chapter_id)
+        chapter = studio.chapters.get_chapter(chapter_id)
         assert (chapter.text, chapter.version) == ("Typed by hand.", 1)
         # unsaved editor text is saved before generating, even when generation then fails
         with pytest.raises(AppError, match="No model is loaded"):
             client.predict(chapter_id, "Typed by hand, not saved yet.", 1, api_name="/continue")
-        chapter = studio.get_chapter(chapter_id)
+        chapter = studio.chapters.get_chapter(chapter_id)
         assert (chapter.text, chapter.version) == ("Typed by hand, not saved yet.", 2)
         _, status, _ = client.predict(chapter_id, "Saved again.", api_name="/save_chapter")
-        assert "⚠" not in status and studio.get_chapter(chapter_id).version == 3  # the editor's version followed
+        assert "⚠" not in status and studio.chapters.get_chapter(chapter_id).version == 3  # the editor's version followed
         assert "none" in client.predict(api_name="/engine_info")
     finally:
         client.close()

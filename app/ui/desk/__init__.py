@@ -17,12 +17,16 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui import write
+from app.studio import CHAPTER_STATUSES, polish_presets
 from app.ui.common import Shell
-from app.ui.desk import actions, branch_strip, editor, review, revisions, side_panel
-from app.ui.polish import preset_choices
+from app.ui.desk import actions, branch_strip, chapters, editor, review, revisions, side_panel
 
 MAX_BRANCHES = branch_strip.MAX_SHOWN
+
+
+def preset_choices(language: str) -> list[tuple[str, str]]:
+    """(what the preset asks for, preset name), as the polish template of `language` defines them."""
+    return [(description, name) for name, description in polish_presets(language).items()]
 
 
 @dataclass
@@ -47,7 +51,7 @@ def _chapter_column(shell: Shell) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]
     chapters = gr.Markdown(elem_id="chapters-table")
     with tr.make(gr.Accordion, "chapter_settings", open=False, elem_id="chapter-settings"):
         title = tr.make(gr.Textbox, "chapter_title", elem_id="chapter-title")
-        status = tr.make(gr.Dropdown, "chapter_status", choices=write.CHAPTER_STATUSES, value="outline")
+        status = tr.make(gr.Dropdown, "chapter_status", choices=list(CHAPTER_STATUSES), value="outline")
         with gr.Row():
             add = tr.button("add_chapter", size="sm", elem_id="add-chapter")
             rename = tr.button("rename_chapter", size="sm")
@@ -84,7 +88,7 @@ def build(shell: Shell) -> None:
     with tr.tab("tab_write", id="write"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=200, elem_id="desk-left"):
-                chapters, meta, buttons = _chapter_column(shell)
+                listing, meta, buttons = _chapter_column(shell)
             with gr.Column(scale=5, elem_id="desk-centre"):
                 state = editor.build(shell)
                 bar = _action_bar(shell)
@@ -97,8 +101,8 @@ def build(shell: Shell) -> None:
             with gr.Column(scale=2, min_width=260, elem_id="desk-side"):
                 panel = side_panel.build(shell)
     title, status, ordinal = meta
-    write._wire_open(shell, chapters, (title, status, ordinal, panel.outline), shell.revisions, panel.save_outline)
-    write._wire_chapter_list(shell, chapters, (title, status, ordinal, panel.outline), *buttons)
+    chapters.wire_open(shell, listing, (title, status, ordinal, panel.outline), shell.revisions, panel.save_outline)
+    chapters.wire_chapter_list(shell, listing, (title, status, ordinal, panel.outline), *buttons)
     editor.wire(shell, state, bar.save)
     actions.wire(shell, bar, ideas)
     branch_strip.wire(shell, strip, bar)

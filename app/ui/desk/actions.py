@@ -16,7 +16,7 @@ from app.studio import SaveConflict, join_passage
 from app.ui.common import Shell, as_seed, conflict_message, guarded, require_id, stop_session, stream, sync_editor
 from app.ui.desk import measure
 from app.ui.desk.feedback import RunClock, finish_line, progress_line
-from app.ui.write import revision_choices
+from app.ui.views import revision_choices
 
 RUNNING, IDLE = gr.update(interactive=True), gr.update(interactive=False)
 
@@ -49,7 +49,7 @@ def chapter_stream(shell: Shell, task: str, start: Any, chapter_id: Any, editor_
     for update in stream(shell, request, start(ident, seed=as_seed(seed_value))):
         streamed = update.texts[0] if update.texts else ""
         if update.done:
-            chapter = update.chapter or studio.get_chapter(ident)
+            chapter = update.chapter or studio.chapters.get_chapter(ident)
             yield (chapter.text, chapter.version, tr(f"desk_{task}_done", version=chapter.version),
                    gr.update(choices=revision_choices(shell, ident), value=None),
                    done_feedback(shell, clock, update, streamed), IDLE)
@@ -63,13 +63,13 @@ def wire(shell: Shell, bar: Any, ideas: Any) -> None:
 
     @guarded
     def draft(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any, request: gr.Request):
-        yield from chapter_stream(shell, "draft", studio.draft_chapter, chapter_id, editor_text, base_version,
+        yield from chapter_stream(shell, "draft", studio.writing.draft_chapter, chapter_id, editor_text, base_version,
                                   seed_value, request)
 
     @guarded
     def continue_(chapter_id: Any, editor_text: str | None, base_version: Any, seed_value: Any,
                   request: gr.Request):
-        yield from chapter_stream(shell, "continue", studio.continue_chapter, chapter_id, editor_text, base_version,
+        yield from chapter_stream(shell, "continue", studio.writing.continue_chapter, chapter_id, editor_text, base_version,
                                   seed_value, request)
 
     @guarded
@@ -83,7 +83,7 @@ def wire(shell: Shell, bar: Any, ideas: Any) -> None:
         clock = RunClock(measure.limit(shell, ident, "brainstorm"))
         yield gr.update(visible=True, value=""), chapter.version, tr("generating"), run_feedback(shell, clock, ""), \
             RUNNING
-        for update in stream(shell, request, studio.brainstorm(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.writing.brainstorm(ident, seed=as_seed(seed_value))):
             text = update.texts[0] if update.texts else ""
             line = done_feedback(shell, clock, update, text) if update.done else run_feedback(shell, clock, text)
             yield text, gr.skip(), (tr("desk_brainstorm_done") if update.done else gr.skip()), line, \

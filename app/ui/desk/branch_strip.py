@@ -18,7 +18,7 @@ from app.ui.common import Shell, as_seed, conflict_message, guarded, require_id,
 from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, done_feedback, run_feedback
 from app.ui.desk.feedback import RunClock
-from app.ui.write import revision_choices
+from app.ui.views import revision_choices
 
 MAX_SHOWN = 4
 
@@ -82,7 +82,7 @@ def _accept(shell: Shell, index: int):
         ident = require_id(chapter_id, "chapter")
         try:
             chapter = sync_editor(shell, ident, editor_text, base_version)
-            saved = studio.accept_passage(require_id(passage_id, "branch"), chapter.version, chapter_id=ident)
+            saved = studio.branches.accept_passage(require_id(passage_id, "branch"), chapter.version, chapter_id=ident)
         except SaveConflict as conflict:
             return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip(), gr.skip(), *[gr.skip()] * MAX_SHOWN
         start, end = accepted_span(chapter.text, saved.text)
@@ -117,7 +117,7 @@ def wire(shell: Shell, strip: Strip, bar: Any) -> None:
         fresh = [gr.update(value=shell.tr("accept_branch")) for _ in range(MAX_SHOWN)]
         yield gr.update(visible=True), *shown, *[""] * MAX_SHOWN, *[None] * MAX_SHOWN, *fresh, chapter.version, \
             shell.tr("generating"), run_feedback(shell, clock, ""), RUNNING
-        for update in stream(shell, request, studio.branch(ident, n, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.branches.branch(ident, n, seed=as_seed(seed_value))):
             values = list(update.texts) + [""] * (MAX_SHOWN - len(update.texts))
             ids = list(update.passage_ids) + [None] * (MAX_SHOWN - len(update.passage_ids))
             longest = max(update.texts, key=len, default="")
@@ -129,7 +129,7 @@ def wire(shell: Shell, strip: Strip, bar: Any) -> None:
     @guarded
     def regenerate(passage_id: Any, seed_value: Any, request: gr.Request):
         ident = require_id(passage_id, "branch")
-        for update in stream(shell, request, studio.regenerate_branch(ident, seed=as_seed(seed_value))):
+        for update in stream(shell, request, studio.branches.regenerate_branch(ident, seed=as_seed(seed_value))):
             yield (update.texts[0] if update.texts else ""), (update.passage_ids or (None,))[0], \
                 (IDLE if update.done else RUNNING)
 

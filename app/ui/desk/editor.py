@@ -20,7 +20,7 @@ import gradio as gr
 
 from app.studio import SaveConflict
 from app.ui.common import Shell, as_id, as_shown, conflict_message, guarded, require_id, session_of
-from app.ui.write import revision_choices
+from app.ui.views import revision_choices
 
 AUTOSAVE_TICK_S = 2.5
 
@@ -70,7 +70,7 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
         ident = as_id(chapter_id)
         if ident is None or text is None or shell.live.running(session_of(request)):
             return gr.skip(), gr.skip(), gr.skip(), None
-        chapter = studio.get_chapter(ident)
+        chapter = studio.chapters.get_chapter(ident)
         if as_shown(text) == as_shown(chapter.text):
             return gr.skip(), gr.skip(), gr.skip(), None
         if as_id(base_version) != chapter.version:  # a newer version was saved elsewhere: never overwrite it
@@ -78,7 +78,7 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
         if text != last_seen:  # still typing: wait for a pause
             return gr.skip(), tr("save_state_unsaved"), gr.skip(), text
         try:
-            saved = studio.save_chapter(ident, text, base_version)
+            saved = studio.chapters.save_chapter(ident, text, base_version)
         except SaveConflict as conflict:
             return gr.skip(), conflict_message(conflict), gr.skip(), None
         return (saved.version, saved_state(shell, "save_state_autosaved", saved.version),
@@ -87,7 +87,7 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
     @guarded
     def save(chapter_id: Any, text: str, base_version: Any):
         try:
-            chapter = studio.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
+            chapter = studio.chapters.save_chapter(require_id(chapter_id, "chapter"), text or "", base_version)
         except SaveConflict as conflict:
             return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
         return (chapter.text, chapter.version, tr("saved_version", version=chapter.version),
@@ -99,7 +99,7 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
         ident = as_id(chapter_id)
         if ident is None:
             return ""
-        chapter = studio.get_chapter(ident)
+        chapter = studio.chapters.get_chapter(ident)
         if as_id(version) != chapter.version:
             return tr("save_state_stale", version=chapter.version)
         if text is not None and as_shown(text) != as_shown(chapter.text):

@@ -18,5 +18,8 @@ def limit(shell: Any, chapter_id: int, task: str) -> int:
         return 0
 
 
-def polish_limit(shell: Any, text: str) -> int:
-    return shell.studio.measures.polish_limit(text or "")
+def polish_limit(shell: Any, chapter_id: int, text: str) -> int:
+    try:
+        return shell.studio.measures.polish_limit(chapter_id, text or "")
+    except StudioError:
+        return 0

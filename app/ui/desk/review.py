@@ -26,7 +26,7 @@ from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, run_feedback
 from app.ui.desk.branch_strip import MARK_JS
 from app.ui.desk.feedback import RunClock, finish_line
-from app.ui.write import revision_choices
+from app.ui.views import revision_choices
 
 DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}
 PREVIEW_CHARS = 24  # of each side of a change in its checkbox label
@@ -127,10 +127,10 @@ def _polish_stream(shell: Shell, panel_bar: Any, chapter_id: Any, editor_text: s
             gr.skip(), IDLE
         return
     start, original = picked
-    clock = RunClock(measure.polish_limit(shell, original))
+    clock = RunClock(measure.polish_limit(shell, ident, original))
     yield gr.update(visible=True), "", [], gr.update(choices=[], value=[]), tr("generating"), None, \
         chapter.version, run_feedback(shell, clock, ""), RUNNING
-    for update in stream(shell, request, studio.polish(original, preset or None, "", chapter_id=ident,
+    for update in stream(shell, request, studio.polish.polish(original, preset or None, "", chapter_id=ident,
                                                        seed=as_seed(seed_value))):
         revised = update.texts[0] if update.texts else ""
         if not update.done:
@@ -221,7 +221,7 @@ def _take(shell: Shell, chapter_id: Any, review: Review | None, revised: str, ch
     ident = require_id(chapter_id, "chapter")
     try:
         chapter = sync_editor(shell, ident, editor_text, base_version)
-        saved = shell.studio.accept_polish(ident, review.original, text, chapter.version, start=review.start,
+        saved = shell.studio.polish.accept_polish(ident, review.original, text, chapter.version, start=review.start,
                                            passage_id=review.passage_id if untouched else None)
     except (SaveConflict, InvalidInput) as refused:
         message = conflict_message(refused)

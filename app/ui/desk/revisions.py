@@ -15,7 +15,7 @@ from app.studio import SaveConflict
 from app.studio.changes import change_numbers, review_changes
 from app.ui.common import Shell, as_id, conflict_message, guarded, require_id, sync_editor
 from app.ui.desk.review import DIFF_COLORS, diff_spans
-from app.ui.write import revision_choices, saved_outputs
+from app.ui.views import revision_choices, saved_outputs
 
 
 @dataclass
@@ -49,7 +49,7 @@ def wire(shell: Shell, history: History) -> None:
 
     def text_of(chapter: int, revision_id: Any) -> str | None:
         ident = as_id(revision_id)
-        found = [r.text for r in studio.list_revisions(chapter) if r.id == ident] if ident is not None else []
+        found = [r.text for r in studio.chapters.list_revisions(chapter) if r.id == ident] if ident is not None else []
         return found[0] if found else None
 
     @guarded
@@ -64,7 +64,7 @@ def wire(shell: Shell, history: History) -> None:
         old, new = text_of(chapter, a), text_of(chapter, keep_b)
         if old is None and new is None:
             return gr.update(choices=options, value=keep_b), "", []
-        current = studio.get_chapter(chapter).text
+        current = studio.chapters.get_chapter(chapter).text
         old, new = (old if old is not None else current), (new if new is not None else current)
         pieces = review_changes(old, new)
         said = tr("desk_revision_summary", changes=len(change_numbers(pieces)))
@@ -75,7 +75,7 @@ def wire(shell: Shell, history: History) -> None:
         ident = require_id(chapter_id, "chapter")
         try:
             chapter = sync_editor(shell, ident, editor_text, base_version)
-            chapter = studio.restore_revision(require_id(chosen, "revision"), chapter.version, chapter_id=ident)
+            chapter = studio.chapters.restore_revision(require_id(chosen, "revision"), chapter.version, chapter_id=ident)
         except SaveConflict as conflict:
             return gr.skip(), gr.skip(), conflict_message(conflict), gr.skip()
         return saved_outputs(shell, chapter, "restored_version")

@@ -8,13 +8,13 @@ inspector shows), refreshed when a chapter opens and whenever its version change
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
 from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
-from app.ui.context import _budget_bar
 
 MEMORY_COLORS = {"📌": "#6a1b9a", "✓": "#1565c0", "·": "#9e9e9e"}
 MEMORY_SECTIONS = ("characters", "lore_before", "lore_after", "at_depth")
@@ -51,6 +51,15 @@ def build(shell: Shell) -> Panel:
     return Panel(outline, save_outline, summary, summarize, save_summary, summary_status, memory, budget, refresh)
 
 
+def budget_bar(used: int, budget: int, label: str) -> str:
+    """A compact bar of the next prompt's token budget (HTML; the label is escaped)."""
+    share = min(100.0, 100.0 * used / budget) if budget else 0.0
+    colour = "#2e7d32" if share < 85 else "#ef6c00" if share < 100 else "#c62828"
+    return (f'<div class="desk-budget" title="{used} / {budget}"><small>{html.escape(label)} · {used} / {budget} '
+            f'({share:.0f}%)</small><div style="background:#ddd;height:8px;border-radius:4px" id="desk-budget-bar">'
+            f'<div style="width:{share:.1f}%;background:{colour};height:8px;border-radius:4px"></div></div></div>')
+
+
 def memory_spans(plan: Any) -> list[tuple[str, str | None]]:
     """Characters and lore entries of the plan: 📌 pinned, ✓ detected/included, · left out."""
     spans: list[tuple[str, str | None]] = []
@@ -71,20 +80,20 @@ def wire(shell: Shell, panel: Panel) -> None:
         ident = as_id(chapter_id)
         if ident is None:
             return [], ""
-        plan = studio.preview_context(ident, "continue")
+        plan = studio.writing.preview_context(ident, "continue")
         spans = memory_spans(plan)
-        return spans or [(tr("desk_memory_none"), None)], _budget_bar(plan.used_tokens, plan.budget,
+        return spans or [(tr("desk_memory_none"), None)], budget_bar(plan.used_tokens, plan.budget,
                                                                       tr("desk_next_prompt"))
 
     @guarded
     def load_summary(chapter_id: Any):
         ident = as_id(chapter_id)
-        return studio.get_chapter(ident).summary if ident is not None else ""
+        return studio.chapters.get_chapter(ident).summary if ident is not None else ""
 
     @guarded
     def summarize(chapter_id: Any, request: gr.Request):
         ident = require_id(chapter_id, "chapter")
-        for update in stream(shell, request, studio.summarize_chapter(ident, seed=as_seed(None))):
+        for update in stream(shell, request, studio.writing.summarize_chapter(ident, seed=as_seed(None))):
             text = update.texts[0] if update.texts else ""
             if update.done:
                 reason = update.finish_reasons[0] if update.finish_reasons else ""
@@ -95,7 +104,7 @@ def wire(shell: Shell, panel: Panel) -> None:
 
     @guarded
     def save_summary(chapter_id: Any, text: str):
-        studio.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
+        studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
         return tr("summary_saved")
 
     shown = [panel.memory, panel.budget]

@@ -1,4 +1,6 @@
-"""One generation in flight: pump the engine stream on a worker thread, persist it, coalesce updates.
+"""One engine run in flight: pump the engine stream on a worker thread, persist it, coalesce snapshots.
+
+(Not to be confused with app.engine.streaming, the engine's own token streamer.)
 
 Owns the lifecycle promise of every streamed use case:
 - the worker thread reads `engine.stream` to its end and persists the texts through a `StreamSink`
@@ -22,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.engine import Chunk, Engine, EngineUnavailable, GenerationRequest
+from app.engine import Chunk, Done, Engine, EngineUnavailable, GenerationRequest
 
 # Control characters a model may emit that no writer wants (and the store refuses NUL); \t \n \r stay.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -64,18 +66,22 @@ class GenerationRun:
         self._error = ""
         self._unavailable = False
         self._revision = 0  # bumps on every change; the consumer yields only on change
+        self._started = False
         self._thread = threading.Thread(target=self._pump, name="inkstone-generation", daemon=True)
 
     # --- consumer side -------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread.start()
+        """Start the worker (once; later calls do nothing)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    @property
+    def branches(self) -> int:
+        return self._request.n
 
     def cancel(self) -> None:
         self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     def snapshots(self, stream_interval_s: float) -> Iterator[Snapshot]:
         """Coalesced snapshots while the run streams; returns once the worker has persisted the end."""
@@ -120,7 +126,7 @@ class GenerationRun:
                 stream.close()
             self._persist_final()
 
-    def _drain(self, stream: Iterator[object]) -> None:
+    def _drain(self, stream: Iterator[Chunk | Done]) -> None:
         last_persist = time.monotonic()
         persisted_revision = 0
         for event in stream:
