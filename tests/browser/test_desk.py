@@ -112,8 +112,8 @@ def _polish_one_change_of_two(page, studio, chapter_id: int, shoot) -> str:
 
 def test_desk_daily_loop(page, running, shoot):
     studio, store = running.studio, running.store
-    project = studio.create_project("灯下夜行", language="zh")
-    studio.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 300}})
+    project = studio.library.create_project("灯下夜行", language="zh")
+    studio.library.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 300}})
     chapter = studio.chapters.add_chapter(project.id, title="第一章 灯", outline="林远在雨夜里提灯出门。")
     open_desk(page, running.url, "灯下夜行", "第一章")
     shoot(page, "desk-01-opened")

@@ -38,6 +38,7 @@ class Review:
     start: int
     passage_id: int | None
     cut_short: bool
+    polished: str  # the model's result, to tell a hand edit from the streamed text
     edited: bool = False
 
 
@@ -142,7 +143,7 @@ def _polish_stream(shell: Shell, panel_bar: Any, chapter_id: Any, editor_text: s
         _, choices, spans = _reviewed(original, revised)
         said = tr("desk_polish_cut_short") if reason != "stop" else tr("desk_polish_review")
         line = finish_line(tr.language, reason, clock.figures(measure.tokens(shell, revised)), error=update.error)
-        yield gr.skip(), revised, spans, choices, said, Review(original, start, passage, reason != "stop"), \
+        yield gr.skip(), revised, spans, choices, said, Review(original, start, passage, reason != "stop", revised), \
             gr.skip(), line, IDLE
 
 
@@ -164,8 +165,8 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
     @guarded
     def edited(review: Review | None, revised: str):
         """A hand edit: the result is the writer's text now; the review is recomputed against it."""
-        if review is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if review is None or (revised or "") == review.polished and not review.edited:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # streamed or shown by the studio, not typed
         _, choices, spans = _reviewed(review.original, revised or "")
         said = tr("desk_polish_edited_cut_short") if review.cut_short else tr("desk_polish_edited")
         return spans, choices, said, replace(review, edited=True)
@@ -195,7 +196,9 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
                bar.feedback, bar.stop]
     bar.polish.click(polish, [shell.chapter, shell.editor, shell.version, panel.selection, bar.preset, bar.seed],
                      outputs, api_name="desk_polish").then(lambda: IDLE, None, [bar.stop], api_visibility="private")
-    panel.result.input(edited, [panel.state, panel.result], [panel.diff, panel.changes, panel.status, panel.state],
+    # `change`, not `input`: browsers send no input event for IME/CJK text (the handler tells a hand edit
+    # from the polish by comparing with the model's result)
+    panel.result.change(edited, [panel.state, panel.result], [panel.diff, panel.changes, panel.status, panel.state],
                        api_visibility="private")
     panel.changes.input(picked, [panel.state, panel.result, panel.changes], [panel.diff], api_visibility="private")
     taken = [shell.editor, shell.version, shell.status, shell.revisions, panel.group, panel.status, panel.state,
