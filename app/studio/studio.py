@@ -14,6 +14,7 @@ from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeService
 from app.studio.library import LibraryService
 from app.studio.measures import MeasureService
+from app.studio.search import SearchService
 from app.studio.polish import PolishService
 from app.studio.roleplay import RoleplayService
 from app.studio.settings import SettingsService
@@ -32,6 +33,7 @@ class Studio:
         self.writing = WritingService(core)
         self.branches = BranchService(core)
         self.measures = MeasureService(core)
+        self.search = SearchService(store)
         self.polish = PolishService(core)
         self.roleplay = RoleplayService(core)
         self.exchange = ExchangeService(store, options.export_dir)

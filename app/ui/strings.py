@@ -310,4 +310,14 @@ STRINGS.update({
     "desk_memory_none": ("no characters or lore yet", "还没有人物或设定"),
     "desk_memory_refresh": ("Refresh", "刷新"),
     "desk_next_prompt": ("Next prompt", "下次提示词"),
+    # desk search
+    "desk_search": ("Search the book", "全书搜索"),
+    "desk_search_query": ("A word or phrase", "输入词语或句子"),
+    "desk_search_run": ("Search", "搜索"),
+    "desk_search_open": ("Open at the hit", "打开到命中处"),
+    "desk_search_none": ("Nothing in this book matches.", "本书中没有找到。"),
+    "desk_search_found": ("{count} hit(s); choose one below to open the chapter there.",
+                          "找到 {count} 处；在下面选择一处即可打开该章并定位。"),
+    "desk_stopped_kept": ("■ Stopped: the text written so far was added; chapter is now version {version}.",
+                          "■ 已停止：已写出的文字已加入正文，章节现为版本 {version}。"),
 })

@@ -139,3 +139,27 @@ def test_desk_daily_loop(page, running, shoot):
     open_desk(page, running.url, "灯下夜行", "第一章")
     wait_until(lambda: textbox(page, "editor").input_value() == as_shown(typed.text), 20, "the text after reload")
     assert shown_count(page) == count_text(as_shown(typed.text)).total
+
+
+def test_search_finds_a_phrase_in_chapter_three_and_opens_it(page, running, shoot):
+    studio = running.studio
+    project = studio.library.create_project("寻灯记", language="zh")
+    texts = ["第一章的开头，风平浪静。", "第二章里，他们走进山谷。", "第三章：夜半时分，青铜古灯忽然亮了起来。"]
+    for i, text in enumerate(texts):
+        chapter = studio.chapters.add_chapter(project.id, title=f"第{'一二三'[i]}章")
+        studio.chapters.save_chapter(chapter.id, text, 0)
+    third = studio.chapters.list_chapters(project.id)[2]
+    open_desk(page, running.url, "寻灯记", "第一章")
+    textbox(page, "desk-search").fill("青铜古灯")
+    page.locator("#desk-search-run").click()
+    page.locator("#desk-search-results mark").first.wait_for(timeout=30_000)
+    assert page.locator("#desk-search-results mark").first.inner_text() == "青铜古灯"
+    assert "第三章" in page.locator("#desk-search-results").inner_text()
+    shoot(page, "desk-07-search")
+    page.locator("#desk-search-hits").get_by_text("第三章").first.click()
+    wait_until(lambda: textbox(page, "editor").input_value() == texts[2], 30, "chapter 3 in the editor")
+    assert "第三章" in page.locator("#chapter-picker input").input_value()
+    at = texts[2].find("青铜古灯")
+    wait_until(lambda: textbox(page, "editor").evaluate("el => [el.selectionStart, el.selectionEnd]")
+               == [at, at + 4], 10, "the hit selected in the editor")
+    assert studio.chapters.get_chapter(third.id).text == texts[2]

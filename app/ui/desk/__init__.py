@@ -19,7 +19,7 @@ import gradio as gr
 
 from app.studio import CHAPTER_STATUSES, polish_presets
 from app.ui.common import Shell
-from app.ui.desk import actions, branch_strip, chapters, editor, review, revisions, side_panel
+from app.ui.desk import actions, branch_strip, chapters, editor, finder, review, revisions, side_panel
 
 MAX_BRANCHES = branch_strip.MAX_SHOWN
 
@@ -99,6 +99,7 @@ def build(shell: Shell) -> None:
                                 visible=False)
                 history = revisions.build(shell)
             with gr.Column(scale=2, min_width=260, elem_id="desk-side"):
+                search = finder.build(shell)
                 panel = side_panel.build(shell)
     title, status, ordinal = meta
     chapters.wire_open(shell, listing, (title, status, ordinal, panel.outline), shell.revisions, panel.save_outline)
@@ -109,3 +110,4 @@ def build(shell: Shell) -> None:
     review.wire(shell, polish_review, bar)
     revisions.wire(shell, history)
     side_panel.wire(shell, panel)
+    finder.wire(shell, search)

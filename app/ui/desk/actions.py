@@ -50,7 +50,9 @@ def chapter_stream(shell: Shell, task: str, start: Any, chapter_id: Any, editor_
         streamed = update.texts[0] if update.texts else ""
         if update.done:
             chapter = update.chapter or studio.chapters.get_chapter(ident)
-            yield (chapter.text, chapter.version, tr(f"desk_{task}_done", version=chapter.version),
+            stopped = bool(update.finish_reasons) and update.finish_reasons[0] == "cancelled"
+            said = tr("desk_stopped_kept" if stopped else f"desk_{task}_done", version=chapter.version)
+            yield (chapter.text, chapter.version, said,
                    gr.update(choices=revision_choices(shell, ident), value=None),
                    done_feedback(shell, clock, update, streamed), IDLE)
         else:

@@ -76,7 +76,7 @@ def wire(shell: Shell, panel: Panel) -> None:
     studio, tr = shell.studio, shell.tr
 
     @guarded
-    def refresh(chapter_id: Any):
+    def desk_refresh(chapter_id: Any):
         ident = as_id(chapter_id)
         if ident is None:
             return [], ""
@@ -86,12 +86,12 @@ def wire(shell: Shell, panel: Panel) -> None:
                                                                       tr("desk_next_prompt"))
 
     @guarded
-    def load_summary(chapter_id: Any):
+    def desk_load_summary(chapter_id: Any):
         ident = as_id(chapter_id)
         return studio.chapters.get_chapter(ident).summary if ident is not None else ""
 
     @guarded
-    def summarize(chapter_id: Any, request: gr.Request):
+    def desk_summarize(chapter_id: Any, request: gr.Request):
         ident = require_id(chapter_id, "chapter")
         for update in stream(shell, request, studio.writing.summarize_chapter(ident, seed=as_seed(None))):
             text = update.texts[0] if update.texts else ""
@@ -103,16 +103,16 @@ def wire(shell: Shell, panel: Panel) -> None:
                 yield text, tr("generating")
 
     @guarded
-    def save_summary(chapter_id: Any, text: str):
+    def desk_save_summary(chapter_id: Any, text: str):
         studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
         return tr("summary_saved")
 
     shown = [panel.memory, panel.budget]
-    shell.chapter.change(refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
-    shell.version.change(refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
-    panel.refresh.click(refresh, [shell.chapter], shown, api_name="desk_memory")
-    shell.chapter.change(load_summary, [shell.chapter], [panel.summary], api_visibility="private")
-    panel.summarize.click(summarize, [shell.chapter], [panel.summary, panel.summary_status],
+    shell.chapter.change(desk_refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
+    shell.version.change(desk_refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
+    panel.refresh.click(desk_refresh, [shell.chapter], shown, api_name="desk_memory")
+    shell.chapter.change(desk_load_summary, [shell.chapter], [panel.summary], api_visibility="private")
+    panel.summarize.click(desk_summarize, [shell.chapter], [panel.summary, panel.summary_status],
                           api_visibility="private")
-    panel.save_summary.click(save_summary, [shell.chapter, panel.summary], [panel.summary_status],
+    panel.save_summary.click(desk_save_summary, [shell.chapter, panel.summary], [panel.summary_status],
                              api_visibility="private")
