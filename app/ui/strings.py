@@ -320,4 +320,9 @@ STRINGS.update({
                           "找到 {count} 处；在下面选择一处即可打开该章并定位。"),
     "desk_stopped_kept": ("■ Stopped: the text written so far was added; chapter is now version {version}.",
                           "■ 已停止：已写出的文字已加入正文，章节现为版本 {version}。"),
+    "desk_summarize_all": ("Summarize every chapter without a summary", "为所有没有摘要的章节生成摘要"),
+    "desk_summarizing": ("Summarizing “{title}”…", "正在为《{title}》生成摘要…"),
+    "desk_summaries_done": ("✓ {done} of {total} chapter(s) summarized.", "✓ 已为 {total} 章中的 {done} 章生成摘要。"),
+    "desk_summaries_stopped": ("■ Stopped after {done} summary(ies); {left} chapter(s) still have none — run it again to go on.",
+                               "■ 已停止：完成 {done} 章，还有 {left} 章没有摘要，再次运行即可接着做。"),
 })

@@ -31,6 +31,7 @@ class Panel:
     memory: Any
     budget: Any
     refresh: Any
+    summarize_all: Any
 
 
 def build(shell: Shell) -> Panel:
@@ -43,12 +44,14 @@ def build(shell: Shell) -> Panel:
             summarize = tr.button("summarize", size="sm", elem_id="desk-summarize")
             save_summary = tr.button("save_summary", size="sm", elem_id="desk-save-summary")
         summary_status = gr.Markdown(elem_id="desk-summary-status")
+        summarize_all = tr.button("desk_summarize_all", size="sm", elem_id="desk-summarize-all")
     tr.markdown("desk_memory_heading")
     memory = tr.make(gr.HighlightedText, "desk_memory", show_label=False, combine_adjacent=False,
                      show_legend=False, color_map=MEMORY_COLORS, elem_id="desk-memory")
     budget = gr.HTML(elem_id="desk-budget")
     refresh = tr.button("desk_memory_refresh", size="sm", elem_id="desk-memory-refresh")
-    return Panel(outline, save_outline, summary, summarize, save_summary, summary_status, memory, budget, refresh)
+    return Panel(outline, save_outline, summary, summarize, save_summary, summary_status, memory, budget, refresh,
+                 summarize_all)
 
 
 def budget_bar(used: int, budget: int, label: str) -> str:
@@ -107,6 +110,27 @@ def wire(shell: Shell, panel: Panel) -> None:
         studio.chapters.update_chapter_meta(require_id(chapter_id, "chapter"), summary=text or "")
         return tr("summary_saved")
 
+    @guarded
+    def summarize_all(project_id: Any, request: gr.Request, progress: gr.Progress = gr.Progress()):
+        """Summarize every chapter that has text but no summary, one after another, with progress.
+
+        Stop ends the chapter being summarized (its summary is saved only if it finished) and the loop;
+        running it again picks up the chapters still without a summary."""
+        project = require_id(project_id, "project")
+        todo = [c for c in studio.chapters.list_chapters(project) if c.text.strip() and not c.summary.strip()]
+        done = 0
+        for index, chapter in enumerate(todo):
+            progress((index, len(todo)), desc=tr("desk_summarizing", title=chapter.title or "—"))
+            reason = ""
+            for update in stream(shell, request, studio.writing.summarize_chapter(chapter.id)):
+                reason = update.finish_reasons[0] if update.done and update.finish_reasons else reason
+                done += bool(update.done and update.chapter is not None)
+            if reason == "cancelled":
+                return tr("desk_summaries_stopped", done=done, left=len(todo) - done)
+        progress((len(todo), len(todo)), desc=tr("desk_summaries_done", done=done, total=len(todo)))
+        return tr("desk_summaries_done", done=done, total=len(todo))
+
+    panel.summarize_all.click(summarize_all, [shell.project], [panel.summary_status], api_name="summarize_all")
     shown = [panel.memory, panel.budget]
     shell.chapter.change(desk_refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
     shell.version.change(desk_refresh, [shell.chapter], shown, show_progress="hidden", api_visibility="private")
