@@ -129,8 +129,7 @@ def test_desk_daily_loop(page, running, shoot):
     _type_at_end(page, "风很大。OK")
     wait_until(lambda: shown_count(page) == count_text(textbox(page, "editor").input_value()).total, 10,
                "the 字数 to follow the text")
-    assert "已保存" not in page.locator("#desk-save-state").inner_text() or "自动" in \
-        page.locator("#desk-save-state").inner_text()
+    page.locator("#desk-save-state").get_by_text("未保存").wait_for()  # the pause has not come yet
     typed = wait_until(lambda: (c := studio.chapters.get_chapter(chapter.id)).text.endswith("风很大。OK") and c, 30,
                        "the autosave after the pause")
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for()
@@ -163,3 +162,34 @@ def test_search_finds_a_phrase_in_chapter_three_and_opens_it(page, running, shoo
     wait_until(lambda: textbox(page, "editor").evaluate("el => [el.selectionStart, el.selectionEnd]")
                == [at, at + 4], 10, "the hit selected in the editor")
     assert studio.chapters.get_chapter(third.id).text == texts[2]
+
+
+def test_polish_cut_short_is_accepted_only_by_hand_and_recorded(page, running, shoot):
+    studio, store = running.studio, running.store
+    project = studio.library.create_project("半途", language="zh")
+    chapter = studio.chapters.add_chapter(project.id, title="第一章")
+    text = "开篇一句。" + SENTENCE + "结尾一句。"
+    studio.chapters.save_chapter(chapter.id, text, 0)
+    open_desk(page, running.url, "半途", "第一章")
+    page.get_by_text("更多选项").click()
+    page.locator("#desk-seed input").fill("5")  # a fixed seed: the random tiny model runs to its limit
+    start = text.find(SENTENCE)
+    textbox(page, "editor").evaluate("(el, [a, b]) => { el.focus(); el.setSelectionRange(a, b); }",
+                                     [start, start + len(SENTENCE)])
+    page.wait_for_timeout(500)
+    page.locator("#desk-polish").click()
+    status = page.locator("#desk-review-status")
+    wait_until(lambda: "未写完" in status.inner_text(), 90, "the cut-short warning")
+    page.locator("#desk-accept-all").click()  # untouched: refused, nothing changes
+    page.locator("#write-status").get_by_text("cut short", exact=False).wait_for(timeout=20_000)
+    assert studio.chapters.get_chapter(chapter.id).version == 1
+    textbox(page, "desk-polish-result").fill(POLISHED_BY_HAND)  # finished by hand
+    wait_until(lambda: "手动" in status.inner_text() and "未写完" in status.inner_text(), 20,
+               "the hand edit noted, the warning kept")
+    page.locator("#desk-accept-all").click()
+    stored = wait_until(lambda: (c := studio.chapters.get_chapter(chapter.id)).version == 2 and c, 30, "accepted")
+    assert stored.text == "开篇一句。" + POLISHED_BY_HAND + "结尾一句。"
+    polishes = [p for p in store.list_passages(project.id, chapter.id) if p.task == "polish"]
+    assert len(polishes) == 1 and polishes[0].finish_reason == "length"  # the model's attempt stays on record
+    newest = max(studio.chapters.list_revisions(chapter.id), key=lambda r: r.version)
+    assert (newest.version, newest.text) == (2, stored.text)

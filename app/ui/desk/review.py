@@ -21,7 +21,7 @@ import gradio as gr
 
 from app.studio import InvalidInput, SaveConflict
 from app.studio.changes import Piece, apply_changes, change_numbers, review_changes
-from app.ui.common import Shell, as_id, as_seed, conflict_message, guarded, require_id, stream, sync_editor
+from app.ui.common import Shell, as_id, as_seed, as_shown, conflict_message, guarded, require_id, stream, sync_editor
 from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, run_feedback
 from app.ui.desk.branch_strip import MARK_JS
@@ -129,13 +129,15 @@ def _polish_stream(shell: Shell, panel_bar: Any, chapter_id: Any, editor_text: s
         return
     start, original = picked
     clock = RunClock(measure.polish_limit(shell, ident, original))
-    yield gr.update(visible=True), "", [], gr.update(choices=[], value=[]), tr("generating"), None, \
+    # the result box is hidden, not emptied, while streaming: its value changes only once, at the end
+    yield gr.update(visible=True), gr.update(visible=False), [], gr.update(choices=[], value=[]), tr("generating"), None, \
         chapter.version, run_feedback(shell, clock, ""), RUNNING
     for update in stream(shell, request, studio.polish.polish(original, preset or None, "", chapter_id=ident,
                                                        seed=as_seed(seed_value))):
         revised = update.texts[0] if update.texts else ""
-        if not update.done:
-            yield gr.skip(), revised, *skip9[:2], gr.skip(), gr.skip(), gr.skip(), \
+        if not update.done:  # streamed into the diff view; the editable result is set once, at the end,
+            # so every later `change` of the result is the writer's own edit
+            yield gr.skip(), gr.skip(), [(revised, None)], gr.skip(), gr.skip(), gr.skip(), gr.skip(), \
                 run_feedback(shell, clock, revised), gr.skip()
             continue
         reason = update.finish_reasons[0] if update.finish_reasons else ""
@@ -143,7 +145,8 @@ def _polish_stream(shell: Shell, panel_bar: Any, chapter_id: Any, editor_text: s
         _, choices, spans = _reviewed(original, revised)
         said = tr("desk_polish_cut_short") if reason != "stop" else tr("desk_polish_review")
         line = finish_line(tr.language, reason, clock.figures(measure.tokens(shell, revised)), error=update.error)
-        yield gr.skip(), revised, spans, choices, said, Review(original, start, passage, reason != "stop", revised), \
+        yield gr.skip(), gr.update(value=revised, visible=True), spans, choices, said, \
+            Review(original, start, passage, reason != "stop", revised), \
             gr.skip(), line, IDLE
 
 
@@ -165,7 +168,7 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
     @guarded
     def edited(review: Review | None, revised: str):
         """A hand edit: the result is the writer's text now; the review is recomputed against it."""
-        if review is None or (revised or "") == review.polished and not review.edited:
+        if review is None or as_shown(revised or "") == as_shown(review.polished) and not review.edited:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # streamed or shown by the studio, not typed
         _, choices, spans = _reviewed(review.original, revised or "")
         said = tr("desk_polish_edited_cut_short") if review.cut_short else tr("desk_polish_edited")
@@ -220,7 +223,8 @@ def _take(shell: Shell, chapter_id: Any, review: Review | None, revised: str, ch
     pieces = review_changes(review.original, revised or "")
     numbers = change_numbers(pieces) if chosen is None else [int(n) for n in chosen]
     text = apply_changes(pieces, numbers)
-    untouched = not review.edited and set(numbers) == set(change_numbers(pieces))
+    edited = review.edited or as_shown(revised or "") != as_shown(review.polished)  # what was submitted counts
+    untouched = not edited and set(numbers) == set(change_numbers(pieces))
     ident = require_id(chapter_id, "chapter")
     try:
         chapter = sync_editor(shell, ident, editor_text, base_version)
