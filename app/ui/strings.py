@@ -304,8 +304,8 @@ STRINGS.update({
     "desk_restore_a": ("Restore A", "恢复 A"),
     "desk_restore_b": ("Restore B", "恢复 B"),
     # desk side panel
-    "desk_memory_heading": ("**In the next prompt** · 📌 pinned · ✓ detected · · left out",
-                            "**下次提示词包含** · 📌 置顶 · ✓ 检测到 · · 未放入"),
+    "desk_memory_heading": ("**In the next prompt** · ★ pinned · ✓ detected · · left out",
+                            "**下次提示词包含** · ★ 置顶 · ✓ 检测到 · · 未放入"),
     "desk_memory": ("Characters and lore", "人物与设定"),
     "desk_memory_none": ("no characters or lore yet", "还没有人物或设定"),
     "desk_memory_refresh": ("Refresh", "刷新"),

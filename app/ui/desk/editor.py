@@ -53,6 +53,7 @@ def build(shell: Shell) -> EditorState:
         save_state = gr.Markdown(elem_id="desk-save-state")
     shell.editor = tr.make(gr.Textbox, "editor", lines=20, max_lines=60, elem_id="editor", show_label=False,
                            placeholder=tr("editor_placeholder"))
+    tr.register(shell.editor, "editor_placeholder", "placeholder")
     timer = gr.Timer(AUTOSAVE_TICK_S, active=True)
     return EditorState(count, save_state, timer, gr.State(None))
 

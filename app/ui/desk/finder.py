@@ -51,6 +51,7 @@ def build(shell: Shell) -> Finder:
         with gr.Row():
             query = tr.make(gr.Textbox, "desk_search_query", show_label=False, elem_id="desk-search", scale=3,
                             placeholder=tr("desk_search_query"))
+            tr.register(query, "desk_search_query", "placeholder")
             run = tr.button("desk_search_run", size="sm", elem_id="desk-search-run", scale=1, min_width=60)
         results = gr.HTML(elem_id="desk-search-results")
         hits = tr.make(gr.Radio, "desk_search_open", choices=[], elem_id="desk-search-hits")

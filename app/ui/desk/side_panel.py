@@ -16,7 +16,7 @@ import gradio as gr
 
 from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
 
-MEMORY_COLORS = {"📌": "#6a1b9a", "✓": "#1565c0", "·": "#9e9e9e"}
+MEMORY_COLORS = {"★": "#6a1b9a", "✓": "#1565c0", "·": "#9e9e9e"}
 MEMORY_SECTIONS = ("characters", "lore_before", "lore_after", "at_depth")
 
 
@@ -64,13 +64,13 @@ def budget_bar(used: int, budget: int, label: str) -> str:
 
 
 def memory_spans(plan: Any) -> list[tuple[str, str | None]]:
-    """Characters and lore entries of the plan: 📌 pinned, ✓ detected/included, · left out."""
+    """Characters and lore entries of the plan: ★ pinned, ✓ detected/included, · left out."""
     spans: list[tuple[str, str | None]] = []
     for section in plan.sections:
         if section.name not in MEMORY_SECTIONS:
             continue
         for item in section.items:
-            mark = "·" if item.status == "left_out" else "📌" if "pinned" in item.reason else "✓"
+            mark = "·" if item.status == "left_out" else "★" if "pinned" in item.reason else "✓"
             spans.append((f" {item.label} ", mark))
     return spans
 
