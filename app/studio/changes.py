@@ -85,9 +85,9 @@ def _merged(runs: list[tuple[str, str, bool]], *, glue: bool = True) -> list[tup
     out: list[tuple[str, str, bool]] = []
     for old, new, changed in runs:
         if glue and changed and len(out) >= 2 and not out[-1][2] and out[-2][2] and _is_glue(out[-1][0]):
-            glue = out.pop()[0]
+            kept = out.pop()[0]
             prev_old, prev_new, _ = out.pop()
-            out.append((prev_old + glue + old, prev_new + glue + new, True))
+            out.append((prev_old + kept + old, prev_new + kept + new, True))
         elif changed and out and out[-1][2]:
             prev_old, prev_new, _ = out.pop()
             out.append((prev_old + old, prev_new + new, True))
