@@ -21,7 +21,7 @@ import gradio as gr
 
 from app.studio import InvalidInput, SaveConflict
 from app.studio.changes import Piece, apply_changes, change_numbers, review_changes
-from app.ui.common import Shell, as_id, as_seed, as_shown, conflict_message, guarded, require_id, stream, sync_editor
+from app.ui.common import Shell, as_seed, as_shown, conflict_message, guarded, require_id, stream, sync_editor
 from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, run_feedback
 from app.ui.desk.branch_strip import MARK_JS
@@ -109,7 +109,7 @@ def _selected(selection: Any, text: str) -> tuple[int, str] | None:
     return (start, selected) if selected and text[start:start + len(selected)] == selected else None
 
 
-def _polish_stream(shell: Shell, panel_bar: Any, chapter_id: Any, editor_text: str | None, base_version: Any,
+def _polish_stream(shell: Shell, chapter_id: Any, editor_text: str | None, base_version: Any,
                    selection: Any, preset: Any, seed_value: Any, request: gr.Request):
     """(group, result, diff, changes, status, review, version, feedback, stop) updates."""
     studio, tr = shell.studio, shell.tr
@@ -151,7 +151,7 @@ def _polish_stream(shell: Shell, panel_bar: Any, chapter_id: Any, editor_text: s
 
 
 def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
-    studio, tr = shell.studio, shell.tr
+    tr = shell.tr
 
     def remember_selection(evt: gr.SelectData):
         index = evt.index if isinstance(evt.index, (list, tuple)) else None
@@ -162,7 +162,7 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
     @guarded
     def polish(chapter_id: Any, editor_text: str | None, base_version: Any, selection: Any, preset: Any,
                seed_value: Any, request: gr.Request):
-        yield from _polish_stream(shell, bar, chapter_id, editor_text, base_version, selection, preset, seed_value,
+        yield from _polish_stream(shell, chapter_id, editor_text, base_version, selection, preset, seed_value,
                                   request)
 
     @guarded
@@ -211,7 +211,6 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
         button.click(take(everything), inputs, taken, api_visibility="private").then(
             None, [panel.marked], None, js=MARK_JS)
     panel.reject.click(reject, [panel.state], [panel.group, panel.state, shell.status], api_visibility="private")
-    _ = (studio, as_id)
 
 
 def _take(shell: Shell, chapter_id: Any, review: Review | None, revised: str, chosen: list[int] | None,
