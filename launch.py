@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     app.launch(server_name=settings.host, server_port=settings.port, auth=settings.auth,
                prevent_thread_lock=True, inbrowser=False, share=False, **launch_options(),
                allowed_paths=[str(settings.export_dir)], max_file_size=MAX_UPLOAD,
-               app_kwargs=_app_kwargs(settings))
+               app_kwargs=_app_kwargs(settings), quiet=True)  # quiet: no "share=True" hint for a writer
     print(f"Inkstone: open http://{settings.host}:{settings.port} in your browser", flush=True)
     try:
         while not stop.wait(0.5):  # a timed wait lets the signal handlers run promptly
