@@ -181,7 +181,7 @@ def test_polish_cut_short_is_accepted_only_by_hand_and_recorded(page, running, s
     status = page.locator("#desk-review-status")
     wait_until(lambda: "未写完" in status.inner_text(), 90, "the cut-short warning")
     page.locator("#desk-accept-all").click()  # untouched: refused, nothing changes
-    page.locator("#write-status").get_by_text("cut short", exact=False).wait_for(timeout=20_000)
+    page.locator("#write-status").get_by_text("润色未完成").wait_for(timeout=20_000)  # the refusal, in 中文
     assert studio.chapters.get_chapter(chapter.id).version == 1
     textbox(page, "desk-polish-result").fill(POLISHED_BY_HAND)  # finished by hand
     wait_until(lambda: "手动" in status.inner_text() and "未写完" in status.inner_text(), 20,

@@ -74,7 +74,7 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
         chapter = studio.chapters.get_chapter(ident)
         if as_shown(text) == as_shown(chapter.text):
             return gr.skip(), gr.skip(), gr.skip(), None
-        if as_id(base_version) != chapter.version:  # a newer version was saved elsewhere: never overwrite it
+        if base_version != chapter.version:  # a newer version was saved elsewhere (versions start at 0)
             return gr.skip(), tr("save_state_stale", version=chapter.version), gr.skip(), None
         if text != last_seen:  # still typing: wait for a pause
             return gr.skip(), tr("save_state_unsaved"), gr.skip(), text
@@ -101,7 +101,7 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
         if ident is None:
             return ""
         chapter = studio.chapters.get_chapter(ident)
-        if as_id(version) != chapter.version:
+        if version != chapter.version:  # versions start at 0, so not an id
             return tr("save_state_stale", version=chapter.version)
         if text is not None and as_shown(text) != as_shown(chapter.text):
             return tr("save_state_unsaved")
