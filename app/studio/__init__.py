@@ -9,6 +9,7 @@ what was streamed in its records, leaving the chapter untouched. Every failure r
 `StudioError` subclass.
 """
 
+from app.studio.changes import Piece, apply_changes, change_numbers, review_changes
 from app.studio.core import StudioOptions
 from app.studio.diffing import DiffOp
 from app.studio.errors import InvalidInput, NoModel, NotFound, SaveConflict, StudioError
@@ -27,11 +28,15 @@ __all__ = [
     "InvalidInput",
     "NoModel",
     "NotFound",
+    "Piece",
     "SaveConflict",
     "StoryStore",
     "Studio",
     "StudioError",
     "StudioOptions",
+    "apply_changes",
+    "change_numbers",
     "join_passage",
     "polish_presets",
+    "review_changes",
 ]

@@ -15,6 +15,8 @@ from app.studio.core import StudioCore, StudioOptions
 from app.studio.exchange import ExchangeService
 from app.studio.history import HistoryService
 from app.studio.library import LibraryService
+from app.studio.measures import MeasureService
+from app.studio.search import SearchService
 from app.studio.polish import PolishService
 from app.studio.preferences import PreferencesService
 from app.studio.roleplay import RoleplayService
@@ -34,6 +36,8 @@ class Studio:
         self.settings = SettingsService(store, engine, options.backup_dir)
         self.writing = WritingService(core)
         self.branches = BranchService(core)
+        self.measures = MeasureService(core)
+        self.search = SearchService(store)
         self.polish = PolishService(core)
         self.roleplay = RoleplayService(core)
         self.exchange = ExchangeService(store, options.export_dir)

@@ -20,6 +20,7 @@ from app.ui import (
     characters,
     consistency,
     context,
+    desk,
     exports,
     lore,
     polish,
@@ -28,7 +29,6 @@ from app.ui import (
     settings,
     style,
     summaries,
-    write,
 )
 from app.ui.common import TRANSLATOR_ATTRIBUTE, LiveGenerations, Shell, Translator, session_of
 from app.ui.language import HIDE_UNTIL_READY_CSS, wire_language
@@ -38,6 +38,11 @@ from app.ui.strings import LANGUAGES, t
 CSS = """
 #demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
+footer { display: none !important; }
+.desk-hidden { display: none !important; }
+#desk-meta { gap: 16px; align-items: baseline; }
+#desk-count { flex: 0 0 auto !important; min-width: 120px; font-weight: 600; }
+#desk-actions button { flex: 0 1 auto; }
 """ + HIDE_UNTIL_READY_CSS
 
 # Gradio's own strings our pages show that its bundled translations lack (a raw "common.complete", an
@@ -105,7 +110,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             projects.build(shell)
             characters.build(shell)
             lore.build(shell)
-            write.build(shell)
+            desk.build(shell)  # the Write tab is the writing desk
             branches.build(shell)
             consistency.build(shell)
             polish.build(shell)

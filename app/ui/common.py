@@ -154,6 +154,11 @@ class LiveGenerations:
         with self._lock:
             self._by_session.get(session, set()).discard(generation)
 
+    def running(self, session: str) -> bool:
+        """Whether the session streams something right now (the desk's autosave waits for it)."""
+        with self._lock:
+            return bool(self._by_session.get(session))
+
     def stop_session(self, session: str) -> None:
         """Stop the session's generations; each ends with its final (cancelled) update."""
         with self._lock:

@@ -21,7 +21,7 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict, StudioError
-from app.ui.common import BadInput, Shell, as_id, require_id
+from app.ui.common import BadInput, Shell, as_id, require_id, writer_error
 from app.ui.strings import STRINGS
 
 Values = Callable[[Any], Sequence[Any]]  # record -> the values of the group's components
@@ -72,7 +72,7 @@ def coded(shell: Shell) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             try:
                 return fn(*args, **kwargs)
             except (StudioError, ValueError, BadInput) as exc:  # BadInput: a refused id or number
-                raise gr.Error(refusal(shell, exc)) from None
+                raise writer_error(refusal(shell, exc)) from None  # escaped, titled in the writer's language
 
         return wrapper
 

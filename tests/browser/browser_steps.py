@@ -59,6 +59,8 @@ def open_chapter(page, project_label: str, chapter_label: str) -> None:
 
 def add_chapter(page, title: str, outline: str) -> None:
     open_tab(page, "Write")
+    if not textbox(page, "chapter-title").is_visible():  # the desk keeps chapter settings folded
+        page.locator("#chapter-settings").click()
     textbox(page, "chapter-title").fill(title)
     textbox(page, "chapter-outline").fill(outline)
     page.locator("#add-chapter").click()

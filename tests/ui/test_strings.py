@@ -34,7 +34,7 @@ def test_every_string_key_used_in_the_ui_exists():
     from pathlib import Path
 
     ui_dir = Path(__file__).resolve().parents[2] / "app" / "ui"
-    source = "\n".join(p.read_text("utf-8") for p in ui_dir.glob("*.py"))
+    source = "\n".join(p.read_text("utf-8") for p in ui_dir.rglob("*.py"))  # the desk package too
     used = set(re.findall(r"""\btr(?:\.(?:make|button|markdown|tab))?\((?:[\w.]+, )?["']([a-z0-9_]+)["']""", source))
     assert used and not used - set(STRINGS)
 
