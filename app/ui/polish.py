@@ -26,7 +26,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
-from app.ui.views import saved_outputs
+from app.ui.views import editor_selection, saved_outputs
 
 DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}
 
@@ -75,13 +75,6 @@ def _wire_source(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
     """Where the original passage comes from: the editor's selection (with its offset) or all of it."""
     studio = shell.studio
 
-    def remember_selection(evt: gr.SelectData):
-        """(start offset, selected text) of the editor's selection, or None when nothing is selected."""
-        index = evt.index if isinstance(evt.index, (list, tuple)) else None
-        if not index or len(index) != 2 or index[1] <= index[0] or not evt.value:
-            return None
-        return int(index[0]), str(evt.value)
-
     @guarded
     def chapter_text(chapter_id: Any, editor_text: str | None, selection: Any):
         text = editor_text if editor_text is not None else studio.chapters.get_chapter(require_id(chapter_id, "chapter")).text
@@ -91,7 +84,7 @@ def _wire_source(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
                 return selected, start
         return text, 0
 
-    shell.editor.select(remember_selection, None, [where["selection"]], api_visibility="private")
+    shell.editor.select(editor_selection, None, [where["selection"]], api_visibility="private")
     shell.editor.input(lambda: None, None, [where["selection"]], api_visibility="private")
     w["use_chapter"].click(chapter_text, [shell.chapter, shell.editor, where["selection"]],
                            [w["original"], where["start"]], api_name="chapter_text")

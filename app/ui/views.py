@@ -91,3 +91,11 @@ def ranking_rows(shell: Shell, ranking: Any) -> list[list[Any]]:
 def ranking_headers(shell: Shell) -> list[str]:
     keys = ("col_rank", "col_branch", "col_passage", "col_score", "col_consistency", "col_loglik", "col_reasons")
     return [shell.tr(k) for k in keys]
+
+
+def editor_selection(evt: gr.SelectData) -> tuple[int, str] | None:
+    """(start offset, selected text) of a select event on the editor, or None when nothing is selected."""
+    index = evt.index if isinstance(evt.index, (list, tuple)) else None
+    if not index or len(index) != 2 or index[1] <= index[0] or not evt.value:
+        return None
+    return int(index[0]), str(evt.value)

@@ -25,7 +25,7 @@ from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, run_feedback
 from app.ui.desk.branch_strip import MARK_JS
 from app.ui.desk.feedback import RunClock, finish_line
-from app.ui.views import revision_choices
+from app.ui.views import editor_selection, revision_choices
 
 DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}
 PREVIEW_CHARS = 24  # of each side of a change in its checkbox label
@@ -152,12 +152,6 @@ def _polish_stream(shell: Shell, chapter_id: Any, editor_text: str | None, base_
 def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
     tr = shell.tr
 
-    def remember_selection(evt: gr.SelectData):
-        index = evt.index if isinstance(evt.index, (list, tuple)) else None
-        if not index or len(index) != 2 or index[1] <= index[0] or not evt.value:
-            return None
-        return int(index[0]), str(evt.value)
-
     @guarded
     def polish(chapter_id: Any, editor_text: str | None, base_version: Any, selection: Any, preset: Any,
                seed_value: Any, request: gr.Request):
@@ -192,7 +186,7 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
     def reject(review: Review | None):
         return gr.update(visible=False), None, tr("desk_polish_rejected")
 
-    shell.editor.select(remember_selection, None, [panel.selection], api_visibility="private")
+    shell.editor.select(editor_selection, None, [panel.selection], api_visibility="private")
     shell.editor.input(lambda: None, None, [panel.selection], api_visibility="private")
     outputs = [panel.group, panel.result, panel.diff, panel.changes, panel.status, panel.state, shell.version,
                bar.feedback, bar.stop]
