@@ -21,7 +21,7 @@ from app.ui.common import (
     sync_editor,
     wire_stop,
 )
-from app.ui.views import ranking_headers, ranking_rows, reasons_text, saved_outputs
+from app.ui.views import RANKING_KEYS, ranking_headers, ranking_rows, reasons_text, saved_outputs
 
 MAX_SHOWN = 4
 
@@ -64,6 +64,7 @@ def build(shell: Shell) -> None:
         score_button = tr.button("score_branches", elem_id="score-branches")
         ranking = tr.make(gr.Dataframe, "branch_ranking", headers=ranking_headers(shell), interactive=False,
                           elem_id="branch-ranking")
+        tr.with_headers(ranking, RANKING_KEYS)  # the column headers follow a language switch too
         with tr.make(gr.Accordion, "branch_history", open=False):
             history = tr.make(gr.Dropdown, "passage", choices=[], allow_custom_value=True)
             preview = tr.make(gr.Textbox, "passage_text", lines=6, interactive=False)

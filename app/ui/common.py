@@ -15,7 +15,7 @@ import inspect
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +86,10 @@ class Translator:
     def with_choices(self, component: Any, choices_in: Callable[[str], list[Any]]) -> Any:
         """Register `component` so a switch gives it `choices_in(language)` (translated choice labels)."""
         return self.dynamic(component, lambda language: {"choices": choices_in(language)})
+
+    def with_headers(self, component: Any, keys: Sequence[str]) -> Any:
+        """Register a Dataframe so a switch gives it the column headers `keys` in the new language."""
+        return self.dynamic(component, lambda language: {"headers": [t(language, k) for k in keys]})
 
     def enum_choices(self, kind: str, values: list[str]) -> Callable[[str], list[tuple[str, str]]]:
         """(label in a language, value) choices for enumerated `values` of `kind`."""

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id
-from app.ui.views import finding_headers, finding_rows
+from app.ui.views import FINDING_KEYS, finding_headers, finding_rows
 
 
 def _lines(text: str | None) -> list[str]:
@@ -46,6 +46,7 @@ def build(shell: Shell) -> None:
         status = gr.Textbox(show_label=False, interactive=False, elem_id="consistency-status")
         findings = tr.make(gr.Dataframe, "consistency_findings", headers=finding_headers(shell), interactive=False,
                            elem_id="consistency-findings")
+        tr.with_headers(findings, FINDING_KEYS)
         _wire_check(shell, passage, use_model, check, status, findings)
         glossary = _build_glossary(shell, status)
         facts = _build_facts(shell, status)
@@ -77,8 +78,9 @@ def tr_count(shell: Shell, count: int) -> str:
 def _build_glossary(shell: Shell, status) -> Any:
     tr, studio = shell.tr, shell.studio
     tr.markdown("glossary_heading")
-    table = gr.Dataframe(headers=[tr("col_id"), tr("col_term"), tr("col_variants")], interactive=False,
-                         elem_id="glossary-table")
+    keys = ("col_id", "col_term", "col_variants")
+    table = tr.with_headers(gr.Dataframe(headers=[tr(k) for k in keys], interactive=False, elem_id="glossary-table"),
+                            keys)
     pick = tr.make(gr.Dropdown, "glossary_pick", choices=[], allow_custom_value=True, elem_id="glossary-pick")
     with gr.Row():
         term = tr.make(gr.Textbox, "glossary_term", elem_id="glossary-term")
@@ -113,8 +115,8 @@ def _build_glossary(shell: Shell, status) -> Any:
 def _build_facts(shell: Shell, status) -> Any:
     tr, studio = shell.tr, shell.studio
     tr.markdown("facts_heading")
-    headers = [tr(k) for k in ("col_id", "col_subject", "col_attribute", "col_value", "col_since")]
-    table = gr.Dataframe(headers=headers, interactive=False, elem_id="facts-table")
+    keys = ("col_id", "col_subject", "col_attribute", "col_value", "col_since")
+    table = tr.with_headers(gr.Dataframe(headers=[tr(k) for k in keys], interactive=False, elem_id="facts-table"), keys)
     pick = tr.make(gr.Dropdown, "fact_pick", choices=[], allow_custom_value=True, elem_id="fact-pick")
     with gr.Row():
         fields = [tr.make(gr.Textbox, "fact_subject"), tr.make(gr.Textbox, "fact_attribute"),

@@ -234,7 +234,7 @@ def _build_cutoff(shell: Shell, sessions: Any) -> None:
     with gr.Row():
         cutoff = tr.make(gr.Number, "knowledge_cutoff", value=0, precision=None, elem_id="chat-cutoff")
         button = tr.button("set_cutoff", size="sm", elem_id="set-cutoff")
-        said = gr.Textbox(show_label=False, interactive=False, elem_id="cutoff-status")
+        said = tr.make(gr.Textbox, "set_cutoff", show_label=False, interactive=False, elem_id="cutoff-status")
 
     @guarded
     def set_knowledge_cutoff(session_id: Any, chapter: Any):

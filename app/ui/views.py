@@ -70,8 +70,11 @@ def finding_rows(shell: Shell, findings: Any) -> list[list[Any]]:
              f"{f.span.start}–{f.span.end}", evidence_text(shell, f.evidence)] for f in findings]
 
 
+FINDING_KEYS = ("col_severity", "col_finding", "col_quote", "col_offsets", "col_evidence")
+
+
 def finding_headers(shell: Shell) -> list[str]:
-    return [shell.tr(k) for k in ("col_severity", "col_finding", "col_quote", "col_offsets", "col_evidence")]
+    return [shell.tr(k) for k in FINDING_KEYS]
 
 
 def reasons_text(shell: Shell, ranked: Any) -> str:
@@ -88,9 +91,11 @@ def ranking_rows(shell: Shell, ranking: Any) -> list[list[Any]]:
             for i, r in enumerate(ranking)]
 
 
+RANKING_KEYS = ("col_rank", "col_branch", "col_passage", "col_score", "col_consistency", "col_loglik", "col_reasons")
+
+
 def ranking_headers(shell: Shell) -> list[str]:
-    keys = ("col_rank", "col_branch", "col_passage", "col_score", "col_consistency", "col_loglik", "col_reasons")
-    return [shell.tr(k) for k in keys]
+    return [shell.tr(k) for k in RANKING_KEYS]
 
 
 def editor_selection(evt: gr.SelectData) -> tuple[int, str] | None:

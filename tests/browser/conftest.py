@@ -50,7 +50,7 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     data = tmp_path_factory.mktemp("browser-data")
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
     model, tokenizer = tiny_parts
-    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=4096,
                                 notes="demo model: text is random")
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.3))
     app = build_app(studio)

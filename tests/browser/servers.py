@@ -51,7 +51,7 @@ def start_server(tiny_parts, data: Path, port: int) -> Server:
 
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
     model, tokenizer = tiny_parts
-    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=1024,
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=4096,
                                 notes="demo model: text is random")
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True))
     app = build_app(studio)
