@@ -28,7 +28,7 @@ def open_desk(page, url: str, project: str, chapter: str) -> None:
     choose(page, "project-picker", project)
     page.wait_for_timeout(300)
     choose(page, "chapter-picker", chapter)
-    page.locator("#desk-save-state").get_by_text("已保存").wait_for()
+    page.locator("#desk-save-state").get_by_text("已保存").wait_for(timeout=90_000)  # a loaded 2-core box
 
 
 def shown_count(page) -> int:
@@ -133,17 +133,17 @@ def test_desk_daily_loop(page, running, shoot):
     _branches_accept_second(page, studio, store, project.id, chapter.id, shoot)
 
     _type_at_end(page, SENTENCE)
-    wait_until(lambda: SENTENCE in studio.chapters.get_chapter(chapter.id).text, 30, "the autosave of the typed sentence")
-    page.locator("#desk-save-state").get_by_text("已自动保存").wait_for()
+    wait_until(lambda: SENTENCE in studio.chapters.get_chapter(chapter.id).text, 90, "the autosave of the typed sentence")
+    page.locator("#desk-save-state").get_by_text("已自动保存").wait_for(timeout=90_000)
     _polish_one_change_of_two(page, studio, chapter.id, shoot)
 
     _type_at_end(page, "风很大。OK")
-    wait_until(lambda: shown_count(page) == count_text(textbox(page, "editor").input_value()).total, 10,
+    wait_until(lambda: shown_count(page) == count_text(textbox(page, "editor").input_value()).total, 60,
                "the 字数 to follow the text")
     page.locator("#desk-save-state").get_by_text("未保存").wait_for()  # the pause has not come yet
     typed = wait_until(lambda: (c := studio.chapters.get_chapter(chapter.id)).text.endswith("风很大。OK") and c, 30,
                        "the autosave after the pause")
-    page.locator("#desk-save-state").get_by_text("已自动保存").wait_for()
+    page.locator("#desk-save-state").get_by_text("已自动保存").wait_for(timeout=90_000)
     shoot(page, "desk-06-autosaved")
 
     open_desk(page, running.url, "灯下夜行", "第一章")
