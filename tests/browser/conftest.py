@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,21 +37,18 @@ class RunningStudio:
     url: str
 
 
-
-
-
-@pytest.fixture(scope="module")
-def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+@contextmanager
+def launched_studio(tiny_parts, data: Path, context_length: int) -> Iterator[RunningStudio]:
+    """A real Studio (tmp SQLite store in `data`, the tiny model at `context_length`) served on a free port."""
     _require_chromium()
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
     from app.ui import build_app, launch_options
     from story_store import Store
 
-    data = tmp_path_factory.mktemp("browser-data")
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
     model, tokenizer = tiny_parts
-    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=4096,
+    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=context_length,
                                 notes="demo model: text is random")
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.3))
     app = build_app(studio)
@@ -65,6 +63,12 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
         studio.cancel_all()
         app.close()
         store.close()
+
+
+@pytest.fixture(scope="module")
+def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+    with launched_studio(tiny_parts, tmp_path_factory.mktemp("browser-data"), context_length=4096) as studio:
+        yield studio
 
 
 @pytest.fixture(scope="module")

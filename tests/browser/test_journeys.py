@@ -18,6 +18,7 @@ from browser_steps import (
     textbox,
     wait_until,
 )
+from conftest import launched_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -236,14 +237,23 @@ def test_second_tab_save_is_refused_and_first_text_survives(browser, running, sh
             page.context.close()
 
 
-def test_closing_the_page_keeps_the_streamed_text(browser, running):
-    studio, store = running.studio, running.store
+@pytest.fixture(scope="module")
+def long_running(tiny_parts, tmp_path_factory):
+    """A second studio whose context holds a 30,000-token draft: one that streams long after the page closes."""
+    with launched_studio(tiny_parts, tmp_path_factory.mktemp("long-data"), context_length=65536) as studio:
+        yield studio
+
+
+def test_closing_the_page_keeps_the_streamed_text(browser, long_running):
+    studio, store = long_running.studio, long_running.store
     project = studio.library.create_project("Closed Tab", language="en")
-    studio.library.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 2000}})  # still streaming when the page closes
+    # Greedy: the same text every run, and (checked below) no end-of-text token before the page closes.
+    studio.library.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 30000},
+                                                        "sampling": {"temperature": 0.0}})
     chapter = studio.chapters.add_chapter(project.id, title="Long night", outline="A storm that never ends.")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(running.url)
+    page.goto(long_running.url)
     page.wait_for_selector("#app-title")
     open_tab(page, "Write")
     open_chapter(page, "Closed Tab", "Long night")
