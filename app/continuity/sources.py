@@ -2,7 +2,8 @@
 
 Records are duck-typed (the store's CharacterRecord, LoreEntryRecord, GlossaryTermRecord,
 StoryFactRecord, ChapterRecord, SearchHit): this leaf never imports the store. A stored fact whose
-attribute is "rank_scale" holds a ladder `a < b < c` (its subject names the rank attribute).
+attribute is "rank_scale" (in Chinese 等级阶梯 or 境界阶梯) holds a ladder `a < b < c` (its subject names the
+rank attribute).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .notation import FACT_SEPARATOR, import_from_lore, parse_fact, parse_ladder
 
 T = TypeVar("T")
 RANK_SCALE = "rank_scale"
+RANK_SCALE_NAMES = frozenset({RANK_SCALE, "等级阶梯", "境界阶梯"})  # what the writer may type as the attribute
 
 
 def glossary_from_records(terms: Sequence[Any]) -> list[GlossaryTerm]:
@@ -27,7 +29,7 @@ def facts_from_records(records: Sequence[Any]) -> tuple[list[Fact], list[RankSca
     facts: list[Fact] = []
     scales: list[RankScale] = []
     for r in records:
-        if r.attribute == RANK_SCALE:
+        if r.attribute.strip() in RANK_SCALE_NAMES:
             scale = parse_ladder(f"rank: {r.value}", "fact", r.id)
             if scale is not None:
                 scales.append(scale)

@@ -43,10 +43,14 @@ def build(shell: Shell) -> None:
         with gr.Row():
             use_model = tr.make(gr.Checkbox, "consistency_use_model", value=False)
             check = tr.button("consistency_check", variant="primary", elem_id="consistency-check")
-        status = gr.Textbox(show_label=False, interactive=False, elem_id="consistency-status")
+        status = tr.make(gr.Textbox, "consistency_status", show_label=False, interactive=False,
+                         elem_id="consistency-status")
         findings = tr.make(gr.Dataframe, "consistency_findings", headers=finding_headers(shell), interactive=False,
                            elem_id="consistency-findings")
         tr.with_headers(findings, FINDING_KEYS)
+        # An empty table shows the headers of its value, not its props: a load or a switch gives it an
+        # empty value in the page's language (findings from before a switch are cleared; Check refills).
+        shell.on_load.append((lambda: gr.update(value=[], headers=finding_headers(shell)), [findings]))
         _wire_check(shell, passage, use_model, check, status, findings)
         glossary = _build_glossary(shell, status)
         facts = _build_facts(shell, status)

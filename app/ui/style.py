@@ -14,7 +14,7 @@ import gradio as gr
 
 from app.ui.common import Shell, as_whole, guarded, markdown_table, require_id
 
-LAYOUTS = [("TRL", "trl"), ("ms-swift", "swift"), ("XVERSE card {input, output}", "card")]
+LAYOUTS = ["trl", "swift", "card"]  # dataset layouts, labelled through the "dataset_layout" enum
 PROGRESS_POLL_S = 1.0  # seconds between progress reads while a fine-tune runs
 
 
@@ -24,7 +24,9 @@ def build(shell: Shell) -> None:
         with gr.Row():
             with gr.Column():
                 tr.markdown("style_datasets_heading")
-                layout = tr.make(gr.Radio, "style_layout", choices=LAYOUTS, value="trl", elem_id="style-layout")
+                layouts = tr.enum_choices("dataset_layout", LAYOUTS)
+                layout = tr.with_choices(tr.make(gr.Radio, "style_layout", choices=layouts(tr.language), value="trl",
+                                                 elem_id="style-layout"), layouts)
                 export = tr.button("style_export", elem_id="style-export")
                 counts = gr.Markdown(elem_id="style-export-counts")
                 files = tr.make(gr.File, "style_files", file_count="multiple", interactive=False,

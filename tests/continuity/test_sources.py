@@ -57,3 +57,14 @@ def test_cutoff_filters(store):
     assert lore_as_of(entries, reveals, 2) == [] and lore_as_of(entries, reveals, 3) == entries
     facts = store.list_story_facts(project.id)
     assert [f.subject for f in facts_records_as_of(facts, 12)] == ["林微", "境界"]
+
+
+def test_a_ladder_stated_under_its_chinese_name_orders_ranks(store):
+    project = store.create_project("书")
+    store.create_character(project.id, "萧长风")
+    store.create_story_fact(project.id, "境界", "等级阶梯", "炼气 < 筑基 < 金丹")
+    store.create_story_fact(project.id, "萧长风", "境界", "金丹", since_chapter=20)
+    facts = facts_for_project("zh", characters=store.list_characters(project.id), lore_entries=[],
+                              facts=store.list_story_facts(project.id))
+    assert [s.levels for s in facts.rank_scales] == [("炼气", "筑基", "金丹")]
+    assert [f.kind for f in check_passage("萧长风不过是筑基修士。", facts, 30)] == ["rank_regression"]
