@@ -1,13 +1,17 @@
 """The writer's library: projects, the trash, characters and lore entries.
 
-Thin use cases over the `StoryStore`; each returns plain records. Invariant: deleting only ever moves
-to the trash; `restore_item` brings anything back.
+Thin use cases over the `StoryStore`; each returns plain records. Invariants: deleting only ever moves
+to the trash; `restore_item` brings anything back; the characters a lore entry is linked to (whose card
+carries it on export) live in its `extensions["characters"]` as ids of characters of the same project,
+and setting them keeps every other extension key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from app.interchange.cards import LINKED_CHARACTERS
 from app.studio.errors import InvalidInput
 from app.studio.store_seam import StoryStore, translates_store_errors
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord, TrashItem
@@ -82,12 +86,36 @@ class LibraryService:
     def list_lore(self, project_id: int) -> list[LoreEntryRecord]:
         return self._store.list_lore_entries(project_id)
 
-    def create_lore_entry(self, project_id: int, **fields: Any) -> LoreEntryRecord:
+    def create_lore_entry(self, project_id: int, linked_characters: Sequence[int] | None = None,
+                          **fields: Any) -> LoreEntryRecord:
+        """A new entry; `linked_characters`: ids of the characters whose cards carry it."""
+        if linked_characters is not None:
+            fields["extensions"] = self._with_links(project_id, fields.get("extensions") or {}, linked_characters)
         return self._store.create_lore_entry(project_id, **fields)
 
-    def update_lore_entry(self, entry_id: int, base_version: int | None = None, **fields: Any) -> LoreEntryRecord:
-        """Save the entry based on its `version` (stale: SaveConflict, nothing changes)."""
+    def update_lore_entry(self, entry_id: int, base_version: int | None = None,
+                          linked_characters: Sequence[int] | None = None, **fields: Any) -> LoreEntryRecord:
+        """Save the entry based on its `version` (stale: SaveConflict, nothing changes); with
+        `linked_characters` its character links are replaced in the same save."""
+        if linked_characters is not None:
+            entry = self._store.get_lore_entry(entry_id)
+            fields["extensions"] = self._with_links(entry.project_id, entry.extensions, linked_characters)
         return self._store.update_lore_entry(entry_id, base_version=base_version, **fields)
+
+    def linked_characters(self, entry: LoreEntryRecord) -> list[int]:
+        """Ids of the characters (still in the project) the writer linked `entry` to."""
+        present = {c.id for c in self._store.list_characters(entry.project_id)}
+        stored = entry.extensions.get(LINKED_CHARACTERS)
+        return [i for i in stored if i in present] if isinstance(stored, list) else []
+
+    def _with_links(self, project_id: int, extensions: dict[str, Any], ids: Sequence[int]) -> dict[str, Any]:
+        known = {c.id for c in self._store.list_characters(project_id)}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InvalidInput("library.unknown_linked_character", ids=", ".join(map(str, unknown)))
+        links = sorted(set(ids))
+        kept = {k: v for k, v in extensions.items() if k != LINKED_CHARACTERS}
+        return {**kept, LINKED_CHARACTERS: links} if links else kept
 
     def delete_lore_entry(self, entry_id: int) -> None:
         self._store.delete_lore_entry(entry_id)

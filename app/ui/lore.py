@@ -1,4 +1,5 @@
-"""The Lore tab: World-Info style entries (every field), lorebook import and export."""
+"""The Lore tab: World-Info style entries (every field), the characters whose cards carry an entry,
+lorebook import and export."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ def lore_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
     if ident is None:
         return []
     return choices(shell.studio.library.list_lore(ident), lambda e: e.title or ", ".join(e.keys) or f"#{e.id}")
+
+
+def character_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
+    ident = as_id(project_id)
+    return choices(shell.studio.library.list_characters(ident), lambda c: c.name) if ident is not None else []
+
+
+def _split_links(values: tuple[Any, ...], form_size: int) -> tuple[tuple[Any, ...], list[int] | None]:
+    """(form values, linked character ids) from a handler's inputs (the links come last; a call without
+    them keeps the entry's links). A stale or odd id is refused by name."""
+    if len(values) <= form_size:
+        return values, None
+    return values[:form_size], [require_id(v, "character") for v in (values[form_size] or [])]
 
 
 def _keys(text: str) -> list[str]:
@@ -62,6 +76,9 @@ def build(shell: Shell) -> None:
             position = tr.with_choices(tr.make(gr.Dropdown, "lore_position", choices=positions(tr.language),
                                                value="before_char"), positions)
             flags = [tr.make(gr.Checkbox, f"lore_{f}", value=(f == "enabled")) for f in FLAGS]
+        linked = tr.make(gr.Dropdown, "lore_linked_characters", choices=[], value=[], multiselect=True,
+                         allow_custom_value=True,
+                         elem_id="lore-linked")
         with gr.Row():
             defaults = {"insertion_order": 100, "depth": 4, "probability": 100}
             numbers = [tr.make(gr.Number, f"lore_{n}", value=defaults[n], precision=None) for n in NUMBERS]
@@ -76,7 +93,7 @@ def build(shell: Shell) -> None:
             export = tr.button("export_lorebook")
             book_out = tr.make(gr.File, "lorebook_file", interactive=False)
     form = [*texts, logic, position, *flags, *numbers]
-    _wire_entries(shell, picker, new, form, add, save, delete, panel, saved)
+    _wire_entries(shell, picker, new, form, linked, add, save, delete, panel, saved)
     _wire_lorebook(shell, picker, book_in, export, book_out)
 
 
@@ -87,30 +104,38 @@ def _form_values(entry: Any) -> list[Any]:
             *[getattr(entry, n) for n in NUMBERS]]
 
 
-def _wire_entries(shell: Shell, picker, new, form, add, save, delete, panel: FieldHistory, saved) -> None:
+def _wire_entries(shell: Shell, picker, new, form, linked, add, save, delete, panel: FieldHistory, saved) -> None:
     studio, tr = shell.studio, shell.tr
 
     def refreshed(project_id: Any, keep: Any = None):
         return dropdown_update(lore_choices(shell, project_id), keep)
+
+    def links(project_id: Any, entry: Any = None):
+        chosen = studio.library.linked_characters(entry) if entry is not None else []
+        return gr.update(choices=character_choices(shell, project_id), value=chosen)
 
     @coded(shell)
     def load_entry(project_id: Any, entry_id: Any):
         ident, project = as_id(entry_id, "lore entry"), as_id(project_id, "project")
         entry = next((e for e in (studio.library.list_lore(project) if project else []) if e.id == ident), None)
         if entry is None:
-            return [gr.skip()] * len(form) + [*loaded(shell, panel, None, 0)]
-        return [*_form_values(entry), *loaded(shell, panel, entry, entry.version)]
+            return [gr.skip()] * len(form) + [*loaded(shell, panel, None, 0), links(project_id)]
+        return [*_form_values(entry), *loaded(shell, panel, entry, entry.version), links(project_id, entry)]
 
     @guarded
     def add_lore(project_id: Any, *values: Any):
-        entry = studio.library.create_lore_entry(require_id(project_id, "project"), **_entry_fields(values))
+        """`values`: the form, then the linked characters (last, so older API calls without it still work)."""
+        form_values, characters = _split_links(values, len(form))
+        entry = studio.library.create_lore_entry(require_id(project_id, "project"), characters,
+                                                 **_entry_fields(form_values))
         return refreshed(project_id, entry.id)
 
     @coded(shell)
     def update_lore(project_id: Any, entry_id: Any, version: Any, *values: Any):
         """Saves the entry based on the version it was opened at; a stale one is refused (form kept)."""
-        entry = studio.library.update_lore_entry(require_id(entry_id, "lore entry"),
-                                                 base_version=as_version(version), **_entry_fields(values))
+        form_values, characters = _split_links(values, len(form))
+        entry = studio.library.update_lore_entry(require_id(entry_id, "lore entry"), base_version=as_version(version),
+                                                 linked_characters=characters, **_entry_fields(form_values))
         return (refreshed(project_id, entry.id), *loaded(shell, panel, entry, entry.version),
                 tr("group_saved", version=entry.version))
 
@@ -120,12 +145,14 @@ def _wire_entries(shell: Shell, picker, new, form, add, save, delete, panel: Fie
         return refreshed(project_id)
 
     blank = ["", "", "", "", "and_any", "before_char", *[f == "enabled" for f in FLAGS], 100, 4, 100]
-    shell.project.change(refreshed, [shell.project], [picker], api_visibility="private")
-    picker.change(load_entry, [shell.project, picker], [*form, panel.version, panel.picker], api_name="open_lore")
-    new.click(lambda: [None, *blank], None, [picker, *form], api_visibility="private")
-    add.click(add_lore, [shell.project, *form], [picker], api_name="add_lore")
-    save.click(update_lore, [shell.project, picker, panel.version, *form], [picker, panel.version, panel.picker, saved],
-               api_name="update_lore")
+    shell.project.change(lambda p: (refreshed(p), links(p)), [shell.project], [picker, linked],
+                         api_visibility="private")
+    picker.change(load_entry, [shell.project, picker], [*form, panel.version, panel.picker, linked],
+                  api_name="open_lore")
+    new.click(lambda p: [None, *blank, links(p)], [shell.project], [picker, *form, linked], api_visibility="private")
+    add.click(add_lore, [shell.project, *form, linked], [picker], api_name="add_lore")
+    save.click(update_lore, [shell.project, picker, panel.version, *form, linked],
+               [picker, panel.version, panel.picker, saved], api_name="update_lore")
     wire_restore(shell, panel, picker, form, _form_values, lambda e: e.version, saved, api_name="restore_lore_version")
     delete.click(delete_lore, [shell.project, picker], [picker], api_name="delete_lore")
 

@@ -88,7 +88,7 @@ def page(browser, running):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(30_000)
     page = context.new_page()
-    page.goto(running.url)
+    page.goto(running.url, timeout=120_000)  # a loaded 2-core box can take >30 s
     page.wait_for_selector("#app-title", timeout=60_000)
     yield page
     context.close()

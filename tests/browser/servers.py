@@ -87,6 +87,6 @@ def new_page(chromium, locale: str):
 
 def opened(page, url: str) -> str:
     """Open `url` and wait for the page to be shown; returns its text at the first visible paint."""
-    page.goto(url)
+    page.goto(url, timeout=120_000)  # a loaded 2-core box can take >30 s
     page.wait_for_selector("#app-title", state="visible", timeout=60_000)
     return wait_until(lambda: page.evaluate("window.__firstPaint"), 30, "the first paint")

@@ -22,7 +22,7 @@ def as_shown(text: str) -> str:
 
 
 def open_desk(page, url: str, project: str, chapter: str) -> None:
-    page.goto(url + "?lang=zh")
+    page.goto(url + "?lang=zh", timeout=120_000)  # a loaded 2-core box can take >30 s
     page.wait_for_selector("#app-title", timeout=60_000)
     page.get_by_role("tab", name="写作").click()
     choose(page, "project-picker", project)

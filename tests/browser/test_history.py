@@ -16,7 +16,7 @@ def test_stale_outline_save_is_refused_and_history_restores(browser, running, sh
             context = browser.new_context(viewport={"width": 1400, "height": 1400})
             context.set_default_timeout(30_000)
             page = context.new_page()
-            page.goto(running.url)
+            page.goto(running.url, timeout=120_000)  # a loaded 2-core box can take >30 s
             page.wait_for_selector("#app-title", timeout=60_000)
             open_tab(page, "Write")
             open_chapter(page, "History Tabs", "Outlined")

@@ -192,7 +192,7 @@ def test_chinese_interface_renders(browser, running, shoot):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     try:
         page = context.new_page()
-        page.goto(running.url + "?lang=zh")
+        page.goto(running.url + "?lang=zh", timeout=120_000)  # a loaded 2-core box can take >30 s
         page.get_by_role("tab", name="写作").wait_for(timeout=60_000)
         assert page.get_by_text("演示模型：仅供试用的小模型，生成的文字并非真正的文章").is_visible()
         shoot(page, "07-zh-projects")
@@ -216,7 +216,7 @@ def test_second_tab_save_is_refused_and_first_text_survives(browser, running, sh
         for _ in range(2):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
-            page.goto(running.url)
+            page.goto(running.url, timeout=120_000)  # a loaded 2-core box can take >30 s
             page.wait_for_selector("#app-title")
             open_tab(page, "Write")
             open_chapter(page, "Two Tabs", "Shared chapter")
@@ -253,7 +253,7 @@ def test_closing_the_page_keeps_the_streamed_text(browser, long_running):
     chapter = studio.chapters.add_chapter(project.id, title="Long night", outline="A storm that never ends.")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(long_running.url)
+    page.goto(long_running.url, timeout=120_000)  # a loaded 2-core box can take >30 s
     page.wait_for_selector("#app-title")
     open_tab(page, "Write")
     open_chapter(page, "Closed Tab", "Long night")

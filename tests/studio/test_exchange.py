@@ -160,3 +160,43 @@ def test_bad_manuscripts_import_nothing(studio: Studio, name, data, problem):
     with pytest.raises(InvalidInput, match=problem):
         studio.exchange.import_manuscript(project.id, name, data)
     assert [c.title for c in studio.chapters.list_chapters(project.id)] == ["已有"]
+
+
+def _card_entry_titles(path: Path) -> list[str]:
+    import json
+
+    book = json.loads(path.read_text(encoding="utf-8"))["data"].get("character_book") or {"entries": []}
+    return sorted(e["comment"] for e in book["entries"])
+
+
+def test_lore_the_writer_links_to_a_character_travels_with_its_card_only(studio: Studio, store):
+    project = new_project(studio)
+    hero = studio.library.create_character(project.id, "林远")
+    rival = studio.library.create_character(project.id, "萧长风")
+    sword = studio.library.create_lore_entry(project.id, linked_characters=[hero.id], title="青冥剑", keys=["青冥剑"],
+                                             content="林远的佩剑。", extensions={"st_unknown": 7})
+    studio.library.create_lore_entry(project.id, title="青云门", keys=["青云门"], content="修真大派。")
+    assert studio.library.linked_characters(sword) == [hero.id]
+    assert store.get_lore_entry(sword.id).extensions["st_unknown"] == 7  # other extension keys are kept
+    assert _card_entry_titles(studio.exchange.export_character_card(hero.id, "json")) == ["青冥剑"]
+    assert _card_entry_titles(studio.exchange.export_character_card(rival.id, "json")) == []
+
+    moved = studio.library.update_lore_entry(sword.id, base_version=sword.version, linked_characters=[rival.id])
+    assert studio.library.linked_characters(moved) == [rival.id] and moved.extensions["st_unknown"] == 7
+    assert _card_entry_titles(studio.exchange.export_character_card(hero.id, "json")) == []
+    assert _card_entry_titles(studio.exchange.export_character_card(rival.id, "json")) == ["青冥剑"]
+    studio.library.delete_character(rival.id)
+    assert studio.library.linked_characters(store.get_lore_entry(sword.id)) == []  # a trashed character is not shown
+
+
+def test_linking_lore_to_another_books_character_is_refused_and_nothing_changes(studio: Studio, store):
+    project, other = new_project(studio), new_project(studio)
+    stranger = studio.library.create_character(other.id, "外人")
+    entry = studio.library.create_lore_entry(project.id, title="山门", keys=["山门"], content="石阶。")
+    with pytest.raises(InvalidInput) as refused:
+        studio.library.update_lore_entry(entry.id, base_version=entry.version, linked_characters=[stranger.id])
+    assert refused.value.message.code == "library.unknown_linked_character"
+    assert store.get_lore_entry(entry.id).version == entry.version
+    with pytest.raises(InvalidInput):
+        studio.library.create_lore_entry(project.id, linked_characters=[stranger.id], title="x", keys=["x"])
+    assert len(studio.library.list_lore(project.id)) == 1

@@ -107,6 +107,28 @@ def test_characters_cards_and_lore_round_trip(running, client, make_fast, tmp_pa
     assert len(studio.library.list_lore(project_id)) == 2
 
 
+def test_lore_linked_to_a_character_through_the_form_goes_out_with_its_card(running, client, make_fast):
+    studio = running.studio
+    project_id = new_project(client, make_fast)
+    sheet = ["林远", "", False, "青衫少年", "", "", "", "", "", "", ""]
+    hero = value(client.predict(project_id, *sheet, api_name="/add_character"))
+    other = value(client.predict(project_id, "萧长风", *sheet[1:], api_name="/add_character"))
+    form = ["青冥剑", "林远的佩剑。", "青冥剑", "", "and_any", "before_char", False, True, False, False, False,
+            False, False, 100, 4, 100]
+    entry_id = value(client.predict(project_id, *form, [hero], api_name="/add_lore"))
+    opened = client.predict(project_id, entry_id, api_name="/open_lore")
+    assert opened[-1]["value"] == [hero] and {v for _, v in opened[-1]["choices"]} == {hero, other}
+    titles = lambda character: [e["comment"] for e in json.loads(Path(client.predict(  # noqa: E731
+        character, "json", api_name="/export_card")).read_text("utf-8"))["data"].get("character_book", {}).get(
+        "entries", [])]
+    assert (titles(hero), titles(other)) == (["青冥剑"], [])
+    client.predict(project_id, entry_id, *form, [other], api_name="/update_lore")
+    assert (titles(hero), titles(other)) == ([], ["青冥剑"])
+    with pytest.raises(AppError, match="character"):
+        client.predict(project_id, entry_id, *form, ["not an id"], api_name="/update_lore")
+    assert studio.library.linked_characters(studio.library.list_lore(project_id)[0]) == [other]
+
+
 def test_lore_keys_one_per_line_survive_a_save_unchanged(running, client, make_fast):
     studio = running.studio
     project_id = new_project(client, make_fast)

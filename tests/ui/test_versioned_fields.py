@@ -72,7 +72,8 @@ GROUPS = [
           lambda p, r: r),
     Group("lore", _lore, lambda c, p, r: c.predict(p, r, api_name="/open_lore"),
           lambda c, p, r, text: c.predict(p, r, LORE[0], text, *LORE[2:], api_name="/update_lore"),
-          lambda studio, r: "", "/restore_lore_version", lambda p, r: r),  # read with _lore_content
+          lambda studio, r: "", "/restore_lore_version", lambda p, r: r,  # read with _lore_content
+          history_at=-2),  # (the last output is the linked-characters chooser)
     Group("project title", _project, lambda c, p, r: c.predict(p, api_name="/open_project_details"),
           lambda c, p, r, text: c.predict(p, text, api_name="/rename_project"),
           lambda studio, r: studio.library.get_project(r).title, "/restore_project_version", lambda p, r: r),
