@@ -30,7 +30,8 @@ from app.ui import (
     style,
     summaries,
 )
-from app.ui.common import TRANSLATOR_ATTRIBUTE, LiveGenerations, Shell, Translator, session_of
+from app.ui.common import LiveGenerations, Shell
+from app.ui.translator import TRANSLATOR_ATTRIBUTE, Translator, session_of
 from app.ui.language import HIDE_UNTIL_READY_CSS, wire_language
 from app.ui.place import opening, wire_place
 from app.ui.strings import LANGUAGES, t

@@ -9,18 +9,8 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict
-from app.ui.common import (
-    Shell,
-    as_id,
-    as_seed,
-    as_whole,
-    conflict_message,
-    guarded,
-    require_id,
-    stream,
-    sync_editor,
-    wire_stop,
-)
+from app.ui.common import Shell, conflict_message, guarded, stream, sync_editor, wire_stop
+from app.ui.inputs import as_id, as_seed, as_whole, require_id
 from app.ui.views import RANKING_KEYS, ranking_headers, ranking_rows, reasons_text, saved_outputs
 
 MAX_SHOWN = 4

@@ -7,7 +7,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, dropdown_update, guarded, require_id, writer_error
+from app.ui.common import Shell, dropdown_update, guarded
+from app.ui.inputs import as_id, require_id
+from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 from app.ui.safe_text import md_text
 from app.ui.views import character_choices

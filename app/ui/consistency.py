@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id
+from app.ui.common import Shell, choices, dropdown_update, guarded
+from app.ui.inputs import as_id, as_whole, require_id
 from app.ui.views import FINDING_KEYS, finding_headers, finding_rows
 
 

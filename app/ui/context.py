@@ -10,7 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, guarded, require_id
+from app.ui.common import Shell, guarded
+from app.ui.inputs import require_id
 
 TASKS = ["draft", "continue", "branch", "brainstorm", "summary"]  # shown as enum.task.*
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, guarded, require_id, writer_error
+from app.ui.common import Shell, guarded
+from app.ui.inputs import require_id
+from app.ui.translator import writer_error
 from app.ui.strings import t
 from app.ui.safe_text import md_text
 from app.ui.views import chapter_choices, project_choices

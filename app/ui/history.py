@@ -21,7 +21,9 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict, StudioError
-from app.ui.common import BadInput, Shell, as_id, require_id, writer_error
+from app.ui.common import Shell
+from app.ui.inputs import BadInput, as_id, require_id
+from app.ui.translator import writer_error
 from app.ui.strings import STRINGS
 
 Values = Callable[[Any], Sequence[Any]]  # record -> the values of the group's components

@@ -21,7 +21,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, session_of
+from app.ui.common import Shell
+from app.ui.translator import session_of
 from app.ui.strings import LANGUAGES, t
 
 # The page stays invisible until the load handler has relabelled it (see REVEAL_JS).

@@ -8,7 +8,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_whole, choices, dropdown_update, guarded, require_id, writer_error
+from app.ui.common import Shell, choices, dropdown_update, guarded
+from app.ui.inputs import as_id, as_whole, require_id
+from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 LOGICS = ["and_any", "and_all", "not_any", "not_all"]

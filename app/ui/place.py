@@ -13,7 +13,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id
+from app.ui.common import Shell
+from app.ui.inputs import as_id
 
 # Browser side: save the editor's selection and scroll per chapter, restore them when a chapter's
 # text arrives (runs on every editor change; restores once per chapter opened).

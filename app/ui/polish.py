@@ -14,18 +14,8 @@ from typing import Any
 import gradio as gr
 
 from app.studio import InvalidInput, SaveConflict, polish_presets
-from app.ui.common import (
-    Shell,
-    as_id,
-    as_seed,
-    as_whole,
-    conflict_message,
-    guarded,
-    require_id,
-    stream,
-    sync_editor,
-    wire_stop,
-)
+from app.ui.common import Shell, conflict_message, guarded, stream, sync_editor, wire_stop
+from app.ui.inputs import as_id, as_seed, as_whole, require_id
 from app.ui.views import editor_selection, saved_outputs
 
 DIFF_COLORS = {"+": "#2e7d32", "-": "#c62828"}

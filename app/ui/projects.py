@@ -6,7 +6,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices, dropdown_update, guarded, markdown_table, require_id, writer_error
+from app.ui.common import Shell, choices, dropdown_update, guarded, markdown_table
+from app.ui.inputs import as_id, require_id
+from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 

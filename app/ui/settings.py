@@ -9,7 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_finite, as_id, as_whole, guarded, markdown_table, require_id, writer_error
+from app.ui.common import Shell, guarded, markdown_table
+from app.ui.inputs import as_finite, as_id, as_whole, require_id
+from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")

@@ -12,7 +12,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_whole, guarded, markdown_table, require_id
+from app.ui.common import Shell, guarded, markdown_table
+from app.ui.inputs import as_whole, require_id
 
 LAYOUTS = ["trl", "swift", "card"]  # dataset layouts, labelled through the "dataset_layout" enum
 PROGRESS_POLL_S = 1.0  # seconds between progress reads while a fine-tune runs

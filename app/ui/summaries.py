@@ -8,16 +8,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import (
-    Shell,
-    as_id,
-    as_seed,
-    guarded,
-    markdown_table,
-    require_id,
-    stream,
-    wire_stop,
-)
+from app.ui.common import Shell, guarded, markdown_table, stream, wire_stop
+from app.ui.inputs import as_id, as_seed, require_id
 from app.ui.history import FieldHistory, adopt_model_save, as_version, coded, history_panel, loaded, wire_restore
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, choices
+from app.ui.common import Shell, choices
+from app.ui.inputs import as_id
 
 
 def chapter_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:

@@ -126,7 +126,8 @@ STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
     "history", "style", "preferences", "measures", "search"))
 STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
 # app.ui: one module per tab; tabs share code only through these modules, never import each other.
-UI_SHARED = ("app.ui", "app.ui.common", "app.ui.strings", "app.ui.views", "app.ui.safe_text",
+UI_SHARED = ("app.ui", "app.ui.common", "app.ui.inputs", "app.ui.translator", "app.ui.strings", "app.ui.views",
+             "app.ui.safe_text",
              "app.ui.history",  # history: the field-group history component
              "app.ui.language", "app.ui.place")
 

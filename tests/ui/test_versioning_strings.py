@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.studio import InvalidInput, SaveConflict
-from app.ui.common import BadInput, LiveGenerations, Shell, Translator, as_id
+from app.ui.common import LiveGenerations, Shell
+from app.ui.inputs import BadInput, as_id
+from app.ui.translator import Translator
 from app.ui.history import refusal
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict, join_passage
-from app.ui.common import (Shell, as_id, as_seed, conflict_message, guarded, require_id, stop_session, stream,
-                           sync_editor)
+from app.ui.common import Shell, conflict_message, guarded, stop_session, stream, sync_editor
+from app.ui.inputs import as_id, as_seed, require_id
 from app.ui.desk import measure
 from app.ui.desk.feedback import RunClock, finish_line, progress_line
 from app.ui.history import FieldHistory, adopt_model_save

@@ -14,7 +14,8 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict
-from app.ui.common import Shell, as_seed, as_whole, conflict_message, guarded, require_id, stream, sync_editor
+from app.ui.common import Shell, conflict_message, guarded, stream, sync_editor
+from app.ui.inputs import as_seed, as_whole, require_id
 from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, done_feedback, run_feedback
 from app.ui.desk.feedback import RunClock

@@ -14,7 +14,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_whole, dropdown_update, guarded, markdown_table, require_id
+from app.ui.common import Shell, dropdown_update, guarded, markdown_table
+from app.ui.inputs import as_id, as_whole, require_id
 from app.ui.history import FieldHistory, as_version, coded, loaded, wire_restore
 from app.ui.place import remembered_chapter
 from app.ui.safe_text import md_text

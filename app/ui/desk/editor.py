@@ -19,7 +19,9 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict
-from app.ui.common import Shell, as_id, as_shown, conflict_message, guarded, require_id, session_of
+from app.ui.common import Shell, as_shown, conflict_message, guarded
+from app.ui.inputs import as_id, require_id
+from app.ui.translator import session_of
 from app.ui.views import revision_choices
 
 AUTOSAVE_TICK_S = 2.5

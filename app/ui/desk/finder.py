@@ -14,7 +14,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, guarded, require_id
+from app.ui.common import Shell, guarded
+from app.ui.inputs import require_id
 
 # Wait until the opened chapter is in the editor, then select the hit (offset:length) and scroll to it.
 OPEN_AT_JS = """

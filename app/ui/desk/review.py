@@ -20,7 +20,8 @@ from typing import Any
 import gradio as gr
 
 from app.studio import InvalidInput, Piece, SaveConflict, apply_changes, change_numbers, review_changes
-from app.ui.common import Shell, as_seed, as_shown, conflict_message, guarded, require_id, stream, sync_editor
+from app.ui.common import Shell, as_shown, conflict_message, guarded, stream, sync_editor
+from app.ui.inputs import as_seed, require_id
 from app.ui.desk import measure
 from app.ui.desk.actions import IDLE, RUNNING, run_feedback
 from app.ui.desk.branch_strip import MARK_JS

@@ -12,7 +12,8 @@ from typing import Any
 import gradio as gr
 
 from app.studio import SaveConflict, change_numbers, review_changes
-from app.ui.common import Shell, as_id, conflict_message, guarded, require_id, sync_editor
+from app.ui.common import Shell, conflict_message, guarded, sync_editor
+from app.ui.inputs import as_id, require_id
 from app.ui.desk.review import DIFF_COLORS, diff_spans
 from app.ui.views import revision_choices, saved_outputs
 

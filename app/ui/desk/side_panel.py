@@ -14,7 +14,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.common import Shell, as_id, as_seed, guarded, require_id, stream
+from app.ui.common import Shell, guarded, stream
+from app.ui.inputs import as_id, as_seed, require_id
 from app.ui.history import FieldHistory, adopt_model_save, as_version, coded, history_panel, loaded, wire_restore
 
 MEMORY_COLORS = {"★": "#6a1b9a", "✓": "#1565c0", "·": "#9e9e9e"}
