@@ -28,13 +28,25 @@ class BadInput(gr.Error):
         self.code, self.values = code, values
 
 
+NAMED_VALUES = ("entity", "field")  # values that name what was refused: worded through the "noun." keys
+
+
 def _refused_text(english: str, code: str, values: dict[str, Any]) -> str:
-    """The catalogue's "err_" + code text in the session's language, or `english` when it cannot be filled."""
+    """The catalogue's "err_" + code text in the session's language (the refused thing's name too), or
+    `english` when it cannot be filled."""
     try:
         tr = current_translator()
-        return tr(f"err_{code}", **values) if f"err_{code}" in STRINGS else english
+        if f"err_{code}" not in STRINGS:
+            return english
+        named = {k: _noun(tr, v) for k, v in values.items() if k in NAMED_VALUES}
+        return tr(f"err_{code}", **{**values, **named})
     except (KeyError, IndexError, ValueError):
         return english
+
+
+def _noun(tr: Any, name: Any) -> Any:
+    key = "noun." + str(name).replace(" ", "_")
+    return tr(key) if key in STRINGS else name
 
 
 def as_id(value: Any, what: str = "item") -> int | None:
