@@ -67,7 +67,7 @@ class ConsistencyService:
                       use_model: bool = False) -> ConsistencyReport:
         """Check `text` as if written in `chapter_id` (None: after every fact)."""
         if not isinstance(text, str):
-            raise InvalidInput("The passage to check must be text.")
+            raise InvalidInput("consistency.passage_not_text")
         project = self._core.store.get_project(project_id)
         ordinal = self._ordinal(project.id, chapter_id)
         facts = self._story_facts(project, ordinal)
@@ -89,7 +89,7 @@ class ConsistencyService:
         """Every sibling of `passage_id` (its branch group), best first."""
         passage = self._core.store.get_passage(passage_id)
         if passage.chapter_id is None or passage.task not in STORY_TASKS:
-            raise InvalidInput("Only chapter branches, drafts and continuations can be ranked.")
+            raise InvalidInput("consistency.not_rankable")
         siblings = [p for p in self._core.store.list_passages(passage.project_id, passage.chapter_id)
                     if p.task in STORY_TASKS and p.parent_id == passage.parent_id
                     and (p.task == "draft") == (passage.task == "draft")]
@@ -147,7 +147,7 @@ class ConsistencyService:
             return None
         chapter = self._core.store.get_chapter(chapter_id)
         if chapter.project_id != project_id:
-            raise InvalidInput("That chapter belongs to another project.")
+            raise InvalidInput("consistency.other_project")
         return chapter.ordinal
 
     # ---- the model ---------------------------------------------------------------------------

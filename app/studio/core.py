@@ -31,6 +31,7 @@ from story_store.records import ChapterRecord, ProjectRecord
 DEFAULT_MAX_NEW_TOKENS = {
     "draft": 800, "continue": 300, "branch": 200, "brainstorm": 300,
     "summary": 300, "polish": 600, "roleplay": 200,
+    "outline": 800, "character_bio": 500, "script_outline": 800, "short_video": 500,  # writing tools
 }
 PROMPT_MARGIN_TOKENS = 16  # room for tokenizer disagreement at the prompt/generation seam
 MAX_SEED = 2**31 - 1

@@ -33,7 +33,7 @@ class SearchService:
     def search_book(self, project_id: int, query: str) -> list[BookHit]:
         terms = tuple((query or "").split())
         if not terms:
-            raise InvalidInput("Type a word or phrase to search for.")
+            raise InvalidInput("search.empty_query")
         found: list[BookHit] = []
         texts: dict[int, str] = {}
         for hit in self._store.search(project_id, query, limit=MAX_HITS):

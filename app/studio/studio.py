@@ -23,6 +23,7 @@ from app.studio.roleplay import RoleplayService
 from app.studio.settings import SettingsService
 from app.studio.store_seam import StoryStore
 from app.studio.style import StyleService
+from app.studio.tools import WritingToolsService
 from app.studio.writing import WritingService
 
 
@@ -44,6 +45,7 @@ class Studio:
         self.consistency = ConsistencyService(core)
         self.history = HistoryService(store)
         self.style = StyleService(core)
+        self.tools = WritingToolsService(core)  # outline, character bio, script outline, short video
         self.preferences = PreferencesService(store)  # the writer's language and last place
 
     @property

@@ -89,10 +89,13 @@ class StyleService:
 
     # --- preferences the other desks do not record themselves ----------------------------------
     def reject_polish(self, passage_id: int, original: str) -> int:
-        """The writer discarded a polish: the original is preferred to the model's text."""
+        """The writer discarded a polish: the original is preferred to the model's text. A polish that
+        did not finish normally records nothing (its truncated text is not a fair rejected example)."""
         passage = self._core.store.get_passage(passage_id)
         if passage.task != "polish":
-            raise InvalidInput("This passage is not a polish; nothing was recorded.")
+            raise InvalidInput("style.not_a_polish")
+        if passage.finish_reason != "stop":
+            return 0
         return record_polish_rejected(self._core.store, passage, original)
 
     def record_edit(self, passage_id: int, edited: str) -> int:
@@ -149,7 +152,7 @@ class StyleService:
         """Generate with the project's adapter `name`, or with the base model (None or "")."""
         switch = getattr(self._core.engine, "use_adapter", None)
         if switch is None:
-            raise InvalidInput("This model cannot use adapters: only the local model (or --demo) can.")
+            raise InvalidInput("style.no_adapters")
         if not name:
             switch(None)
             return None
@@ -165,14 +168,14 @@ class StyleService:
     def _paths(self) -> tuple[AdapterStore, Path]:
         options = self._core.options
         if options.adapters_dir is None or options.base_model_path is None:
-            raise InvalidInput("Fine-tuning needs a local model: start the studio with a local model or --demo.")
+            raise InvalidInput("style.needs_local_model")
         return AdapterStore(options.adapters_dir), options.base_model_path
 
     def _texts(self, project_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Training and held-out texts: the last chapter is held out (one chapter: its last fifth)."""
         chapters = [c.text for c in self._core.store.list_chapters(project_id) if c.text.strip()]
         if not chapters:
-            raise InvalidInput("This project has no chapter text to learn from yet.")
+            raise InvalidInput("style.no_chapter_text")
         if len(chapters) >= 2:
             return tuple(chapters[:-1]), (chapters[-1],)
         paragraphs = [p for p in chapters[0].split("\n\n") if p.strip()]

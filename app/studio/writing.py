@@ -103,5 +103,4 @@ def _store_summary(core: StudioCore, chapter: ChapterRecord, summary: str) -> tu
             return core.store.update_chapter_meta(chapter.id, base_version=chapter.summary_version,
                                                   source="ai", summary=summary), ""
     except SaveConflict:
-        return None, ("The summary was saved elsewhere while the model was writing, so it was not replaced; "
-                      "the generated summary is kept with the chapter's passages.")
+        return None, Message("writing.summary_saved_elsewhere")

@@ -29,6 +29,7 @@ from app.ui import (
     settings,
     style,
     summaries,
+    tools,
 )
 from app.ui.common import LiveGenerations, Shell
 from app.ui.translator import TRANSLATOR_ATTRIBUTE, Translator, session_of
@@ -118,6 +119,7 @@ def build_app(studio: Studio) -> gr.Blocks:
             summaries.build(shell)
             context.build(shell)
             roleplay.build(shell)
+            tools.build(shell)  # outline, character bio, script outline, short video
             exports.build(shell)
             style.build(shell)
             chosen = settings.build(shell)

@@ -132,5 +132,15 @@ def _wire_polish(shell: Shell, w: dict[str, Any], where: dict[str, Any]) -> None
                                       where["start"], where["passage"]],
                       [shell.editor, shell.version, shell.status, shell.revisions, w["result"], w["diff"], w["status"]],
                       api_name="accept_polish")
-    w["reject"].click(lambda: ("", []), None, [w["result"], w["diff"]], api_name="reject_polish")
+    @guarded
+    def reject_polish(text: str, passage_id: Any):
+        """The result is discarded; the polish (unless edited by hand, which drops its id) is recorded
+        as the original preferred to it."""
+        ident = as_id(passage_id, "passage")
+        if ident is not None and text:
+            studio.style.reject_polish(ident, text)
+        return "", [], None
+
+    w["reject"].click(reject_polish, [w["original"], where["passage"]], [w["result"], w["diff"], where["passage"]],
+                      api_name="reject_polish")
     wire_stop(shell, w["stop"])

@@ -123,7 +123,7 @@ def test_only_config_and_launch_read_argv_or_environment(module: str, path: Path
 # imports another service (they meet only in the core), and the core never imports a service.
 STUDIO_SERVICES = tuple(f"app.studio.{name}" for name in (
     "library", "chapters", "settings", "writing", "branches", "polish", "roleplay", "exchange", "consistency",
-    "history", "style", "preferences", "measures", "search"))
+    "history", "style", "preferences", "measures", "search", "tools"))
 STUDIO_ROOT = ("app.studio", "app.studio.studio")  # the package and the Studio that composes the services
 # app.ui: one module per tab; tabs share code only through these modules, never import each other.
 UI_SHARED = ("app.ui", "app.ui.common", "app.ui.inputs", "app.ui.translator", "app.ui.strings", "app.ui.views",

@@ -69,3 +69,11 @@ def add_chapter(page, title: str, outline: str) -> None:
 
 def status_text(page, elem_id: str = "write-status") -> str:
     return page.locator(f"#{elem_id}").inner_text()
+
+
+def select_in_editor(page, start: int, end: int) -> None:
+    """Select editor[start:end] as a writer would, and wait until the server has it: the desk then says
+    how many characters are selected (the select event's own answer, not a fixed pause)."""
+    textbox(page, "editor").evaluate("(el, [a, b]) => { el.focus(); el.setSelectionRange(a, b); }", [start, end])
+    wait_until(lambda: f" {end - start} " in page.locator("#desk-selection").inner_text(), 60,
+               "the selection to reach the server")

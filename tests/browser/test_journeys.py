@@ -14,6 +14,7 @@ from browser_steps import (
     open_chapter,
     open_tab,
     project_by_title,
+    select_in_editor,
     status_text,
     textbox,
     wait_until,
@@ -80,8 +81,7 @@ def _polish_and_accept(page, studio, chapter_id: int, shoot) -> str:
     plain = chapter.text.find("\r") % (len(chapter.text) + 1)  # offsets agree with the textarea before any \r
     start, end = min(5, plain // 4), min(25, plain)
     open_tab(page, "Write")
-    textbox(page, "editor").evaluate("(el, [a, b]) => { el.focus(); el.setSelectionRange(a, b); }", [start, end])
-    page.wait_for_timeout(500)  # the select event reaches the server
+    select_in_editor(page, start, end)
     open_tab(page, "Polish")
     page.locator("#use-chapter-text").click()
     wanted = chapter.text[start:end]

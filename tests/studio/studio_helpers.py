@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from app.studio import Studio
 
 FAST_TOKENS = {"draft": 24, "continue": 16, "branch": 12, "brainstorm": 16, "summary": 12, "polish": 16,
-               "roleplay": 12}
+               "roleplay": 12, "outline": 16, "character_bio": 16, "script_outline": 16, "short_video": 16}
 
 
 def new_project(studio: Studio, language: str = "zh", title: str = "青云志", **settings):

@@ -110,3 +110,20 @@ def test_diff_ops_rebuild_both_texts(original: str, revised: str):
     assert _rebuild(ops) == (original, revised)
     assert all(op.text for op in ops)
     assert all(a.kind != b.kind for a, b in zip(ops, ops[1:]))
+
+
+def test_rejecting_a_finished_polish_is_learned_and_a_cut_short_one_is_not(studio: Studio, store):
+    project = new_project(studio)
+    chapter = studio.chapters.add_chapter(project.id, title="夜雨")
+    finished = store.create_passage(project.id, chapter_id=chapter.id, text="夜雨急敲窗棂。", task="polish")
+    store.update_passage(finished.id, finish_reason="stop", status="done")
+    cut = store.create_passage(project.id, chapter_id=chapter.id, text="夜雨急", task="polish")
+    store.update_passage(cut.id, finish_reason="length", status="done")
+    assert studio.style.reject_polish(cut.id, ORIGINAL) == 0  # a truncated attempt teaches nothing
+    assert studio.style.reject_polish(finished.id, ORIGINAL) == 1
+    (pair,) = store.preference_pairs(project.id)
+    assert (pair.kind, pair.chosen, pair.rejected) == ("polish_reject", ORIGINAL, "夜雨急敲窗棂。")
+    draft = store.create_passage(project.id, chapter_id=chapter.id, text="草稿。", task="draft")
+    with pytest.raises(InvalidInput) as refused:
+        studio.style.reject_polish(draft.id, ORIGINAL)
+    assert refused.value.message.code == "style.not_a_polish"

@@ -12,7 +12,7 @@ import pytest
 
 # Short generations keep the suite fast on 2 CPU cores (project settings the studio honours).
 FAST_TOKENS = {"draft": 24, "continue": 16, "branch": 12, "brainstorm": 16, "summary": 12, "polish": 16,
-               "roleplay": 12}
+               "roleplay": 12, "outline": 16, "character_bio": 16, "script_outline": 16, "short_video": 16}
 
 
 def free_port() -> int:

@@ -254,8 +254,13 @@ def test_polish_diff_accept_replaces_the_passage(running, client, make_fast):
     chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.version == 2 and chapter.text == mine
 
-    empty_result, _ = client.predict(api_name="/reject_polish")
+    empty_result, _ = client.predict("", api_name="/reject_polish")
     assert empty_result == ""
+    # a cut-short polish that is rejected teaches nothing: no preference is recorded from its truncated text
+    project_id = studio.chapters.get_chapter(chapter_id).project_id
+    run_stream(client, mine, "tighten", "", chapter_id, 4, api_name="/polish")
+    assert client.predict(mine, api_name="/reject_polish")[0] == ""
+    assert studio.style.preference_count(project_id) == 0
 
 
 def test_polish_of_a_repeated_passage_needs_its_place(running, client, make_fast):

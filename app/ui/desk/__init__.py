@@ -45,6 +45,7 @@ class Bar:
     stop: Any
     seed: Any
     feedback: Any
+    selected: Any  # Markdown: how much of the editor is selected (what Polish will work on)
 
 
 def _chapter_column(shell: Shell) -> tuple[Any, tuple[Any, ...], tuple[Any, ...], Any]:
@@ -84,9 +85,10 @@ def _action_bar(shell: Shell) -> Bar:
         stop = tr.button("stop", variant="stop", size="sm", elem_id="stop-write", interactive=False, min_width=60, scale=0)
     with gr.Row():
         feedback = gr.Markdown(elem_id="desk-feedback")
+        selected = gr.Markdown(elem_id="desk-selection")
     with tr.make(gr.Accordion, "desk_more", open=False):
         seed = tr.make(gr.Number, "seed", precision=None, value=-1, elem_id="desk-seed")  # checked by as_seed
-    return Bar(save, cont, draft, branches, count, polish, preset, brainstorm, stop, seed, feedback)
+    return Bar(save, cont, draft, branches, count, polish, preset, brainstorm, stop, seed, feedback, selected)
 
 
 def build(shell: Shell) -> None:

@@ -9,7 +9,9 @@ Invariants:
   exactly that occurrence, with the chosen changes applied (`apply_changes`);
 - an untouched polish that was cut short is refused by the studio (its passage id is passed); once the
   writer edits it or picks changes by hand it is theirs and is accepted, the cut-short warning staying
-  on screen until then.
+  on screen until then;
+- the writer's choices on a polish that finished become training preferences (app.studio.feedback):
+  accepted, accepted after an edit or in part, rejected.
 """
 
 from __future__ import annotations
@@ -185,10 +187,18 @@ def wire(shell: Shell, panel: ReviewPanel, bar: Any) -> None:
 
     @guarded
     def reject(review: Review | None):
+        """The polish is discarded; a finished one is recorded as the original preferred to it."""
+        if review is not None and review.passage_id is not None:
+            shell.studio.style.reject_polish(review.passage_id, review.original)
         return gr.update(visible=False), None, tr("desk_polish_rejected")
 
-    shell.editor.select(editor_selection, None, [panel.selection], api_visibility="private")
-    shell.editor.input(lambda: None, None, [panel.selection], api_visibility="private")
+    def selected(evt: gr.SelectData):
+        """The selection Polish will work on, and how much of the editor it is (shown under the bar)."""
+        picked = editor_selection(evt)
+        return picked, tr("desk_selected", count=len(picked[1])) if picked else ""
+
+    shell.editor.select(selected, None, [panel.selection, bar.selected], api_visibility="private")
+    shell.editor.input(lambda: (None, ""), None, [panel.selection, bar.selected], api_visibility="private")
     outputs = [panel.group, panel.result, panel.diff, panel.changes, panel.status, panel.state, shell.version,
                bar.feedback, bar.stop]
     bar.polish.click(polish, [shell.chapter, shell.editor, shell.version, panel.selection, bar.preset, bar.seed],
@@ -218,11 +228,15 @@ def _take(shell: Shell, chapter_id: Any, review: Review | None, revised: str, ch
     text = apply_changes(pieces, numbers)
     edited = review.edited or as_shown(revised or "") != as_shown(review.polished)  # what was submitted counts
     untouched = not edited and set(numbers) == set(change_numbers(pieces))
+    # With the passage id the studio refuses an untouched cut-short polish and records the writer's choice
+    # (accepted; edited or partly taken: the writer's text over the model's). A cut-short polish the
+    # writer finished is their own text: no id, nothing to learn from the truncated attempt.
+    passage_id = review.passage_id if untouched or not review.cut_short else None
     ident = require_id(chapter_id, "chapter")
     try:
         chapter = sync_editor(shell, ident, editor_text, base_version)
         saved = shell.studio.polish.accept_polish(ident, review.original, text, chapter.version, start=review.start,
-                                           passage_id=review.passage_id if untouched else None)
+                                                  passage_id=passage_id)
     except (SaveConflict, InvalidInput) as refused:
         message = conflict_message(refused)
         return skip, skip, message, skip, skip, message, skip, skip
