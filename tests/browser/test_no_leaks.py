@@ -23,7 +23,7 @@ LATIN_ALLOWED = {"Inkstone", "tiny-xverse", "XVERSE", "Markdown", "EPUB", "PNG",
                  "s"}  # seconds: Gradio's own timer on a component whose event is running ("0.8s")
 CJK_ALLOWED = {"中文"}  # the language pickers name Chinese in Chinese
 TABS = {"zh": ["作品", "人物", "设定", "写作", "分支", "润色", "摘要", "上下文", "角色扮演", "导出 / 导入", "设置",
-               "一致性", "我的文风", "写作工具"],
+               "一致性", "我的文风", "创作工具"],
         "en": ["Projects", "Characters", "Lore", "Write", "Branches", "Polish", "Summaries", "Context",
                "Role-play", "Export / Import", "Settings", "Consistency", "My style", "Writing tools"]}
 STORY = {
