@@ -8,6 +8,7 @@ file raises InvalidInput naming the problem, with nothing imported.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from app.interchange import cards, exports, lorebooks
@@ -16,6 +17,13 @@ from app.interchange.manuscript import ManuscriptError, ManuscriptSplit, parse_m
 from app.studio.errors import InvalidInput, StudioError, message_of
 from app.studio.store_seam import StoryStore, translates_store_errors
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord
+
+
+Stage = Callable[[str], None]  # hears a long job's stage code as the stage starts (the UI's progress bar)
+
+
+def no_stage(stage: str) -> None:
+    """The default listener: nobody is watching."""
 
 
 def _book_chapter(project: ProjectRecord, chapter: ChapterRecord) -> exports.ChapterText:
@@ -37,14 +45,17 @@ class ExchangeService:
 
     # --- exports ---------------------------------------------------------------------------------
     def export_book(self, project_id: int, fmt: str, include_toc: bool = True,
-                    include_synopsis: bool = True) -> Path:
-        """The whole book (live chapters in order) as md/epub/txt; returns the new file's path."""
+                    include_synopsis: bool = True, progress: Stage = no_stage) -> Path:
+        """The whole book (live chapters in order) as md/epub/txt; returns the new file's path.
+        `progress` hears each stage as it starts: "export.collect", "export.write"."""
         _check_format(fmt)
+        progress("export.collect")
         project = self._store.get_project(project_id)
         chapters = self._store.list_chapters(project_id)
         book = exports.Book(title=project.title, language=project.language, synopsis=project.synopsis,
                             chapters=tuple(_book_chapter(project, c) for c in chapters),
                             identifier=f"urn:inkstone:project:{project.id}")
+        progress("export.write")
         return self._write(book, fmt, include_toc=include_toc, include_synopsis=include_synopsis)
 
     def export_chapter(self, chapter_id: int, fmt: str) -> Path:
@@ -75,19 +86,25 @@ class ExchangeService:
         except ManuscriptError as exc:
             raise InvalidInput(str(exc)) from exc
 
-    def import_manuscript_as_project(self, filename: str, data: bytes, language: str) -> list[ChapterRecord]:
+    def import_manuscript_as_project(self, filename: str, data: bytes, language: str,
+                                     progress: Stage = no_stage) -> list[ChapterRecord]:
         """A new project named after the file, holding the manuscript's chapters (file checked first)."""
+        progress("import.check")
         split = self.preview_manuscript(filename, data)
         project = self._store.create_project(PurePath(split.filename).stem[:500] or "manuscript", language=language)
-        return self.import_manuscript(project.id, filename, data)
+        return self.import_manuscript(project.id, filename, data, progress)
 
-    def import_manuscript(self, project_id: int, filename: str, data: bytes) -> list[ChapterRecord]:
-        """Split a .md/.txt manuscript at its chapter headings and append the chapters (source "import")."""
+    def import_manuscript(self, project_id: int, filename: str, data: bytes,
+                          progress: Stage = no_stage) -> list[ChapterRecord]:
+        """Split a .md/.txt manuscript at its chapter headings and append the chapters (source "import").
+        `progress` hears each stage as it starts: "import.split", "import.save"."""
         self._store.get_project(project_id)
+        progress("import.split")
         try:
             parsed = parse_manuscript(filename, bytes(data))
         except ManuscriptError as exc:
             raise InvalidInput(message_of(exc)) from exc
+        progress("import.save")
         # One transaction: every chapter (revision 1, source "import") or none.
         return self._store.create_chapters(
             project_id, [{"title": chapter.title[:500], "text": chapter.text} for chapter in parsed])

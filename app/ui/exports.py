@@ -5,6 +5,7 @@ and a manuscript (.md/.txt) split into chapters at its headings: on upload the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,21 @@ from app.ui.views import chapter_choices, project_choices
 FORMATS = [("Markdown", "md"), ("EPUB", "epub"), ("format_text", "txt")]  # names, or a string key
 MAX_LISTED = 40  # chapters listed in the import preview
 
+
+
+IMPORT_STAGES = ("import.read", "import.check", "import.split", "import.save")
+EXPORT_STAGES = ("export.collect", "export.write")
+
+
+def staged(shell: Shell, progress: Any, stages: tuple[str, ...]) -> Callable[[str], None]:
+    """A studio stage listener that moves the handler's progress bar: stage i of n, worded in the page's
+    language (catalogue key "stage_" + code)."""
+
+    def stage(code: str) -> None:
+        step = stages.index(code) if code in stages else 0
+        progress((step, len(stages)), desc=shell.tr("stage_" + code.replace(".", "_")))
+
+    return stage
 
 
 def _scopes(language: str) -> list[tuple[str, str]]:
@@ -84,15 +100,17 @@ def _wire_import(shell: Shell, manuscript, status, target, do_import) -> None:
         return _preview_text(shell, studio.exchange.preview_manuscript(Path(path).name, Path(path).read_bytes()))
 
     @guarded
-    def import_manuscript(project_id: Any, path: str | None, where: str | None):
+    def import_manuscript(project_id: Any, path: str | None, where: str | None, progress=gr.Progress()):
         if not path:
             raise writer_error(tr("choose_file"))
+        stage = staged(shell, progress, IMPORT_STAGES)
+        stage("import.read")
         name, data = Path(path).name, Path(path).read_bytes()
         if where == "new":
-            chapters = studio.exchange.import_manuscript_as_project(name, data, language=tr.language)
+            chapters = studio.exchange.import_manuscript_as_project(name, data, language=tr.language, progress=stage)
             project_id = chapters[0].project_id if chapters else project_id
         else:
-            chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), name, data)
+            chapters = studio.exchange.import_manuscript(require_id(project_id, "project"), name, data, progress=stage)
         first = chapters[0].id if chapters else None
         return (tr("imported_chapters", count=len(chapters)),
                 gr.update(choices=chapter_choices(shell, project_id), value=first),
@@ -108,11 +126,12 @@ def _wire(shell: Shell, scope, fmt, toc, synopsis, run, exported) -> None:
 
     @guarded
     def export_book(project_id: Any, chapter_id: Any, scope_name: str, fmt_name: str, with_toc: bool,
-                    with_synopsis: bool):
+                    with_synopsis: bool, progress=gr.Progress()):
         if scope_name == "chapter":
             return str(studio.exchange.export_chapter(require_id(chapter_id, "chapter"), fmt_name or "md"))
         path = studio.exchange.export_book(require_id(project_id, "project"), fmt_name or "md",
-                                  include_toc=bool(with_toc), include_synopsis=bool(with_synopsis))
+                                           include_toc=bool(with_toc), include_synopsis=bool(with_synopsis),
+                                           progress=staged(shell, progress, EXPORT_STAGES))
         return str(path)
 
     run.click(export_book, [shell.project, shell.chapter, scope, fmt, toc, synopsis], [exported],

@@ -48,3 +48,27 @@ def test_search_book_endpoint_marks_the_query(running, client):
     shown, hits = client.predict(project.id, "bronze lamp", api_name="/search_book")
     assert "<mark>bronze</mark> <mark>lamp</mark>" in shown and "&lt;b&gt;" in shown  # the book's text is escaped
     assert hits["choices"] and hits["choices"][0][1].startswith(f"{chapter.id}:")
+
+
+def _big_manuscript(tmp_path, chapters: int = 800) -> str:
+    body = "".join(f"第{n}章 山门\n\n" + "风从山谷吹来，松涛阵阵，少年站在石阶下。" * 120 + "\n\n" for n in range(1, chapters + 1))
+    path = tmp_path / "长篇.txt"
+    path.write_text(body, encoding="utf-8")
+    return str(path)
+
+
+def test_manuscript_import_and_book_export_report_their_stages(running, client, tmp_path):
+    from gradio_client import handle_file
+
+    studio = running.studio
+    project = studio.library.create_project("长篇", language="zh")
+    job = client.submit(project.id, handle_file(_big_manuscript(tmp_path)), "append", api_name="/import_manuscript")
+    seen = _progress_seen(job)
+    said = job.result(timeout=180)
+    assert len(studio.chapters.list_chapters(project.id)) == 800 and "800" in said[0]
+    assert seen and all(0 <= step[0][0] < step[0][1] for step in seen if step[0][0] is not None)
+
+    job = client.submit(project.id, None, "book", "epub", True, True, api_name="/export_book")
+    seen = _progress_seen(job)
+    assert job.result(timeout=180).endswith(".epub")
+    assert seen and {step[0][1] for step in seen} == {2}  # gathering, then writing the file
