@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messages import Message, enum_message
-from prompts import render_item, render_with_stop, template_variables
+from prompts import constant_list, render_item, render_with_stop, template_variables
 from story_store.records import ChapterRecord, CharacterRecord, LoreEntryRecord, ProjectRecord, SearchHit
 
 from .characters import choose_characters
 from .lore import LoreSettings, ScanText, activate_lore
+from .macros import fill_macros
 from .plan import (INCLUDED, LEFT_OUT, TRIMMED, ContextBudgetError, ContextPlan, ContextTask, PlanItem,
                    PlanSection, TokenCache)
 from .recent import LINE_END, SENTENCE_END, RecentCut, cut_recent, insert_at_depth, paragraphs
@@ -213,14 +214,24 @@ def _character_candidates(build, characters, chapter, scan) -> list[Candidate]:
         if not choice.included:
             build.notes.append(("characters", PlanItem(c.name, "", 0, LEFT_OUT, choice.reason)))
             continue
+        fill = _macro_filler(build, c.name)
         text = render_item(build.project.language, "character", name=c.name, aliases=c.aliases,
-                           description=c.description, personality=c.personality, appearance=c.appearance,
-                           background=c.background, speech_style=c.speech_style, scenario=c.scenario,
-                           example_dialogue=c.example_dialogue if build.task.focus_character_ids else "")
+                           description=fill(c.description), personality=fill(c.personality),
+                           appearance=fill(c.appearance), background=fill(c.background),
+                           speech_style=fill(c.speech_style), scenario=fill(c.scenario),
+                           example_dialogue=fill(c.example_dialogue) if build.task.focus_character_ids else "")
         priority = 3 if choice.rank < 3 else 7
         out.append(Candidate("characters", c.name, text, build.count(text), priority, choice.reason,
                              "characters", (choice.rank, c.id)))
     return out
+
+
+def _macro_filler(build, name: str):
+    """Card macros in a sheet: {{char}} is the character itself, {{user}} the role-play persona (the
+    template's own word for the writer when none is named)."""
+    language = build.project.language
+    user = build.task.values.get("user_name") or constant_list(language, "roleplay", "default_user_name")
+    return lambda text: fill_macros(text, char=name, user=str(user))
 
 
 def _lore_candidates(build, lore_entries, scan, seed, room) -> list[Candidate]:

@@ -1,7 +1,8 @@
 """Role-play: talk with a character of the book (or an imported card) in a saved, branching chat.
 
 Messages form a tree (parent links); siblings are alternatives of each other and the session's
-`current_leaf_id` marks the path on screen. Invariants: the greeting opens every chat; a reply
+`current_leaf_id` marks the path on screen. Invariants: the greeting opens every chat (a card's
+alternate greetings are its swipes; `{{char}}`/`{{user}}` macros are filled in); a reply
 streams into its message (persisted ≥1/s, final status at the end, kept when the generator is
 closed); regenerating adds a sibling and shows it; nothing is ever deleted by switching,
 editing or branching.
@@ -9,6 +10,7 @@ editing or branching.
 
 from __future__ import annotations
 
+from app.memory.macros import fill_macros
 from app.memory.plan import ChatLine
 from app.studio.core import RunTarget, StudioCore
 from app.studio.errors import InvalidInput
@@ -18,9 +20,20 @@ from app.studio.sinks import ChatReplySink
 from app.studio.store_seam import translates_store_errors
 from story_store.fields import check_input
 from prompts import constant_list
-from story_store.records import ChatMessageRecord, ChatSessionRecord
+from story_store.records import CharacterRecord, ChatMessageRecord, ChatSessionRecord
 
 MAX_CHAT_TEXT = 20_000
+
+
+def _card_text(character: CharacterRecord, key: str) -> str:
+    """A card field kept verbatim in card_data (system_prompt, post_history_instructions), or ""."""
+    value = character.card_data.get(key) if isinstance(character.card_data, dict) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _alternate_greetings(character: CharacterRecord) -> list[str]:
+    value = character.card_data.get("alternate_greetings") if isinstance(character.card_data, dict) else None
+    return [g for g in value if isinstance(g, str)] if isinstance(value, list) else []
 
 
 @translates_store_errors
@@ -38,9 +51,14 @@ class RoleplayService:
         chat = store.create_chat_session(project_id, character_id=character_id, title=character.name,
                                          persona_name=persona_name.strip(),
                                          persona_description=persona_description)
-        greeting = character.greeting.strip()
-        if greeting:
-            store.add_chat_message(chat.id, None, "character", character.name, greeting)
+        greetings = [fill_macros(g.strip(), char=character.name, user=self._user_name(chat))
+                     for g in [character.greeting, *_alternate_greetings(character)] if g.strip()]
+        first = None
+        for greeting in greetings:  # the alternate greetings are swipes of the first message
+            added = store.add_chat_message(chat.id, None, "character", character.name, greeting)
+            first = first or added
+        if first is not None:
+            store.set_chat_leaf(chat.id, first.id)
         return store.get_chat_session(chat.id)
 
     def list_chats(self, project_id: int) -> list[ChatSessionRecord]:
@@ -135,8 +153,11 @@ class RoleplayService:
             raise InvalidInput("roleplay.character_gone")
         character = self._core.store.get_character(chat.character_id)
         project = self._core.store.get_project(chat.project_id)
-        values = {"char_name": character.name, "user_name": self._user_name(chat),
-                  "persona_description": chat.persona_description.strip()}
+        user = self._user_name(chat)
+        card = {key: fill_macros(_card_text(character, key), char=character.name, user=user)
+                for key in ("system_prompt", "post_history_instructions")}  # used as SillyTavern uses them
+        values = {"char_name": character.name, "user_name": user,
+                  "persona_description": chat.persona_description.strip(), **card}
         return prepare_generation(self._core, project, "roleplay", values=values, transcript=tuple(lines),
                                   focus_character_ids=(character.id,), seed=seed,
                                   as_of_chapter=self._core.store.get_chat_cutoff(chat.id))

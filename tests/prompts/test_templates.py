@@ -21,7 +21,8 @@ TASK_VALUES = {
     "polish": {"passage": "ZZPASSAGE", "preset": "vivid", "instruction": "ZZINSTRUCTION"},
     "character_bio": {"name": "ZZNAME", "notes": "ZZNOTES"},
     "outline": {"premise": "ZZPREMISE", "character_notes": "ZZCHARNOTES", "chapter_count": 12},
-    "roleplay": {"char_name": "ZZPARTNER", "user_name": "ZZUSER", "persona_description": "ZZPERSONA"},
+    "roleplay": {"char_name": "ZZPARTNER", "user_name": "ZZUSER", "persona_description": "ZZPERSONA",
+                 "system_prompt": "", "post_history_instructions": ""},  # a card's; see the test below
     "script_outline": {"premise": "ZZPREMISE"},
     "short_video": {"topic": "ZZTOPIC", "duration_s": 45},
     "brainstorm": {"count": 4},
@@ -127,3 +128,11 @@ def test_no_prompt_text_in_python():
     sources = [root / "prompts" / "__init__.py", *sorted((root / "app" / "memory").glob("*.py"))]
     for source in sources:
         assert not re.search(r"[\u4e00-\u9fff]", source.read_text(encoding="utf-8")), source
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_cards_system_prompt_leads_the_chat_and_its_post_history_note_follows_it(language):
+    values = {**values_for("roleplay"), "system_prompt": "ZZSYSTEM", "post_history_instructions": "ZZPOST"}
+    prompt = render(language, "roleplay", **values)
+    assert prompt.index("ZZSYSTEM") < prompt.index("ZZRECENT") < prompt.index("ZZPOST") < prompt.rindex("ZZPARTNER")
+    assert prompt.endswith("ZZPOST\nZZPARTNER：" if language == "zh" else "ZZPOST]\nZZPARTNER:")

@@ -104,3 +104,36 @@ def test_lore_draw_of_a_chat_follows_the_request_seed(studio: Studio):
         studio.roleplay.chat_turn(chat.id, "我从青云门来。", seed=seed).abandon()
         included[seed] = "青云门" in {item.label for item in studio.writing.last_context().items("included")}
     assert included == {passing: True, failing: False}
+
+
+CARD = {
+    "spec": "chara_card_v2", "spec_version": "2.0",
+    "data": {"name": "Aqua", "description": "{{char}} is a goddess who looks after {{user}}.",
+             "personality": "cheerful", "scenario": "", "mes_example": "{{user}}: hi\n{{char}}: Hello!",
+             "first_mes": "Oh, {{user}}! It's me, {{char}}.", "creator_notes": "",
+             "alternate_greetings": ["<USER>, you came back!", "{{Char}} waves at {{USER}}."],
+             "system_prompt": "Stay as {{char}}; never speak for {{user}}.",
+             "post_history_instructions": "Answer {{user}} in one short line.", "tags": [], "extensions": {}},
+}
+
+
+def test_a_cards_macros_greetings_and_instructions_are_used_as_sillytavern_does(studio: Studio):
+    import json
+
+    project = new_project(studio, language="en", title="Konosuba")
+    aqua = studio.exchange.import_character_card(project.id, "aqua.json", json.dumps(CARD).encode())
+    chat = studio.roleplay.start_chat(project.id, aqua.id, persona_name="Kazuma")
+    (greeting,) = studio.roleplay.chat_transcript(chat.id)
+    assert greeting.text == "Oh, Kazuma! It's me, Aqua."
+    assert studio.roleplay.alternative_position(greeting.id) == (1, 3)  # alternate greetings are its swipes
+    swiped = studio.roleplay.switch_alternative(greeting.id, 1)
+    assert [m.text for m in swiped] == ["Kazuma, you came back!"]
+    assert [m.text for m in studio.roleplay.switch_alternative(swiped[0].id, 1)] == ["Aqua waves at Kazuma."]
+
+    drain(studio.roleplay.chat_turn(chat.id, "Where are we?", seed=2))
+    prompt = studio.writing.last_context().render()
+    assert "Stay as Aqua; never speak for Kazuma." in prompt  # the card's system prompt, filled in
+    assert "Aqua is a goddess who looks after Kazuma." in prompt and "Kazuma: hi\nAqua: Hello!" in prompt
+    history, note = prompt.index("Where are we?"), prompt.index("Answer Kazuma in one short line.")
+    assert history < note < prompt.rindex("Aqua:")  # post-history instructions follow the chat, as in ST
+    assert "{{" not in prompt and "<USER>" not in prompt
