@@ -1,6 +1,7 @@
 """The Role-play tab: start a chat with a project character (the greeting opens it) as a persona; stream
-replies; regenerate any message into alternatives and move between them; edit any message; branch a
-new chat from any message; saved sessions are listed per project.
+replies; regenerate any message into alternatives (also inline, with the chat's retry button on the last
+reply) and move between them; edit any message; branch a new chat from any message; saved sessions are
+listed per project.
 
 Messages are addressed by their index in the current transcript (root → leaf); -1 means the last one.
 """
@@ -144,9 +145,8 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
             else:
                 yield before + [{"role": "assistant", "content": md_text(update.texts[0])}], "", gr.skip()
 
-    @guarded
-    def chat_regenerate(session_id: Any, index: Any, seed_value: Any, request: gr.Request):
-        transcript, target = _pick(shell, session_id, index)
+    def regenerated(session_id: Any, transcript: list[Any], target: Any, seed_value: Any, request: gr.Request):
+        """Stream a new alternative of `target` (a character message) in its place: (chatbot, position)."""
         cut = transcript.index(target)
         before = chat_messages(transcript[:cut])
         for update in stream(shell, request, studio.roleplay.regenerate_reply(target.id, seed=as_seed(seed_value))):
@@ -156,11 +156,30 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
             else:
                 yield before + [{"role": "assistant", "content": md_text(update.texts[0])}], gr.skip()
 
+    @guarded
+    def chat_regenerate(session_id: Any, index: Any, seed_value: Any, request: gr.Request):
+        transcript, target = _pick(shell, session_id, index)
+        yield from regenerated(session_id, transcript, target, seed_value, request)
+
+    @guarded
+    def chat_retry(session_id: Any, seed_value: Any, retried: gr.RetryData, request: gr.Request):
+        """The chat's own retry button (on the last reply): a new alternative of the reply to the retried
+        message, shown inline; ◀ ▶ move between the alternatives."""
+        transcript = studio.roleplay.chat_transcript(require_id(session_id, "chat"))
+        index = retried.index[0] if isinstance(retried.index, (list, tuple)) else retried.index
+        start = index if isinstance(index, int) and 0 <= index < len(transcript) else 0
+        reply = next((m for m in transcript[start:] if m.role == "character"), None)
+        if reply is None:
+            raise writer_error(shell.tr("chat_nothing_to_retry"))
+        yield from regenerated(session_id, transcript, reply, seed_value, request)
+
     turn_out = [w["chatbot"], w["message"], w["position"]]
     w["send"].click(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_name="chat_turn")
     w["message"].submit(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_visibility="private")
     w["regenerate"].click(chat_regenerate, [w["sessions"], w["index"], w["seed"]], [w["chatbot"], w["position"]],
                           api_name="chat_regenerate")
+    w["chatbot"].retry(chat_retry, [w["sessions"], w["seed"]], [w["chatbot"], w["position"]],
+                       api_visibility="private")
     wire_stop(shell, w["stop"])
 
 

@@ -186,6 +186,11 @@ def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):
     page.locator("#alt-previous").click()
     wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "1/2", 30, "the switch back")
     assert studio.roleplay.chat_transcript(session.id)[-1].id == first[-1].id
+    # inline: the chat's own retry button on the last reply adds a third alternative in place
+    page.locator("#chatbot").get_by_role("button", name="Retry").last.click()
+    wait_until(lambda: page.locator("#alt-position").inner_text().strip() == "3/3", 60, "the inline retry")
+    path = studio.roleplay.chat_transcript(session.id)
+    assert [m.role for m in path] == ["character", "user", "character"] and path[-1].id not in {first[-1].id}
 
 
 def test_chinese_interface_renders(browser, running, shoot):
