@@ -33,7 +33,7 @@ def staged(shell: Shell, progress: Any, stages: tuple[str, ...]) -> Callable[[st
 
     def stage(code: str) -> None:
         step = stages.index(code) if code in stages else 0
-        progress((step, len(stages)), desc=shell.tr("stage_" + code.replace(".", "_")))
+        progress((step, len(stages)), desc=shell.tr(f"stage_{code.replace('.', '_')}"))
 
     return stage
 

@@ -25,7 +25,7 @@ CJK_ALLOWED = {"中文"}  # the language pickers name Chinese in Chinese
 TABS = {"zh": ["作品", "人物", "设定", "写作", "分支", "润色", "摘要", "上下文", "角色扮演", "导出 / 导入", "设置",
                "一致性", "我的文风", "创作工具"],
         "en": ["Projects", "Characters", "Lore", "Write", "Branches", "Polish", "Summaries", "Context",
-               "Role-play", "Export / Import", "Settings", "Consistency", "My style", "Writing tools"]}
+               "Role-play", "Export / Import", "Settings", "Consistency", "My style", "Tools"]}
 STORY = {
     "zh": dict(title="青云志", chapter="第一章 山门", text="山门初开，青云门收徒。少年沈砚秋站在石阶下。",
                character="沈砚秋", lore="青云门", lore_text="青云门是修真大派。"),
@@ -93,6 +93,8 @@ def walk(chromium, tiny_parts, tmp_path, shoot, language: str) -> dict[str, list
     try:
         found["first paint"] = leaks(opened(page, server.url), language)
         tabs = TABS[language]
+        # every tab fits the 1400 px bar (none is pushed into Gradio's "⋯" overflow menu)
+        found["tab bar"] = [n for n in tabs if not page.get_by_role("tab", name=n, exact=True).is_visible()]
         page.get_by_role("tab", name=tabs[3]).click()
         choose(page, "project-picker", story["title"])
         choose(page, "chapter-picker", story["chapter"])
