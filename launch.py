@@ -51,6 +51,7 @@ def _start_backups(store, settings: Settings):
 
 
 def _build_studio(settings: Settings):
+    from app.engine.background import BackgroundEngine
     from app.engine.factory import build_engine
     from app.studio import Studio, StudioOptions
     from story_store import Store
@@ -62,17 +63,15 @@ def _build_studio(settings: Settings):
     if recovered.passages or recovered.messages:
         print(f"Inkstone: {recovered.passages} passage(s) and {recovered.messages} chat message(s) were being "
               "written when Inkstone last stopped; they are kept, marked interrupted", flush=True)
-    engine = build_engine(_engine_spec(settings))
-    info = engine.info()
-    if info.kind == "none":
-        print(f"Inkstone: no model loaded. {info.notes}", flush=True)
-    else:
-        print(f"Inkstone: model {info.model_id} ({info.kind}, {info.quantization or 'native'}) ready",
-              flush=True)
+    spec = _engine_spec(settings)
+    # The server comes up first; the page shows the model loading (app/ui/model_state.py).
+    engine = BackgroundEngine(lambda: build_engine(spec), model_id=_model_name(settings),
+                              context_length=settings.context_length, on_loaded=_announce).start()
+    print(f"Inkstone: loading the model {_model_name(settings)} in the background", flush=True)
     options = StudioOptions(export_dir=settings.export_dir, demo=settings.demo,
                             ui_language=settings.ui_language,
                             backup_dir=settings.backup_dir if settings.db_url.startswith("sqlite") else None,
-                            **_learning_options(settings, info.kind))
+                            **_learning_options(settings))
     return store, Studio(store, engine, options)
 
 
@@ -122,9 +121,25 @@ def _app_kwargs(settings: Settings) -> dict:
     return {"middleware": [Middleware(LoginThrottle, message=message)]}
 
 
-def _learning_options(settings: Settings, engine_kind: str) -> dict:
-    """Where "my style" adapters live and which local model a fine-tune starts from (local engines only)."""
-    if engine_kind != "transformers":
+def _model_name(settings: Settings) -> str:
+    if settings.demo:
+        return "tiny-xverse-demo"
+    return (settings.openai_model or settings.model) if settings.openai_base_url else settings.model
+
+
+def _announce(engine) -> None:
+    """Printed from the loading thread when the load ends."""
+    info = engine.info()
+    if info.kind == "none":
+        print(f"Inkstone: no model loaded. {info.notes}", flush=True)
+    else:
+        print(f"Inkstone: model {info.model_id} ({info.kind}, {info.quantization or 'native'}) ready", flush=True)
+
+
+def _learning_options(settings: Settings) -> dict:
+    """Where "my style" adapters live and which local model a fine-tune starts from (local engines only:
+    not with --openai-base-url)."""
+    if settings.openai_base_url:
         return {}
     base = settings.demo_model_dir if settings.demo else Path(settings.model)
     return {"adapters_dir": settings.data_dir / "adapters", "base_model_path": base}

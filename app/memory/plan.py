@@ -93,11 +93,14 @@ class ContextPlan:
 
 
 class TokenCache:
-    """Memoizes a token counter by text (bounded; oldest entries evicted first)."""
+    """Memoizes a token counter by text (bounded; oldest entries evicted first). While `provisional()`
+    is true (a model still loading: its counts are estimates) counts are returned but not kept."""
 
-    def __init__(self, count_tokens: Callable[[str], int], max_entries: int = 50_000) -> None:
+    def __init__(self, count_tokens: Callable[[str], int], max_entries: int = 50_000,
+                 provisional: Callable[[], bool] = lambda: False) -> None:
         self._count = count_tokens
         self._max = max_entries
+        self._provisional = provisional
         self._cache: dict[str, int] = {}
 
     @classmethod
@@ -108,6 +111,8 @@ class TokenCache:
         cached = self._cache.get(text)
         if cached is None:
             cached = int(self._count(text))
+            if self._provisional():
+                return cached
             if len(self._cache) >= self._max:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[text] = cached

@@ -77,7 +77,8 @@ class StudioCore:
         self.store = store
         self.engine = engine
         # Lore, character and summary texts repeat across requests: count each text's tokens once.
-        self.count_tokens = TokenCache(engine.count_tokens)
+        # a model loading in the background counts by estimate until it is loaded: those are not cached
+        self.count_tokens = TokenCache(engine.count_tokens, provisional=lambda: bool(getattr(engine, "loading", False)))
         self.options = options
         self.last_plan: ContextPlan | None = None
         self._runs: dict[int, Generation] = {}
@@ -106,7 +107,7 @@ class StudioCore:
 
     def require_model(self) -> EngineInfo:
         info = self.engine.info()
-        if info.kind == "none":
+        if info.kind in ("none", "loading"):  # loading: its notes say so, with the seconds so far
             raise NoModel(info.notes or "studio.no_model")
         return info
 

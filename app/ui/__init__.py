@@ -23,6 +23,7 @@ from app.ui import (
     desk,
     exports,
     lore,
+    model_state,
     polish,
     projects,
     roleplay,
@@ -38,7 +39,7 @@ from app.ui.place import opening, wire_place
 from app.ui.strings import LANGUAGES, t
 
 CSS = """
-#demo-banner, #no-model-banner { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
+#demo-banner, #no-model-banner, #model-loading { background: #fff3cd; border: 1px solid #e0b400; border-radius: 6px; padding: 4px 12px; }
 #editor textarea { font-size: 1.05em; line-height: 1.7; }
 footer { display: none !important; }
 .desk-hidden { display: none !important; }
@@ -87,12 +88,7 @@ def _options(studio: Studio) -> tuple[str, bool]:
 def _header(shell: Shell, demo: bool) -> None:
     tr = shell.tr
     tr.markdown("app_title", elem_id="app-title")
-    if demo:
-        tr.markdown("demo_banner", elem_id="demo-banner")
-    info = shell.studio.settings.engine_info()
-    if info.kind == "none":  # say plainly why, and the ways out (the engine's own words)
-        tr.markdown("no_model_banner", elem_id="no-model-banner")
-        gr.Markdown(info.notes, elem_id="no-model-reason")
+    model_state.build(shell, demo)  # demo notice; model loading / not loaded (and why)
     with gr.Row():
         shell.project = tr.make(gr.Dropdown, "project", choices=projects.project_choices(shell), value=None,
                                 allow_custom_value=True, elem_id="project-picker", scale=2)

@@ -78,6 +78,7 @@ class Shell:
     editor: gr.Textbox = field(init=False)  # set by the write tab
     status: gr.Markdown = field(init=False)  # set by the write tab
     revisions: gr.Dropdown = field(init=False)  # the open chapter's revisions (write tab)
+    model_timer: gr.Timer = field(init=False)  # ticks while the model loads (app/ui/model_state.py)
     # (fn, outputs) run on every page load, so a reloaded page shows what other tabs created since
     on_load: list[tuple[Callable[..., Any], list[Any]]] = field(default_factory=list)
 

@@ -37,6 +37,8 @@ def build(shell: Shell) -> gr.Radio:
         tr.markdown("engine_heading")
         engine = gr.Markdown(engine_table(shell), elem_id="engine-info")
         shell.on_load.append((lambda: engine_table(shell), [engine]))  # in the page's language
+        shell.model_timer.tick(lambda: engine_table(shell), None, [engine], api_visibility="private",
+                               show_progress="hidden")  # while the model loads
         refresh = tr.button("refresh_engine", size="sm")
         tr.markdown("sampling_heading")
         with gr.Row():

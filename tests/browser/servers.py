@@ -4,9 +4,10 @@ Chromium for them; pages that record their first visible paint."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser_steps import wait_until
@@ -42,8 +43,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(tiny_parts, data: Path, port: int) -> Server:
-    """One Inkstone process as launch.py builds it: a Store on `data`, the studio, the app."""
+def start_server(tiny_parts, data: Path, port: int, engine_around: Callable[[Any], Any] | None = None) -> Server:
+    """One Inkstone process as launch.py builds it: a Store on `data`, the studio, the app;
+    `engine_around(engine)` may wrap the engine first (launch.py loads it in the background)."""
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
     from app.ui import build_app, launch_options
@@ -53,6 +55,8 @@ def start_server(tiny_parts, data: Path, port: int) -> Server:
     model, tokenizer = tiny_parts
     engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=4096,
                                 notes="demo model: text is random")
+    if engine_around is not None:
+        engine = engine_around(engine)
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True))
     app = build_app(studio)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())

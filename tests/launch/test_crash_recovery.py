@@ -67,6 +67,8 @@ def test_kill_9_mid_stream_then_restart_leaves_an_acceptable_interrupted_passage
     proc = _start(data, port)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        _wait_for(lambda: client.predict(api_name="/engine_state") != "loading", "the model loaded (it loads "
+                  "in the background after the server is up)")
         project = client.predict("Harbor Lights", "en", "", "", "", api_name="/create_project")[0]["value"]
         client.predict(project, "Chapter 1", "", api_name="/add_chapter")
         (chapter_id,), = _query(db, "SELECT id FROM chapters WHERE project_id = ?", project)

@@ -61,6 +61,11 @@ def test_demo_serves_exports_from_the_data_dir_and_stops_cleanly_on_sigterm(tmp_
         client.predict(project, "Chapter 1: The Lamp", "", api_name="/add_chapter")
         downloaded = Path(client.predict(project, None, "book", "md", True, True, api_name="/export_book"))
         assert "# Harbor Lights" in downloaded.read_text("utf-8")
+        deadline = time.monotonic() + 180  # the model loads in the background, after the server is up
+        while client.predict(api_name="/engine_state") == "loading":
+            assert time.monotonic() < deadline, "the demo model did not finish loading"
+            time.sleep(0.3)
+        assert client.predict(api_name="/engine_state") == "transformers"
         client.close()
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
@@ -69,6 +74,8 @@ def test_demo_serves_exports_from_the_data_dir_and_stops_cleanly_on_sigterm(tmp_
             proc.kill()
     assert proc.returncode == 0, output
     assert "stopped cleanly" in output
+    loading, listening = output.index("in the background"), output.index("in your browser")
+    assert loading < listening and "tiny-xverse-demo (transformers" in output  # said, then ready
     assert (tmp_path / "data" / "inkstone.db").is_file()
     assert list((tmp_path / "data" / "exports").glob("*.md"))
 
