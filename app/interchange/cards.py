@@ -272,7 +272,7 @@ def card_png(character: Any, lore_entries: list[Any], image: bytes | None = None
     for chunk, spec in (("chara", V2), ("ccv3", V3)):
         payload = json.dumps(card_object(character, lore_entries, spec), ensure_ascii=False).encode("utf-8")
         texts.append((chunk, base64.b64encode(payload).decode("ascii")))
-    portrait = _stored_portrait(character)
+    portrait = stored_portrait(character)
     if image is None and portrait is not None:
         return _with_text_chunks(portrait, texts)
     info = PngImagePlugin.PngInfo()
@@ -284,7 +284,8 @@ def card_png(character: Any, lore_entries: list[Any], image: bytes | None = None
     return out.getvalue()
 
 
-def _stored_portrait(character: Any) -> bytes | None:
+def stored_portrait(character: Any) -> bytes | None:
+    """The PNG portrait an imported card came with (kept in card_data), or None."""
     card_data = (character["card_data"] if isinstance(character, dict) else character.card_data) or {}
     encoded = (card_data.get(CARD_META) or {}).get("portrait")
     if not isinstance(encoded, str):

@@ -10,6 +10,9 @@ editing or branching.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from app.interchange.cards import stored_portrait
 from app.memory.macros import fill_macros
 from app.memory.plan import ChatLine
 from app.studio.core import RunTarget, StudioCore
@@ -18,6 +21,7 @@ from app.studio.generation import Generation
 from app.studio.recipe import PreparedGeneration, prepare_generation
 from app.studio.sinks import ChatReplySink
 from app.studio.store_seam import translates_store_errors
+from story_store.errors import NotFoundError
 from story_store.fields import check_input
 from prompts import constant_list
 from story_store.records import CharacterRecord, ChatMessageRecord, ChatSessionRecord
@@ -34,6 +38,15 @@ def _card_text(character: CharacterRecord, key: str) -> str:
 def _alternate_greetings(character: CharacterRecord) -> list[str]:
     value = character.card_data.get("alternate_greetings") if isinstance(character.card_data, dict) else None
     return [g for g in value if isinstance(g, str)] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class ChatSpeakers:
+    """Who talks in a chat: the character (with its card's portrait, when it came with one) and the writer."""
+
+    character: str
+    user: str
+    portrait_png: bytes | None
 
 
 @translates_store_errors
@@ -67,6 +80,15 @@ class RoleplayService:
     def delete_chat(self, session_id: int) -> None:
         """Move a chat to the trash (restore_item("chat", id) brings it back)."""
         self._core.store.delete_chat_session(session_id)
+
+    def chat_speakers(self, session_id: int) -> ChatSpeakers:
+        chat = self._core.store.get_chat_session(session_id)
+        try:
+            character = self._core.store.get_character(chat.character_id) if chat.character_id else None
+        except NotFoundError:  # the character went to the trash: the chat keeps its name
+            character = None
+        return ChatSpeakers(character.name if character else chat.title, self._user_name(chat),
+                            stored_portrait(character) if character else None)
 
     def chat_transcript(self, session_id: int) -> list[ChatMessageRecord]:
         """The messages on screen: root → current leaf."""

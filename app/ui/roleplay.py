@@ -8,15 +8,17 @@ Messages are addressed by their index in the current transcript (root → leaf);
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 from app.ui.common import Shell, dropdown_update, guarded, stream, wire_stop
 from app.ui.inputs import as_id, as_seed, as_whole, require_id
 from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
-from app.ui.safe_text import md_text
+from app.ui.safe_text import md_text, md_unescape
 from app.ui.views import character_choices
 
 
@@ -45,7 +47,12 @@ def build(shell: Shell) -> None:
             sessions = tr.make(gr.Dropdown, "chat_sessions", choices=[], allow_custom_value=True,
                                elem_id="chat-sessions", scale=4)
             delete = tr.button("chat_delete", size="sm", variant="stop", elem_id="chat-delete", scale=1)
-        chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot")
+        with gr.Row(equal_height=True):
+            portrait = gr.Image(visible=False, show_label=False, interactive=False, height=88, width=88,
+                                buttons=[], scale=0, min_width=96, elem_id="chat-portrait")
+            speakers = gr.Markdown(elem_id="chat-speakers")
+        # editable: the pencil on each message edits it in place (a new version; history below)
+        chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot", editable="all")
         with gr.Row():
             message = tr.make(gr.Textbox, "chat_input", scale=4, elem_id="chat-input")
             seed = tr.make(gr.Number, "seed", precision=None, value=-1, scale=1)
@@ -69,10 +76,12 @@ def build(shell: Shell) -> None:
                        sessions=sessions, delete=delete, chatbot=chatbot, message=message, seed=seed, send=send, stop=stop,
                        index=index, previous=previous, position=position, following=following,
                        regenerate=regenerate, edited=edited, edit=edit, branch=branch, opened=opened,
-                       edit_status=edit_status, panel=panel)
+                       edit_status=edit_status, panel=panel, portrait=portrait, speakers=speakers)
         _wire_sessions(shell, widgets)
         _wire_turns(shell, widgets)
         _wire_alternatives(shell, widgets)
+        _wire_inline_edit(shell, widgets)
+        _wire_speakers(shell, widgets)
 
 
 def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
@@ -258,3 +267,57 @@ def _build_cutoff(shell: Shell, sessions: Any) -> None:
 
     button.click(set_knowledge_cutoff, [sessions, cutoff], [said], api_name="set_knowledge_cutoff")
     sessions.change(shown_cutoff, [sessions], [cutoff], api_visibility="private")
+
+
+def _edited_text(value: Any) -> str:
+    """The text of an inline edit: Gradio sends the message's content (a string, or its text parts)."""
+    if isinstance(value, list):
+        return "".join(_edited_text(part) for part in value)
+    if isinstance(value, dict):
+        return str(value.get("text") or value.get("content") or "")
+    return md_unescape("" if value is None else value)
+
+
+def _wire_inline_edit(shell: Shell, w: dict[str, Any]) -> None:
+    """The chat's own edit (the pencil on a message): saved as a new version of that message. If the
+    message changed elsewhere since the page showed it, nothing is saved and the writer's text goes
+    to the edit box below, with a warning."""
+    studio, panel = shell.studio, w["panel"]
+
+    @guarded
+    def chat_edit_inline(session_id: Any, edit: gr.EditData):
+        ident = require_id(session_id, "chat")
+        transcript = studio.roleplay.chat_transcript(ident)
+        index = edit.index[0] if isinstance(edit.index, (list, tuple)) else edit.index
+        if not (isinstance(index, int) and 0 <= index < len(transcript)):
+            raise writer_error(shell.tr("bad_message_index", count=len(transcript)))
+        target, text = transcript[index], _edited_text(edit.value)
+        if _edited_text(edit.previous_value) != target.text:  # changed in another tab since shown
+            warning = shell.tr("chat_edit_stale")
+            gr.Warning(warning)
+            return (chat_messages(transcript), text, target.id, *loaded(shell, panel, target, target.version),
+                    f"⚠ {md_text(warning)}")
+        message = studio.roleplay.edit_message(target.id, text, base_version=target.version)
+        return (chat_messages(studio.roleplay.chat_transcript(ident)), message.text, message.id,
+                *loaded(shell, panel, message, message.version), shell.tr("group_saved", version=message.version))
+
+    w["chatbot"].edit(chat_edit_inline, [w["sessions"]],
+                      [w["chatbot"], w["edited"], w["opened"], panel.version, panel.picker, w["edit_status"]],
+                      api_visibility="private")
+
+
+def _wire_speakers(shell: Shell, w: dict[str, Any]) -> None:
+    """Above the chat: the character's portrait (from its card) and who is talking with whom."""
+    studio = shell.studio
+
+    @guarded
+    def chat_speakers(session_id: Any):
+        ident = as_id(session_id)
+        if ident is None:
+            return gr.update(value=None, visible=False), ""
+        who = studio.roleplay.chat_speakers(ident)
+        image = Image.open(io.BytesIO(who.portrait_png)) if who.portrait_png else None
+        return (gr.update(value=image, visible=image is not None),
+                shell.tr("chat_speakers", character=md_text(who.character), user=md_text(who.user)))
+
+    w["sessions"].change(chat_speakers, [w["sessions"]], [w["portrait"], w["speakers"]], api_visibility="private")

@@ -8,7 +8,8 @@ a chapter title could then create elements and make requests (a beacon) when vie
   (no autolink element); every other character (CJK, `*`, `.`…) is left as it is;
 - `md_cell`: the same for one Markdown table cell (`|` escaped, line breaks become spaces);
 - `toast_text`: HTML-escaped, for gr.Error / gr.Warning / gr.Info messages;
-- chat messages go to the Chatbot as `md_text` of their text.
+- chat messages go to the Chatbot as `md_text` of their text; an inline edit comes back as that
+  source, and `md_unescape(md_text(x)) == x` for every x (tests/ui/test_safe_text_roundtrip.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ _AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=www)(\.)")
 def md_text(text: Any) -> str:
     escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", str(text))
     return _AUTOLINK.sub(lambda m: "\\" + m.group(0), escaped)
+
+
+_ESCAPED = re.compile(r"\\([\\<>&\[\]:.])")
+
+
+def md_unescape(shown: Any) -> str:
+    """The text whose `md_text` is `shown` (a chat message's source, as the inline editor returns it)."""
+    return _ESCAPED.sub(r"\1", str(shown))
 
 
 def md_cell(value: Any) -> str:

@@ -273,3 +273,34 @@ def test_closing_the_page_keeps_the_streamed_text(browser, long_running):
     passage = wait_until(kept, 60, "the streamed text to be persisted and the run to end")
     assert passage.status == "cancelled" and len(passage.text) >= len(seen)
     assert studio.chapters.get_chapter(chapter.id).version == 0  # a closed page's run adds nothing to the chapter
+
+
+def test_roleplay_inline_edit_and_speakers(page, running, shoot):
+    """The pencil on a message edits it in place: saved as a new version of that message, its text exactly
+    what was typed (markup-looking text included); the header names who talks and shows the card portrait."""
+    studio = running.studio
+    project = studio.library.create_project("Lantern Street", language="en")
+    studio.library.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS})
+    studio.library.create_character(project.id, "Mei", greeting="Hello, {{user}}. Tea?")
+    page.reload()
+    page.wait_for_selector("#app-title")
+    choose(page, "project-picker", "Lantern Street")
+    open_tab(page, "Role-play")
+    choose(page, "rp-character", "Mei")
+    page.locator("#chat-start").click()
+    page.locator("#chatbot").get_by_text("Tea?").wait_for()
+    session = wait_until(lambda: studio.roleplay.list_chats(project.id), 20, "the chat")[0]
+    wait_until(lambda: "Mei" in page.locator("#chat-speakers").inner_text(), 30, "the speakers line")
+    greeting = studio.roleplay.chat_transcript(session.id)[0]
+
+    page.locator("#chatbot .message").first.hover()
+    page.locator("#chatbot").get_by_role("button", name="Edit").first.click()
+    edited = "Hello again <b>friend</b> — see www.tea.test [menu]."
+    page.locator("#chatbot textarea").first.fill(edited)
+    page.locator("#chatbot").get_by_role("button", name="Submit").first.click()
+    wait_until(lambda: studio.roleplay.chat_transcript(session.id)[0].text == edited, 60, "the inline edit saved")
+    saved = studio.roleplay.chat_transcript(session.id)[0]
+    assert saved.id == greeting.id and saved.version == greeting.version + 1
+    page.locator("#chatbot").get_by_text("Hello again <b>friend</b>", exact=False).wait_for()
+    assert page.locator("#chatbot b").count() == 0  # shown as text, never as markup
+    shoot(page, "06b-roleplay-inline-edit")

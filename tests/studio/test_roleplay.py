@@ -137,3 +137,29 @@ def test_a_cards_macros_greetings_and_instructions_are_used_as_sillytavern_does(
     history, note = prompt.index("Where are we?"), prompt.index("Answer Kazuma in one short line.")
     assert history < note < prompt.rindex("Aqua:")  # post-history instructions follow the chat, as in ST
     assert "{{" not in prompt and "<USER>" not in prompt
+
+
+def test_chat_speakers_carry_the_cards_portrait(studio: Studio):
+    import base64
+    import io
+    import json
+
+    from PIL import Image, PngImagePlugin
+
+    project = new_project(studio, language="en", title="Portraits")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("chara", base64.b64encode(json.dumps(CARD).encode()).decode())
+    out = io.BytesIO()
+    Image.new("RGB", (12, 9), (200, 40, 90)).save(out, format="PNG", pnginfo=info)
+    aqua = studio.exchange.import_character_card(project.id, "aqua.png", out.getvalue())
+    chat = studio.roleplay.start_chat(project.id, aqua.id, persona_name="Kazuma")
+    who = studio.roleplay.chat_speakers(chat.id)
+    assert (who.character, who.user) == ("Aqua", "Kazuma")
+    shown = Image.open(io.BytesIO(who.portrait_png))
+    assert shown.size == (12, 9) and shown.convert("RGB").getpixel((3, 3)) == (200, 40, 90)
+    plain = studio.library.create_character(project.id, "Darkness", greeting="Hm.")
+    other = studio.roleplay.start_chat(project.id, plain.id)
+    assert studio.roleplay.chat_speakers(other.id).portrait_png is None  # no card, no portrait
+    assert studio.roleplay.chat_speakers(other.id).user  # the template's own word for the writer
+    studio.library.delete_character(plain.id)
+    assert studio.roleplay.chat_speakers(other.id).character == "Darkness"  # kept from the chat

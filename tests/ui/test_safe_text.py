@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from app.ui.safe_text import md_cell, md_text, toast_text
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.ui.safe_text import md_cell, md_text, md_unescape, toast_text
 
 
 def test_markdown_active_characters_are_escaped_and_the_rest_kept():
@@ -15,3 +18,13 @@ def test_markdown_active_characters_are_escaped_and_the_rest_kept():
 def test_table_cells_and_toasts():
     assert md_cell("a|b\nc") == "a\\|b c"
     assert toast_text("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"
+
+
+@given(st.text(alphabet="w\\:/.<>&[]a 沈*|\n", max_size=40) | st.text(max_size=60))
+def test_md_unescape_inverts_md_text(text):
+    """A chat message's inline edit comes back as its md_text source: the writer's text is restored exactly."""
+    assert md_unescape(md_text(text)) == text
+
+
+def test_md_unescape_of_a_typed_edit_keeps_plain_text():
+    assert md_unescape("她说：http\\://x.test 与 www\\.x.test \\<b\\>") == "她说：http://x.test 与 www.x.test <b>"
