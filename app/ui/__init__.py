@@ -109,13 +109,15 @@ def build_app(studio: Studio) -> gr.Blocks:
             characters.build(shell)
             lore.build(shell)
             desk.build(shell)  # the Write tab is the writing desk
-            branches.build(shell)
-            consistency.build(shell)
-            polish.build(shell)
-            summaries.build(shell)
-            context.build(shell)
+            with shell.tr.tab("tab_tools", id="tools"):  # the book's writing aids, one level down
+                with gr.Tabs(elem_id="tool-tabs"):
+                    branches.build(shell)
+                    consistency.build(shell)
+                    polish.build(shell)
+                    summaries.build(shell)
+                    context.build(shell)
+                    tools.build(shell)  # outline, character bio, script outline, short video
             roleplay.build(shell)
-            tools.build(shell)  # outline, character bio, script outline, short video
             exports.build(shell)
             style.build(shell)
             chosen = settings.build(shell)

@@ -58,8 +58,9 @@ def remembered_chapter(shell: Shell, project_id: Any) -> int | None:
     return shell.studio.preferences.place().chapters.get(ident) if ident is not None else None
 
 
-def tabs_of(shell: Shell) -> list[gr.Tab]:
-    return [c for c in shell.tr.components if isinstance(c, gr.Tab) and c.id is not None]
+def tabs_of(tabs: gr.Tabs) -> list[gr.Tab]:
+    """The page's top-level tabs, in order (a tab's own sub-tabs are not remembered)."""
+    return [c for c in tabs.children if isinstance(c, gr.Tab) and c.id is not None]
 
 
 def opening(shell: Shell, tabs: gr.Tabs) -> tuple[list[Any], Any]:
@@ -67,7 +68,7 @@ def opening(shell: Shell, tabs: gr.Tabs) -> tuple[list[Any], Any]:
 
     def reopen(request: gr.Request) -> list[Any]:
         place = shell.studio.preferences.place()
-        known = {tab.id for tab in tabs_of(shell)}
+        known = {tab.id for tab in tabs_of(tabs)}
         project = {"value": place.project_id} if place.project_id is not None else {}
         tab = {"selected": place.tab} if place.tab in known else {}
         return [project, tab]
@@ -91,7 +92,7 @@ def wire_place(shell: Shell, tabs: gr.Tabs) -> None:
 
     shell.project.change(project_chosen, [shell.project], None, api_visibility="private")
     shell.chapter.change(chapter_chosen, [shell.project, shell.chapter], None, api_visibility="private")
-    tab_ids = [str(tab.id) for tab in tabs_of(shell)]
+    tab_ids = [str(tab.id) for tab in tabs_of(tabs)]
 
     def tab_chosen(selected: gr.SelectData) -> None:
         index = selected.index if isinstance(selected.index, int) else -1

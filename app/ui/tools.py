@@ -21,7 +21,7 @@ RESULT_PREVIEW_CHARS = 24
 
 def build(shell: Shell) -> None:
     tr = shell.tr
-    with tr.tab("tab_tools", id="tools"):
+    with tr.tab("tab_writing_tools", id="writing_tools"):
         tr.markdown("tools_heading")
         kinds = tr.enum_choices("writing_tool", TOOLS)
         tool = tr.with_choices(tr.make(gr.Radio, "tool_kind", choices=kinds(tr.language), value="outline",

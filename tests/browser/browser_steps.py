@@ -25,8 +25,17 @@ def textbox(page, elem_id: str):
     return page.locator(f"#{elem_id} textarea").first
 
 
+# Tabs inside the Tools tab (the book's writing aids) -> the top-level tab to open first.
+TOOL_TABS = {name: "Tools" for name in ("Branches", "Consistency", "Polish", "Summaries", "Context",
+                                         "Outlines & scripts")}
+TOOL_TABS |= {name: "创作工具" for name in ("分支", "一致性", "润色", "摘要", "上下文", "大纲与文案")}
+
+
 def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    """Open a tab by its label; one inside Tools opens Tools first."""
+    if name in TOOL_TABS:
+        page.get_by_role("tab", name=TOOL_TABS[name], exact=True).click()
+    page.get_by_role("tab", name=name, exact=True).click()
 
 
 def choose(page, elem_id: str, label: str) -> None:

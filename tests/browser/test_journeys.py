@@ -153,7 +153,7 @@ def _shoot_every_tab(page, shoot) -> None:
     page.locator("#context-preview").click()
     page.locator("#budget-bar").wait_for()
     for index, name in enumerate(["Projects", "Characters", "Lore", "Write", "Branches", "Polish", "Summaries",
-                                  "Context", "Role-play", "Export / Import", "Settings"]):
+                                  "Context", "Outlines & scripts", "Role-play", "Export / Import", "Settings"]):
         open_tab(page, name)
         page.wait_for_timeout(300)
         shoot(page, f"tab-{index:02d}-{name.split()[0].lower()}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_steps import choose, textbox, wait_until
+from browser_steps import choose, open_tab, textbox, wait_until
 from servers import _free_port, chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
 
 LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
@@ -22,10 +22,11 @@ LATIN_ALLOWED = {"Inkstone", "tiny-xverse", "XVERSE", "Markdown", "EPUB", "PNG",
                  "English",  # the language pickers name English in English
                  "s"}  # seconds: Gradio's own timer on a component whose event is running ("0.8s")
 CJK_ALLOWED = {"中文"}  # the language pickers name Chinese in Chinese
-TABS = {"zh": ["作品", "人物", "设定", "写作", "分支", "润色", "摘要", "上下文", "角色扮演", "导出 / 导入", "设置",
-               "一致性", "我的文风", "创作工具"],
-        "en": ["Projects", "Characters", "Lore", "Write", "Branches", "Polish", "Summaries", "Context",
-               "Role-play", "Export / Import", "Settings", "Consistency", "My style", "Tools"]}
+TABS = {"zh": ["作品", "人物", "设定", "写作", "创作工具", "角色扮演", "导出 / 导入", "我的文风", "设置"],
+        "en": ["Projects", "Characters", "Lore", "Write", "Tools", "Role-play", "Export / Import", "My style",
+               "Settings"]}
+TOOL_TABS = {"zh": ["分支", "一致性", "润色", "摘要", "上下文", "大纲与文案"],
+             "en": ["Branches", "Consistency", "Polish", "Summaries", "Context", "Outlines & scripts"]}
 STORY = {
     "zh": dict(title="青云志", chapter="第一章 山门", text="山门初开，青云门收徒。少年沈砚秋站在石阶下。",
                character="沈砚秋", lore="青云门", lore_text="青云门是修真大派。"),
@@ -92,20 +93,22 @@ def walk(chromium, tiny_parts, tmp_path, shoot, language: str) -> dict[str, list
     context, page = new_page(chromium, "zh-CN" if language == "zh" else "en-US")
     try:
         found["first paint"] = leaks(opened(page, server.url), language)
-        tabs = TABS[language]
-        # every tab fits the 1400 px bar (none is pushed into Gradio's "⋯" overflow menu)
+        tabs, tools = TABS[language], TOOL_TABS[language]
+        # every tab fits the 1400 px bar (none is pushed into Gradio's "⋯" overflow menu), sub-tabs too
         found["tab bar"] = [n for n in tabs if not page.get_by_role("tab", name=n, exact=True).is_visible()]
-        page.get_by_role("tab", name=tabs[3]).click()
+        open_tab(page, tabs[4])
+        found["tools tab bar"] = [n for n in tools if not page.get_by_role("tab", name=n, exact=True).is_visible()]
+        open_tab(page, tabs[3])
         choose(page, "project-picker", story["title"])
         choose(page, "chapter-picker", story["chapter"])
         wait_until(lambda: textbox(page, "editor").input_value() == story["text"], 30, "the chapter")
-        for name in tabs:
-            page.get_by_role("tab", name=name).click()
+        for index, name in enumerate(tabs + tools):
+            open_tab(page, name)
             page.wait_for_timeout(300)
             found[f"tab {name}"] = leaks(seen(page) + "\n" + dropdown_options(page), language)
-            shoot(page, f"leak-{language}-{tabs.index(name):02d}")
+            shoot(page, f"leak-{language}-{index:02d}")
         # an error: polish with nothing to polish
-        page.get_by_role("tab", name=tabs[5]).click()
+        open_tab(page, tools[2])
         textbox(page, "polish-original").fill("")
         page.locator("#polish").click()
         found["error toast"] = leaks(toast_text(page, "the error"), language)
@@ -113,7 +116,7 @@ def walk(chromium, tiny_parts, tmp_path, shoot, language: str) -> dict[str, list
         page.reload()
         opened(page, server.url)
         # a warning: save over a version saved elsewhere meanwhile
-        page.get_by_role("tab", name=tabs[3]).click()
+        open_tab(page, tabs[3])
         wait_until(lambda: textbox(page, "editor").input_value() == story["text"], 30, "the chapter again")
         studio.chapters.save_chapter(chapter.id, story["text"] + story["text"], 1)
         textbox(page, "editor").fill(story["text"] + "!")
@@ -122,12 +125,12 @@ def walk(chromium, tiny_parts, tmp_path, shoot, language: str) -> dict[str, list
         found["write status"] = leaks(page.locator("#write-status").inner_text(), language)
         shoot(page, f"leak-{language}-warning")
         # the inspector
-        page.get_by_role("tab", name=tabs[7]).click()
+        open_tab(page, tools[4])
         page.locator("#context-preview").click()
         page.locator("#context-plan table").first.wait_for(timeout=60_000)
         found["inspector"] = leaks(seen(page), language)
         shoot(page, f"leak-{language}-inspector")
-        page.get_by_role("tab", name=tabs[10]).click()
+        open_tab(page, tabs[8])
         found["settings"] = leaks(seen(page) + "\n" + dropdown_options(page), language)
         shoot(page, f"leak-{language}-settings")
     finally:
@@ -139,5 +142,5 @@ def walk(chromium, tiny_parts, tmp_path, shoot, language: str) -> dict[str, list
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_the_whole_studio_speaks_one_language(chromium, tiny_parts, tmp_path, shoot, language):
     found = walk(chromium, tiny_parts, tmp_path, shoot, language)
-    assert len(found) >= 17  # every tab, the toasts, the inspector and Settings were looked at
+    assert len(found) >= 23  # every tab, the toasts, the inspector and Settings were looked at
     assert {place: runs for place, runs in found.items() if runs} == {}
