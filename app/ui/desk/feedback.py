@@ -58,9 +58,10 @@ def progress_line(language: str, fig: Figures, max_tokens: int) -> str:
              elapsed=_seconds(fig.elapsed_s), eta=eta)
 
 
-def finish_line(language: str, reason: str, fig: Figures, *, error: str = "") -> str:
-    """What happened, in plain words (no 'length'/'stop' jargon), with the run's figures."""
-    key = FINISH_KEYS.get(reason, "finish_error")  # another reason (e.g. interrupted) is named as the enum has it
+def finish_line(language: str, reason: str, fig: Figures, *, error: str = "", polish: bool = False) -> str:
+    """What happened, in plain words (no 'length'/'stop' jargon), with the run's figures. A polish cut
+    short is not told to "continue" (it is reviewed, edited and accepted by hand instead)."""
+    key = "finish_length_polish" if polish and reason == "length" else FINISH_KEYS.get(reason, "finish_error")  # another reason (e.g. interrupted) is named as the enum has it
     what = t(language, key, error=error or (enum_label(language, "finish", reason) if reason else "?"))
     return t(language, "finish_line", what=what, tokens=fig.tokens, rate=f"{fig.rate:.1f}",
              elapsed=_seconds(fig.elapsed_s))

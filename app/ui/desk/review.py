@@ -146,7 +146,8 @@ def _polish_stream(shell: Shell, chapter_id: Any, editor_text: str | None, base_
         passage = update.passage_ids[0] if update.passage_ids else None
         _, choices, spans = _reviewed(original, revised)
         said = tr("desk_polish_cut_short") if reason != "stop" else tr("desk_polish_review")
-        line = finish_line(tr.language, reason, clock.figures(measure.tokens(shell, revised)), error=update.error)
+        line = finish_line(tr.language, reason, clock.figures(measure.tokens(shell, revised)), error=update.error,
+                           polish=True)
         yield gr.skip(), gr.update(value=revised, visible=True), spans, choices, said, \
             Review(original, start, passage, reason != "stop", revised), \
             gr.skip(), line, IDLE
