@@ -53,6 +53,7 @@ class AdapterView:
     heldout_ppl_adapter: float | None
     created: str
     active: bool
+    dpo_accuracy: float | None = None  # share of the writer's choices the adapter now prefers (DPO runs)
 
 
 def _status(name: str, state: JobState) -> FineTuneStatus:
@@ -74,7 +75,7 @@ class StyleService:
     def export_datasets(self, project_id: int, layout: str = "trl") -> list[DatasetExport]:
         """SFT rows (chapters + accepted passages) and DPO rows (every preference) as JSONL."""
         if layout not in ("trl", "swift", "card"):
-            raise InvalidInput(f"Unknown dataset layout {layout!r}: choose trl, swift or card.")
+            raise InvalidInput("style.bad_layout", layout=layout)
         store = self._core.store
         folder = self._core.options.export_dir / f"project-{project_id}"
         examples = chapter_examples([(c.title, c.outline, c.text) for c in store.list_chapters(project_id)])
@@ -103,26 +104,29 @@ class StyleService:
         return record_edited(self._core.store, self._core.store.get_passage(passage_id), edited)
 
     # --- fine-tunes -----------------------------------------------------------------------------
-    def start_finetune(self, project_id: int, name: str, steps: int = DEFAULT_STEPS) -> FineTuneStatus:
-        """Start (or resume, when a cancelled run of the same name left a checkpoint) a LoRA fine-tune."""
+    def start_finetune(self, project_id: int, name: str, steps: int = DEFAULT_STEPS,
+                       dpo_steps: int = 0) -> FineTuneStatus:
+        """Start (or resume, when a cancelled run of the same name left a checkpoint) a LoRA fine-tune:
+        `steps` on the project's chapters, then `dpo_steps` of DPO on its recorded preferences."""
         adapters, base = self._paths()
-        if not 1 <= steps <= MAX_STEPS:
-            raise InvalidInput(f"Steps must be between 1 and {MAX_STEPS}.")
+        if not 1 <= steps <= MAX_STEPS or not 0 <= dpo_steps <= MAX_STEPS:
+            raise InvalidInput("style.bad_steps", max=MAX_STEPS)
         train, heldout = self._texts(project_id)
+        pairs = self._preference_texts(project_id) if dpo_steps else ()
         with self._lock:
             running = [n for n, job in self._jobs.values() if job.state.status in ("queued", "running")]
             if running:
-                raise InvalidInput(f"The fine-tune {running[0]!r} is still running; cancel it or wait for it.")
+                raise InvalidInput("style.finetune_running", name=running[0])
             try:
                 if adapters.exists(_project_key(project_id), name):
-                    raise InvalidInput(f"An adapter named {name!r} already exists; choose another name.")
+                    raise InvalidInput("style.adapter_exists", name=name)
                 request = FineTuneRequest(_project_key(project_id), name, train, heldout, steps=steps,
-                                          seq_len=256, batch_size=4, learning_rate=2e-3, quantization="auto")
+                                          seq_len=256, batch_size=4, learning_rate=2e-3, quantization="auto",
+                                          preference_pairs=pairs, dpo_steps=dpo_steps)
                 job = FineTuneJob(base, self._core.engine.info().model_id, adapters,
                                   adapters.root / ".training", request)
             except AdapterError as error:
-                raise InvalidInput(f"{name!r} cannot be an adapter name: use letters, digits, spaces, - _ or . "
-                                   f"(up to 64 characters).") from error
+                raise InvalidInput("style.bad_adapter_name", name=name) from error
             self._jobs[project_id] = (name, job.start())
         return _status(name, job.state)
 
@@ -145,7 +149,8 @@ class StyleService:
             return []
         active = getattr(self._core.engine, "active_adapter", None)
         return [AdapterView(info.name, info.steps, info.metrics.get("heldout_ppl_base"),
-                            info.metrics.get("heldout_ppl_adapter"), info.created, info.name == active)
+                            info.metrics.get("heldout_ppl_adapter"), info.created, info.name == active,
+                            info.metrics.get("dpo_accuracy"))
                 for info in AdapterStore(self._core.options.adapters_dir).list(_project_key(project_id))]
 
     def use_adapter(self, project_id: int, name: str | None) -> str | None:
@@ -160,7 +165,7 @@ class StyleService:
         try:
             info = adapters.get(_project_key(project_id), name)
         except AdapterError as error:
-            raise NotFound(f"There is no adapter named {name!r} in this project.") from error
+            raise NotFound("style.no_such_adapter", name=name) from error
         switch(name, info.path)
         return name
 
@@ -170,6 +175,14 @@ class StyleService:
         if options.adapters_dir is None or options.base_model_path is None:
             raise InvalidInput("style.needs_local_model")
         return AdapterStore(options.adapters_dir), options.base_model_path
+
+    def _preference_texts(self, project_id: int) -> tuple[tuple[str, str, str], ...]:
+        """(prompt, chosen, rejected) of every recorded preference; DPO needs at least one."""
+        pairs = tuple((p.prompt, p.chosen, p.rejected) for p in self._core.store.preference_pairs(project_id)
+                      if p.chosen.strip() and p.rejected.strip())
+        if not pairs:
+            raise InvalidInput("style.no_preferences")
+        return pairs
 
     def _texts(self, project_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Training and held-out texts: the last chapter is held out (one chapter: its last fifth)."""

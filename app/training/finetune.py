@@ -1,7 +1,8 @@
 """A "my style" LoRA fine-tune as a background job: progress, cancel, resume, atomic adapter.
 
 A job trains a LoRA adapter on the writer's texts (continued pretraining: documents joined by
-eos, random windows), keeps a resumable checkpoint in <work>/<project>/<name>/ every few steps,
+eos, random windows), then — when asked — DPO on the writer's choices (steps `steps` … `total_steps`
+of the same run and schedule; app/training/preference.py), keeps a resumable checkpoint in <work>/<project>/<name>/ every few steps,
 and on success evaluates held-out perplexity with and without the adapter, then writes the
 adapter through AdapterStore (one atomic rename) and removes the checkpoint. A cancelled or
 failed job leaves no adapter; starting the same project/name again resumes from the checkpoint.
@@ -23,7 +24,8 @@ from app.training.adapters import AdapterInfo, AdapterStore, check_name
 from app.training.corpus import pack, sample_windows
 from app.training.lora import LoraSpec, attach_lora, enable_gradient_checkpointing, load_base_for_training
 from app.training.perplexity import perplexity
-from app.training.trainer import Progress, TrainConfig, Trainer
+from app.training.preference import EncodedPair, dpo_loss, encode_pairs, pairs_for_step, preference_margins
+from app.training.trainer import Progress, TrainConfig, Trainer, causal_lm_loss
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,15 @@ class FineTuneRequest:
     checkpoint_every: int = 10
     gradient_checkpointing: bool = True
     seed: int = 0
+    # After the LM steps, `dpo_steps` DPO steps on (prompt, chosen, rejected) pairs (app.training.preference)
+    preference_pairs: tuple[tuple[str, str, str], ...] = ()
+    dpo_steps: int = 0
+    dpo_beta: float = 0.1
+    dpo_batch_size: int = 2
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps + (self.dpo_steps if self.preference_pairs else 0)
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ class FineTuneJob:
         self.base_model, self.base_model_id = Path(base_model), base_model_id
         self.adapters, self.request = adapters, request
         self.work_dir = Path(work_root) / request.project / request.name
-        self._state = JobState("queued", total_steps=request.steps)
+        self._state = JobState("queued", total_steps=request.total_steps)
         self._state_lock = threading.Lock()
         self._trainer: Trainer | None = None
         self._cancel = threading.Event()
@@ -116,7 +127,8 @@ class FineTuneJob:
         peft_model = attach_lora(model, request.lora)
         if request.gradient_checkpointing:
             enable_gradient_checkpointing(peft_model)
-        trainer = self._make_trainer(peft_model, train_ids)
+        pairs = encode_pairs(request.preference_pairs, encode, eos, request.seq_len) if request.dpo_steps else []
+        trainer = self._make_trainer(peft_model, train_ids, pairs)
         self._trainer = trainer
         if self._cancel.is_set():
             trainer.cancel()
@@ -130,6 +142,10 @@ class FineTuneJob:
         if base_ppl and adapter_ppl:
             metrics |= {"heldout_ppl_base": base_ppl.perplexity, "heldout_ppl_adapter": adapter_ppl.perplexity,
                         "heldout_tokens": float(adapter_ppl.tokens)}
+        if pairs:  # how far the adapter moved towards the writer's choices (0 = not at all)
+            margins = preference_margins(peft_model, pairs)
+            metrics |= {"dpo_pairs": float(len(pairs)), "dpo_margin_mean": sum(margins) / len(margins),
+                        "dpo_accuracy": sum(m > 0 for m in margins) / len(margins)}
         meta = {"base_model": self.base_model_id, "steps": result.steps_done, "metrics": metrics,
                 "lora": request.lora.to_dict(), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "ppl_method": adapter_ppl.method if adapter_ppl else ""}
@@ -137,11 +153,12 @@ class FineTuneJob:
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self._set(status="finished", step=result.steps_done, adapter=info)
 
-    def _make_trainer(self, model: Any, train_ids: torch.Tensor) -> Trainer:
+    def _make_trainer(self, model: Any, train_ids: torch.Tensor, pairs: list[EncodedPair]) -> Trainer:
         request = self.request
         seq = min(request.seq_len, train_ids.numel() - 2)
-        config = TrainConfig(steps=request.steps, learning_rate=request.learning_rate,
-                             warmup_steps=max(1, request.steps // 10), checkpoint_every=request.checkpoint_every,
+        total = request.steps + (request.dpo_steps if pairs else 0)
+        config = TrainConfig(steps=total, learning_rate=request.learning_rate,
+                             warmup_steps=max(1, total // 10), checkpoint_every=request.checkpoint_every,
                              paged_8bit_optimizer=request.quantization in ("nf4", "auto"),
                              loss_chunk=LOSS_CHUNK)
 
@@ -149,7 +166,13 @@ class FineTuneJob:
             return sample_windows(train_ids, request.batch_size, seq, request.seed * 1_000_003 + step).to(
                 model.device)
 
-        trainer = Trainer(model, batches, config, self.work_dir, self._on_progress)
+        def loss_at(step: int) -> torch.Tensor:
+            if step < request.steps:
+                return causal_lm_loss(model, batches(step), config.loss_chunk)
+            return dpo_loss(model, pairs_for_step(pairs, step - request.steps, request.dpo_batch_size),
+                            request.dpo_beta)
+
+        trainer = Trainer(model, batches, config, self.work_dir, self._on_progress, loss_at=loss_at)
         self._set(resumed_from=_checkpoint_step(self.work_dir))
         return trainer
 

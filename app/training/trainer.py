@@ -119,9 +119,13 @@ class Trainer:
 
     def __init__(self, model: nn.Module, batches: Callable[[int], torch.Tensor], config: TrainConfig,
                  checkpoint_dir: Path | None = None,
-                 on_progress: Callable[[Progress], None] | None = None) -> None:
+                 on_progress: Callable[[Progress], None] | None = None,
+                 loss_at: Callable[[int], torch.Tensor] | None = None) -> None:
+        """`loss_at(step)`, when given, is the loss of that step (e.g. a DPO stage after the LM steps);
+        otherwise it is the causal-LM loss of `batches(step)`."""
         self.model = model
         self.batches = batches
+        self.loss_at = loss_at
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.on_progress = on_progress
@@ -159,7 +163,10 @@ class Trainer:
     def _one_step(self) -> float:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate_at(self.step, self.config)
-        loss = causal_lm_loss(self.model, self.batches(self.step), self.config.loss_chunk)
+        if self.loss_at is not None:
+            loss = self.loss_at(self.step)
+        else:
+            loss = causal_lm_loss(self.model, self.batches(self.step), self.config.loss_chunk)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = list(trainable_parameters(self.model).values())

@@ -1,6 +1,7 @@
 """The "My style" tab: training datasets from the writer's choices (row counts, downloads), a LoRA
 fine-tune of the local model on the project's chapters (start / cancel / resume, progress), the
-project's adapters with held-out perplexity base vs adapter, and the adapter used for generation.
+project's adapters with held-out perplexity base vs adapter (and, after DPO on the writer's choices, the
+share of those choices the adapter prefers), and the adapter used for generation.
 
 Handlers are thin adapters over `studio.style`; API names: export_datasets, start_finetune,
 finetune_progress, cancel_finetune, list_adapters, use_adapter.
@@ -36,6 +37,7 @@ def build(shell: Shell) -> None:
                 tr.markdown("style_finetune_heading")
                 name = tr.make(gr.Textbox, "style_adapter_name", value="my-style", elem_id="style-name")
                 steps = tr.make(gr.Number, "style_steps", value=60, precision=None, elem_id="style-steps")
+                dpo_steps = tr.make(gr.Number, "style_dpo_steps", value=0, precision=None, elem_id="style-dpo-steps")
                 with gr.Row():
                     start = tr.button("style_start", variant="primary", elem_id="style-start")
                     cancel = tr.button("style_cancel", variant="stop", elem_id="style-cancel")
@@ -48,8 +50,8 @@ def build(shell: Shell) -> None:
             apply = tr.button("style_apply", elem_id="style-apply")
             refresh = tr.button("style_refresh", elem_id="style-refresh")
         timer = gr.Timer(PROGRESS_POLL_S, active=False)  # ticks only while a fine-tune runs
-    _wire(shell, layout, export, counts, files, name, steps, start, cancel, progress, adapters, chosen, apply,
-          refresh, timer)
+    _wire(shell, layout, export, counts, files, name, (steps, dpo_steps), start, cancel, progress, adapters, chosen,
+          apply, refresh, timer)
 
 
 def _progress_text(shell: Shell, status: Any) -> str:
@@ -75,10 +77,13 @@ def _adapter_table(shell: Shell, views: list[Any]) -> str:
     def ppl(value: float | None) -> str:
         return "–" if value is None else f"{value:.2f}"
 
+    def share(value: float | None) -> str:
+        return "–" if value is None else f"{100 * value:.0f}%"
+
     rows = [[v.name + (" ✓" if v.active else ""), v.steps, ppl(v.heldout_ppl_base), ppl(v.heldout_ppl_adapter),
-             v.created] for v in views]
+             share(v.dpo_accuracy), v.created] for v in views]
     headers = [tr("style_col_name"), tr("style_col_steps"), tr("style_col_ppl_base"), tr("style_col_ppl_adapter"),
-               tr("style_col_created")]
+               tr("style_col_dpo_accuracy"), tr("style_col_created")]
     return markdown_table(headers, rows) + "\n\n" + tr("style_ppl_method")
 
 
@@ -93,9 +98,10 @@ def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cance
         return "\n\n".join(lines), [str(r.path) for r in results]
 
     @guarded
-    def start_finetune(project_id: Any, adapter_name: str, step_count: Any):
+    def start_finetune(project_id: Any, adapter_name: str, step_count: Any, dpo_count: Any = 0):
         status = studio.style.start_finetune(require_id(project_id, "project"), (adapter_name or "").strip(),
-                                             as_whole(step_count, "steps", 1, 100_000, default=60))
+                                             as_whole(step_count, "steps", 1, 100_000, default=60),
+                                             dpo_steps=as_whole(dpo_count, "steps", 0, 100_000, default=0))
         return _progress_text(shell, status), gr.Timer(active=True)
 
     @guarded
@@ -125,7 +131,7 @@ def _wire(shell: Shell, layout, export, counts, files, name, steps, start, cance
     # the named endpoint first: later (private) uses of the same function get suffixed names
     refresh.click(list_adapters, [shell.project], [adapters, chosen], api_name="list_adapters")
     export.click(export_datasets, [shell.project, layout], [counts, files], api_name="export_datasets")
-    start.click(start_finetune, [shell.project, name, steps], [progress, timer], api_name="start_finetune")
+    start.click(start_finetune, [shell.project, name, *steps], [progress, timer], api_name="start_finetune")
     cancel.click(cancel_finetune, [shell.project], [progress], api_name="cancel_finetune").then(
         list_adapters, [shell.project], [adapters, chosen], api_visibility="private")
     timer.tick(finetune_progress, [shell.project], [progress, timer], api_visibility="private")

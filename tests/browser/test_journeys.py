@@ -159,19 +159,24 @@ def _shoot_every_tab(page, shoot) -> None:
         shoot(page, f"tab-{index:02d}-{name.split()[0].lower()}")
 
 
-def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):
-    studio = running.studio
-    project = studio.library.create_project("Tea House", language="en")
+def _start_chat(page, studio, title: str, name: str, greeting: str, shown: str):
+    """A new English project with one character; its chat started through the Role-play tab."""
+    project = studio.library.create_project(title, language="en")
     studio.library.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS})
-    studio.library.create_character(project.id, "Wen", greeting="Welcome, traveller.")
+    studio.library.create_character(project.id, name, greeting=greeting)
     page.reload()
     page.wait_for_selector("#app-title")
-    choose(page, "project-picker", "Tea House")
+    choose(page, "project-picker", title)
     open_tab(page, "Role-play")
-    choose(page, "rp-character", "Wen")
+    choose(page, "rp-character", name)
     page.locator("#chat-start").click()
-    page.locator("#chatbot").get_by_text("Welcome, traveller.").wait_for()
-    session = wait_until(lambda: studio.roleplay.list_chats(project.id), 20, "the chat")[0]
+    page.locator("#chatbot").get_by_text(shown).wait_for()
+    return project, wait_until(lambda: studio.roleplay.list_chats(project.id), 20, "the chat")[0]
+
+
+def test_roleplay_regenerate_and_switch_alternatives(page, running, shoot):
+    studio = running.studio
+    project, session = _start_chat(page, studio, "Tea House", "Wen", "Welcome, traveller.", "Welcome, traveller.")
 
     textbox(page, "chat-input").fill("What tea do you serve?")
     page.locator("#chat-send").click()
@@ -279,17 +284,7 @@ def test_roleplay_inline_edit_and_speakers(page, running, shoot):
     """The pencil on a message edits it in place: saved as a new version of that message, its text exactly
     what was typed (markup-looking text included); the header names who talks and shows the card portrait."""
     studio = running.studio
-    project = studio.library.create_project("Lantern Street", language="en")
-    studio.library.update_project(project.id, settings={"max_new_tokens": FAST_TOKENS})
-    studio.library.create_character(project.id, "Mei", greeting="Hello, {{user}}. Tea?")
-    page.reload()
-    page.wait_for_selector("#app-title")
-    choose(page, "project-picker", "Lantern Street")
-    open_tab(page, "Role-play")
-    choose(page, "rp-character", "Mei")
-    page.locator("#chat-start").click()
-    page.locator("#chatbot").get_by_text("Tea?").wait_for()
-    session = wait_until(lambda: studio.roleplay.list_chats(project.id), 20, "the chat")[0]
+    project, session = _start_chat(page, studio, "Lantern Street", "Mei", "Hello, {{user}}. Tea?", "Tea?")
     wait_until(lambda: "Mei" in page.locator("#chat-speakers").inner_text(), 30, "the speakers line")
     greeting = studio.roleplay.chat_transcript(session.id)[0]
 

@@ -95,3 +95,23 @@ def test_fine_tune_lists_the_adapter_and_uses_it_for_generation(demo_engine, dem
     with pytest.raises(InvalidInput, match="already exists"):
         studio.style.start_finetune(project_id, "mine", steps=4)
     studio._core.store.close()
+
+
+def test_dpo_on_the_writers_choices_needs_some_and_reports_how_many_it_now_prefers(
+        demo_engine, demo_model_dir, writer_texts, tmp_path: Path) -> None:
+    studio = _studio(f"sqlite:///{tmp_path / 'inkstone.db'}", demo_engine, tmp_path, demo_model_dir)
+    project_id, chapter_id = _book(studio, writer_texts)
+    with pytest.raises(InvalidInput) as refused:
+        studio.style.start_finetune(project_id, "dpo", steps=2, dpo_steps=4)
+    assert refused.value.message.code == "style.no_preferences" and "取舍" in refused.value.message.render("zh")
+    list(studio.branches.branch(chapter_id, 2, seed=5).updates())
+    [siblings] = studio.branches.list_branches(chapter_id)
+    chapter = studio.chapters.get_chapter(chapter_id)
+    studio.branches.accept_passage(siblings[1].id, chapter.version, chapter_id)  # branch 2 over branch 1
+    started = studio.style.start_finetune(project_id, "dpo", steps=2, dpo_steps=6)
+    assert started.total_steps == 8
+    state = studio.style._jobs[project_id][1].wait(600)
+    assert state.status == "finished", state
+    [view] = studio.style.list_adapters(project_id)
+    assert view.steps == 8 and view.dpo_accuracy is not None and 0.0 <= view.dpo_accuracy <= 1.0
+    studio._core.store.close()
