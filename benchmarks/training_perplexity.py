@@ -50,7 +50,7 @@ def demo_vs_random(texts: dict[str, str]) -> dict[str, dict[str, float]]:
     return rows
 
 
-def lora_before_after(texts: dict[str, str], steps: int) -> dict[str, float]:
+def lora_before_after(texts: dict[str, str], steps: int, lr: float) -> dict[str, float]:
     train, heldout = [], []
     for text in texts.values():
         paragraphs = [p for p in text.split("\n\n") if p.strip()]
@@ -59,7 +59,7 @@ def lora_before_after(texts: dict[str, str], steps: int) -> dict[str, float]:
         heldout += paragraphs[half:]
     with tempfile.TemporaryDirectory() as folder:
         request = FineTuneRequest("bench", "style", tuple(train), tuple(heldout), steps=steps, seq_len=128,
-                                  batch_size=4, learning_rate=3e-3, checkpoint_every=max(10, steps))
+                                  batch_size=4, learning_rate=lr, checkpoint_every=max(10, steps))
         started = time.monotonic()
         job = FineTuneJob(BUNDLED_DIR, "demo", AdapterStore(Path(folder) / "a"), Path(folder) / "w", request)
         state = job.start().wait()
@@ -68,18 +68,19 @@ def lora_before_after(texts: dict[str, str], steps: int) -> dict[str, float]:
         metrics = state.adapter.metrics
         print(f"LoRA {steps} steps ({time.monotonic() - started:.0f}s): held-out perplexity base "
               f"{metrics['heldout_ppl_base']:.2f} -> adapter {metrics['heldout_ppl_adapter']:.2f}", flush=True)
-        return {"steps": steps, "seconds": round(time.monotonic() - started), **{k: round(v, 2) for k, v in metrics.items()}}
+        return {"steps": steps, "lr": lr, "seconds": round(time.monotonic() - started), **{k: round(v, 2) for k, v in metrics.items()}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lora-steps", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     texts = heldout_texts()
     rows = demo_vs_random(texts)
-    lora = lora_before_after(texts, args.lora_steps)
+    lora = lora_before_after(texts, args.lora_steps, args.lr)
     print(json.dumps({"method": f"sliding window {WINDOW}, stride {WINDOW // 2}", "demo_vs_random": rows,
                       "lora": lora}, ensure_ascii=False))
 
