@@ -142,8 +142,6 @@ def test_desk_daily_loop(page, running, shoot):
     typed = wait_until(lambda: (c := studio.chapters.get_chapter(chapter.id)).text.endswith("风很大。OK") and c, 30,
                        "the autosave after the pause")
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for(timeout=90_000)
-    chars = f"{len(''.join(typed.text.split())):,} 字"  # the chapters table follows every saved version
-    wait_until(lambda: chars in page.locator("#chapters-table").inner_text(), 60, "the table's 字数")
     shoot(page, "desk-06-autosaved")
 
     open_desk(page, running.url, "灯下夜行", "第一章")

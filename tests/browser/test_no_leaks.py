@@ -17,7 +17,7 @@ CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
 # Latin a Chinese page may show: the product and model names, file formats and the tools that read them,
 # units, engine settings.
 LATIN_ALLOWED = {"Inkstone", "tiny-xverse", "XVERSE", "Markdown", "EPUB", "PNG", "JSON", "JSONL", "png", "json",
-                 "md", "txt", "SillyTavern", "NovelAI", "TRL", "ms-swift", "LoRA", "fp32", "cpu", "CPU", "GPU", "GiB",
+                 "md", "txt", "SillyTavern", "NovelAI", "TRL", "ms-swift", "LoRA", "DPO", "fp32", "cpu", "CPU", "GPU", "GiB",
                  "MiB", "UTC",
                  "English",  # the language pickers name English in English
                  "s"}  # seconds: Gradio's own timer on a component whose event is running ("0.8s")

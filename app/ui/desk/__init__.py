@@ -115,7 +115,6 @@ def build(shell: Shell) -> None:
     chapters.wire_open(shell, listing, fields, shell.revisions, panel.save_outline, histories)
     chapters.wire_chapter_list(shell, listing, fields, buttons, meta_history)
     chapters.wire_histories(shell, (title, status, panel.outline), *histories)
-    chapters.wire_table_refresh(shell, listing)
     editor.wire(shell, state, bar.save)
     actions.wire(shell, bar, ideas, (status, meta_history))
     branch_strip.wire(shell, strip, bar)

@@ -122,9 +122,3 @@ def wire_chapter_list(shell: Shell, chapters, meta, buttons, meta_panel: FieldHi
     move.click(move_chapter, [shell.project, shell.chapter, ordinal], header, api_name="move_chapter")
     delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
 
-
-def wire_table_refresh(shell: Shell, listing: Any) -> None:
-    """Every new version of the open chapter (saved, autosaved, accepted, restored) refreshes the
-    chapters table, so its 字数 follows the editor."""
-    shell.version.change(lambda project_id: chapters_table(shell, project_id), [shell.project], [listing],
-                         show_progress="hidden", api_visibility="private")
