@@ -43,7 +43,8 @@ def launched_studio(tiny_parts, data: Path, context_length: int) -> Iterator[Run
     _require_chromium()
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
-    from app.ui import build_app, launch_options
+    from app.ui import build_app
+    from serving import launch_for_test
     from story_store import Store
 
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
@@ -55,10 +56,9 @@ def launched_studio(tiny_parts, data: Path, context_length: int) -> Iterator[Run
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-               **launch_options())
+    url = launch_for_test(app, port)
     try:
-        yield RunningStudio(studio, store, f"http://127.0.0.1:{port}/")
+        yield RunningStudio(studio, store, url)
     finally:
         studio.cancel_all()
         app.close()

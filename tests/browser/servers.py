@@ -48,7 +48,8 @@ def start_server(tiny_parts, data: Path, port: int, engine_around: Callable[[Any
     `engine_around(engine)` may wrap the engine first (launch.py loads it in the background)."""
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
-    from app.ui import build_app, launch_options
+    from app.ui import build_app
+    from serving import launch_for_test
     from story_store import Store
 
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
@@ -59,8 +60,8 @@ def start_server(tiny_parts, data: Path, port: int, engine_around: Callable[[Any
         engine = engine_around(engine)
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True))
     app = build_app(studio)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
-    return Server(app, studio, store, f"http://127.0.0.1:{port}/")
+    url = launch_for_test(app, port)
+    return Server(app, studio, store, url)
 
 
 def stop_server(server: Server) -> None:

@@ -21,13 +21,20 @@ def as_shown(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def open_desk(page, url: str, project: str, chapter: str) -> None:
-    page.goto(url + "?lang=zh", timeout=120_000)  # a loaded 2-core box can take >30 s
+def open_desk(page, running, project: str, chapter: str) -> None:
+    """Open the chapter titled `chapter…` of the project `project` and wait until the editor holds *its*
+    text, saved: the page first reopens the previous test's book, whose chapter may also be 第一章."""
+    studio = running.studio
+    book = next(p for p in studio.library.list_projects() if p.title == project)
+    stored = next(c for c in studio.chapters.list_chapters(book.id) if c.title.startswith(chapter))
+    page.goto(running.url + "?lang=zh", timeout=120_000)  # a loaded 2-core box can take >30 s
     page.wait_for_selector("#app-title", timeout=60_000)
     page.get_by_role("tab", name="写作").click()
     choose(page, "project-picker", project)
+    page.wait_for_function("t => document.querySelector('#project-picker input').value.startsWith(t)", arg=project)
     page.wait_for_timeout(300)
     choose(page, "chapter-picker", chapter)
+    wait_until(lambda: textbox(page, "editor").input_value() == as_shown(stored.text), 90, "the chapter's text")
     page.locator("#desk-save-state").get_by_text("已保存").wait_for(timeout=90_000)  # a loaded 2-core box
 
 
@@ -124,7 +131,7 @@ def test_desk_daily_loop(page, running, shoot):
     project = studio.library.create_project("灯下夜行", language="zh")
     studio.library.update_project(project.id, settings={"max_new_tokens": {**FAST_TOKENS, "draft": 2000}})
     chapter = studio.chapters.add_chapter(project.id, title="第一章 灯", outline="林远在雨夜里提灯出门。")
-    open_desk(page, running.url, "灯下夜行", "第一章")
+    open_desk(page, running, "灯下夜行", "第一章")
     shoot(page, "desk-01-opened")
 
     _draft(page, studio, chapter.id)
@@ -144,7 +151,7 @@ def test_desk_daily_loop(page, running, shoot):
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for(timeout=90_000)
     shoot(page, "desk-06-autosaved")
 
-    open_desk(page, running.url, "灯下夜行", "第一章")
+    open_desk(page, running, "灯下夜行", "第一章")
     wait_until(lambda: textbox(page, "editor").input_value() == as_shown(typed.text), 20, "the text after reload")
     assert shown_count(page) == count_text(as_shown(typed.text)).total
 
@@ -157,7 +164,7 @@ def test_search_finds_a_phrase_in_chapter_three_and_opens_it(page, running, shoo
         chapter = studio.chapters.add_chapter(project.id, title=f"第{'一二三'[i]}章")
         studio.chapters.save_chapter(chapter.id, text, 0)
     third = studio.chapters.list_chapters(project.id)[2]
-    open_desk(page, running.url, "寻灯记", "第一章")
+    open_desk(page, running, "寻灯记", "第一章")
     textbox(page, "desk-search").fill("青铜古灯")
     page.locator("#desk-search-run").click()
     page.locator("#desk-search-results mark").first.wait_for(timeout=30_000)
@@ -179,7 +186,7 @@ def test_polish_cut_short_is_accepted_only_by_hand_and_recorded(page, running, s
     chapter = studio.chapters.add_chapter(project.id, title="第一章")
     text = "开篇一句。" + SENTENCE + "结尾一句。"
     studio.chapters.save_chapter(chapter.id, text, 0)
-    open_desk(page, running.url, "半途", "第一章")
+    open_desk(page, running, "半途", "第一章")
     page.get_by_text("更多选项").click()
     page.locator("#desk-seed input").fill("5")  # a fixed seed: the random tiny model runs to its limit
     start = text.find(SENTENCE)

@@ -36,7 +36,8 @@ class RunningStudio:
 def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
-    from app.ui import build_app, launch_options
+    from app.ui import build_app
+    from serving import launch_for_test
     from story_store import Store
 
     data = tmp_path_factory.mktemp("ui-data")
@@ -49,10 +50,9 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     studio = Studio(store, engine, options)
     app = build_app(studio)
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-               **launch_options())
+    url = launch_for_test(app, port)
     try:
-        yield RunningStudio(studio, store, f"http://127.0.0.1:{port}/", data / "exports")
+        yield RunningStudio(studio, store, url, data / "exports")
     finally:
         studio.cancel_all()
         app.close()

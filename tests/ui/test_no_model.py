@@ -15,6 +15,7 @@ def no_model_url(tmp_path_factory: pytest.TempPathFactory):
     from app.engine.unavailable import UnavailableEngine
     from app.studio import Studio, StudioOptions
     from app.ui import build_app
+    from serving import launch_for_test
     from story_store import Store
 
     data = tmp_path_factory.mktemp("no-model")
@@ -25,9 +26,9 @@ def no_model_url(tmp_path_factory: pytest.TempPathFactory):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = launch_for_test(app, port)
     try:
-        yield f"http://127.0.0.1:{port}/", studio, app
+        yield url, studio, app
     finally:
         app.close()
         store.close()

@@ -112,10 +112,10 @@ def build(shell: Shell) -> None:
     title, status, ordinal = meta
     fields = (title, status, ordinal, panel.outline)
     histories = (meta_history, panel.outline_history)
-    chapters.wire_open(shell, listing, fields, shell.revisions, panel.save_outline, histories)
+    opening = chapters.wire_open(shell, listing, fields, shell.revisions, panel.save_outline, histories)
     chapters.wire_chapter_list(shell, listing, fields, buttons, meta_history)
     chapters.wire_histories(shell, (title, status, panel.outline), *histories)
-    editor.wire(shell, state, bar.save)
+    editor.wire(shell, state, bar.save, opening)
     actions.wire(shell, bar, ideas, (status, meta_history))
     branch_strip.wire(shell, strip, bar)
     review.wire(shell, polish_review, bar)

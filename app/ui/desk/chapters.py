@@ -39,9 +39,10 @@ def _listing(shell: Shell, project_id: Any, keep: Any = None) -> tuple[Any, str]
 
 
 def wire_open(shell: Shell, chapters, meta, revisions, save_outline,
-              panels: tuple[FieldHistory, FieldHistory]) -> None:
+              panels: tuple[FieldHistory, FieldHistory]) -> Any:
     """`meta`: the (title, status, ordinal, outline) fields of the open chapter; `panels`: the
-    title/status and outline histories (each with the version its fields were loaded at)."""
+    title/status and outline histories (each with the version its fields were loaded at). Returns the
+    chapter-opening event, for steps that must follow a chapter's loading (the save state)."""
     studio, tr = shell.studio, shell.tr
     meta_panel, outline_panel = panels
 
@@ -71,9 +72,10 @@ def wire_open(shell: Shell, chapters, meta, revisions, save_outline,
     # a project opens at the chapter last open in it (app/ui/place.py)
     shell.project.change(lambda p: _listing(shell, p, remembered_chapter(shell, p)), [shell.project],
                          [shell.chapter, chapters], api_name="list_chapters")
-    shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
+    opening = shell.chapter.change(open_chapter, [shell.chapter], opened, api_name="open_chapter")
     save_outline.click(save_chapter_outline, [shell.chapter, outline_panel.version, meta[3]],
                        [shell.status, outline_panel.version, outline_panel.picker], api_name="save_outline")
+    return opening
 
 
 def wire_histories(shell: Shell, fields, meta_panel: FieldHistory, outline_panel: FieldHistory) -> None:

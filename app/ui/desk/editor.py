@@ -64,7 +64,9 @@ def saved_state(shell: Shell, key: str, version: int) -> str:
     return shell.tr(key, version=version)
 
 
-def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
+def wire(shell: Shell, state: EditorState, save_button: Any, opening: Any) -> None:
+    """`opening`: the event that loads a chapter into the editor; the save state follows each one (two
+    chapters at the same version number change no version, so the version's own change can't say it)."""
     studio, tr = shell.studio, shell.tr
 
     @guarded
@@ -115,5 +117,6 @@ def wire(shell: Shell, state: EditorState, save_button: Any) -> None:
                      show_progress="hidden", api_visibility="private")
     save_button.click(save, [shell.chapter, shell.editor, shell.version],
                       [shell.editor, shell.version, shell.status, shell.revisions], api_name="save_chapter")
-    shell.version.change(describe, [shell.chapter, shell.editor, shell.version], [state.save_state],
-                         show_progress="hidden", api_visibility="private")
+    described = ([shell.chapter, shell.editor, shell.version], [state.save_state])
+    shell.version.change(describe, *described, show_progress="hidden", api_visibility="private")
+    opening.then(describe, *described, show_progress="hidden", api_visibility="private")

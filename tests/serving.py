@@ -1,0 +1,22 @@
+"""Launching a built studio app in-process for a test (on 127.0.0.1, with launch.py's page options)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+
+def launch_for_test(app: Any, port: int) -> str:
+    """Serve `app` on 127.0.0.1:`port` without blocking; returns its URL.
+
+    Gradio's `launch` then asks its own page for a HEAD within 3 s and raises (with a share=True hint)
+    when that is late; building this large page on a loaded 2-core box can take longer, so that
+    self-check is skipped where Gradio allows it. launch.py mounts the app on uvicorn and never runs it.
+    """
+    from app.ui import launch_options
+
+    options = launch_options()
+    if "_frontend" in inspect.signature(app.launch).parameters:
+        options["_frontend"] = False
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
+    return f"http://127.0.0.1:{port}/"
