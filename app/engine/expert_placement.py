@@ -137,6 +137,6 @@ def subset(stacked: StackedExperts, ids: torch.Tensor, device: torch.device) -> 
     """The experts `ids` of `stacked` as their own StackedExperts on `device`."""
     tensors = {name: buffer.index_select(0, ids).to(device) for name, buffer in stacked.named_buffers()
                if name != "table"}
-    part = StackedExperts(stacked.format, tensors, stacked.width, stacked.compute_dtype)
+    part = StackedExperts(stacked.format, tensors, stacked.width, stacked.compute_dtype, stacked.hidden)
     part.kernel = stacked.kernel if device.type == "cuda" else "torch"
     return part

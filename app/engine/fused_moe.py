@@ -118,18 +118,15 @@ def stack_experts(experts: Any, fmt: str) -> StackedExperts:
     if fmt == "dense":
         gate_up = torch.stack([torch.cat((e.gate_proj.weight, e.up_proj.weight)) for e in experts]).detach()
         down = torch.stack([e.down_proj.weight for e in experts]).detach()  # [E, H, I]
-        return StackedExperts("dense", {"gate_up": gate_up, "down": down}, width, gate_up.dtype)
-    parts = [[nf4_from_bnb(getattr(e, name)) for name in PROJECTIONS] for e in experts]
-    tensors = {
-        "gate_up_codes": torch.stack([torch.cat((g[0], u[0])) for g, u, _ in parts]),  # [E, 2I, H/2]
-        "gate_up_absmax": torch.stack([torch.cat((g[1], u[1])) for g, u, _ in parts]),  # [E, 2I, H/64]
-        "down_codes": torch.stack([d[0] for _, _, d in parts]),  # [E, H, I/2]
-        "down_absmax": torch.stack([d[1] for _, _, d in parts]),  # [E, H, I/64]
-    }
+        return StackedExperts("dense", {"gate_up": gate_up, "down": down}, width, gate_up.dtype, gate_up.shape[-1])
+    parts = [[nf4_from_bnb(getattr(e, name)) for name in PROJECTIONS] for e in experts]  # per expert: g, u, d
     compute_dtype = getattr(experts[0].gate_proj, "compute_dtype", None) or torch.bfloat16
-    tensors["gate_up_absmax"] = tensors["gate_up_absmax"].to(compute_dtype)
-    tensors["down_absmax"] = tensors["down_absmax"].to(compute_dtype)
-    return StackedExperts("nf4", tensors, width, compute_dtype)
+    tensors = {  # one row per expert: gate codes, up codes, down codes (and their absmax in that order)
+        "codes": torch.stack([torch.cat([p[0].reshape(-1) for p in expert]) for expert in parts]),
+        "absmax": torch.stack([torch.cat([p[1].reshape(-1) for p in expert]) for expert in parts]).to(compute_dtype),
+    }
+    hidden = experts[0].gate_proj.in_features
+    return StackedExperts("nf4", tensors, width, compute_dtype, hidden)
 
 
 def _experts_device(layer: Any) -> torch.device:

@@ -18,19 +18,33 @@ from app.engine.xverse.int8_attention import MAX_QUERY, attend_int8
 
 
 class XverseRMSNorm(nn.Module):
-    """RMSNorm computed in fp32 and cast back to the input dtype (as the official code)."""
+    """RMSNorm computed in fp32 and cast back to the input dtype (as the official code):
+    weight * x / sqrt(mean(x^2) + eps), one rounding to the input dtype at the end."""
 
     def __init__(self, hidden_size: int, eps: float = 1e-6) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(hidden_size))
         self.variance_epsilon = eps
+        self._eps_by_device: dict[torch.device, torch.Tensor] = {}  # not a buffer: see XverseRotary
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """[.., H] -> [.., H]. 8 ops for a 16-bit input: the fp32 upcasts of the input and the weight
-        happen inside the multiplications (type promotion), same numbers as casting first."""
-        states = hidden_states.to(torch.float32)
-        inverse_rms = torch.rsqrt(states.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)
-        return (self.weight * (hidden_states * inverse_rms)).to(hidden_states.dtype)
+        """[.., H] -> [.., H]. 5 ops in inference (8 as plainly written): mean(x^2) is |x|^2 / H from
+        one fp32 norm reduction, eps is added in the same op, and the last product writes the input
+        dtype directly; the fp32 upcasts happen inside the ops (type promotion)."""
+        width = hidden_states.shape[-1]
+        norm = torch.linalg.vector_norm(hidden_states, dim=-1, keepdim=True, dtype=torch.float32)  # [.., 1]
+        inverse_rms = torch.addcmul(self._eps(norm.device), norm, norm, value=1.0 / width).rsqrt()
+        scaled = hidden_states * inverse_rms  # fp32
+        if torch.is_grad_enabled() and (scaled.requires_grad or self.weight.requires_grad):
+            return (self.weight * scaled).to(hidden_states.dtype)  # out= does not differentiate
+        return torch.mul(self.weight, scaled, out=torch.empty_like(hidden_states))
+
+    def _eps(self, device: torch.device) -> torch.Tensor:
+        """[1] fp32 eps on `device`, made once per device (so a captured graph reads no new tensor)."""
+        eps = self._eps_by_device.get(device)
+        if eps is None:
+            eps = self._eps_by_device[device] = torch.full((1,), self.variance_epsilon, device=device)
+        return eps
 
 
 class XverseRotary(nn.Module):
@@ -102,8 +116,9 @@ def signed_sin(sin: torch.Tensor) -> torch.Tensor:
 
 
 def apply_rotary_rolled(x: torch.Tensor, cos: torch.Tensor, sin_signed: torch.Tensor) -> torch.Tensor:
-    """apply_rotary in 4 ops instead of 5 (roll replaces neg + cat); x [B, N, T, D], tables [B, 1, T, D]."""
-    return x * cos + x.roll(x.shape[-1] // 2, dims=-1) * sin_signed
+    """apply_rotary in 3 ops instead of 5 (roll replaces neg + cat; the second product and the sum are
+    one addcmul, rounded once); x [B, N, T, D], tables [B, 1, T, D]."""
+    return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), sin_signed)
 
 
 def build_attention_mask(

@@ -1,8 +1,10 @@
 """The routed experts of one MoE layer stacked on an expert dimension, run without host syncs.
 
 Formats (chosen at conversion, app.engine.fused_moe):
-  "nf4"   gate_up codes uint8 [E, 2I, H/2] + absmax [E, 2I, H/64]; down codes [E, H, I/2] + absmax
-          [E, H, I/64] (nf4.py's layout: the bytes of the per-expert bitsandbytes weights, unchanged)
+  "nf4"   one expert's weights as one row: codes uint8 [E, I*H + H*I/2] = gate_up codes [2I, H/2] then
+          down codes [H, I/2], and absmax [E, 2I*H/64 + H*I/64] in the same order (nf4.py's layout: the
+          bytes of the per-expert bitsandbytes weights, unchanged), so gathering K experts is one
+          index_select of each and one dequantization; `gate_up_codes` etc. are views of them
   "dense" gate_up [E, 2I, H] and down [E, H, I] in the model dtype (fp32/bf16 loads)
 Rows 0..I-1 of gate_up are the gate projection, I..2I-1 the up projection.
 
@@ -23,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from app.engine.xverse.nf4 import dequantize_nf4, pair_table
+from app.engine.xverse.nf4 import GROUP, dequantize_nf4, pair_table
 
 GATHER_SLOTS = 64  # token-expert slots up to which the gathered (sync-free) path is used
 
@@ -38,26 +40,47 @@ class StackedExperts(nn.Module):
 
     gate_up: torch.Tensor  # "dense" buffers
     down: torch.Tensor
-    gate_up_codes: torch.Tensor  # "nf4" buffers
-    gate_up_absmax: torch.Tensor
-    down_codes: torch.Tensor
-    down_absmax: torch.Tensor
+    codes: torch.Tensor  # "nf4" buffers
+    absmax: torch.Tensor
     table: torch.Tensor
 
-    def __init__(self, fmt: str, tensors: dict[str, torch.Tensor], width: int, dtype: torch.dtype) -> None:
+    def __init__(self, fmt: str, tensors: dict[str, torch.Tensor], width: int, dtype: torch.dtype,
+                 hidden: int) -> None:
         super().__init__()
         if fmt not in ("nf4", "dense"):
             raise ValueError(f"unknown stacked expert format {fmt!r}")
-        self.format, self.width, self.compute_dtype = fmt, width, dtype
+        self.format, self.width, self.hidden, self.compute_dtype = fmt, width, hidden, dtype
         self.kernel = "torch"
         for name, tensor in tensors.items():
             self.register_buffer(name, tensor, persistent=False)
         if fmt == "nf4":
-            self.register_buffer("table", pair_table(dtype, tensors["gate_up_codes"].device), persistent=False)
+            self.register_buffer("table", pair_table(dtype, tensors["codes"].device), persistent=False)
 
     @property
     def num_experts(self) -> int:
-        return (self.gate_up_codes if self.format == "nf4" else self.gate_up).shape[0]
+        return (self.codes if self.format == "nf4" else self.gate_up).shape[0]
+
+    @property
+    def gate_up_codes(self) -> torch.Tensor:
+        """[E, 2I, H/2] view of `codes`."""
+        return self.codes[:, : self.width * self.hidden].view(-1, 2 * self.width, self.hidden // 2)
+
+    @property
+    def down_codes(self) -> torch.Tensor:
+        """[E, H, I/2] view of `codes`."""
+        return self.codes[:, self.width * self.hidden :].view(-1, self.hidden, self.width // 2)
+
+    @property
+    def gate_up_absmax(self) -> torch.Tensor:
+        """[E, 2I, H/64] view of `absmax`."""
+        groups = 2 * self.width * self.hidden // GROUP
+        return self.absmax[:, :groups].view(-1, 2 * self.width, self.hidden // GROUP)
+
+    @property
+    def down_absmax(self) -> torch.Tensor:
+        """[E, H, I/64] view of `absmax`."""
+        groups = 2 * self.width * self.hidden // GROUP
+        return self.absmax[:, groups:].view(-1, self.hidden, self.width // GROUP)
 
     def forward(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor,
                 shared: torch.Tensor | None = None) -> torch.Tensor:
@@ -72,37 +95,36 @@ class StackedExperts(nn.Module):
         routed = self._grouped(flat, weights, expert_ids)
         return routed if shared is None else routed + shared
 
-    def gate_up_of(self, ids: torch.Tensor | slice) -> torch.Tensor:
-        """ids [S] (or a slice of experts) -> gate_up weights [S, 2I, H] in the compute dtype."""
-        if self.format == "dense":
-            return _take(self.gate_up, ids)
-        return dequantize_nf4(_take(self.gate_up_codes, ids), _take(self.gate_up_absmax, ids), self.table)
-
-    def down_of(self, ids: torch.Tensor | slice) -> torch.Tensor:
-        """ids [S] (or a slice of experts) -> down weights [S, H, I] in the compute dtype."""
-        if self.format == "dense":
-            return _take(self.down, ids)
-        return dequantize_nf4(_take(self.down_codes, ids), _take(self.down_absmax, ids), self.table)
-
     def _gathered(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor,
                   shared: torch.Tensor | None) -> torch.Tensor:
-        """Every token's K experts at once; 8 ops (dense) or 16 (nf4) for the whole layer."""
+        """Every token's K experts at once; 9 ops (dense) or 12 (nf4) for the whole layer."""
         tokens, top_k = expert_ids.shape
+        slots = tokens * top_k
         ids = expert_ids.reshape(-1)  # [S], token-major
         x = flat.to(self.compute_dtype)
-        # Row-vector products (x^T W^T): the same single bmm, but CPU BLAS runs this form several
-        # times faster than matrix @ column-vector.
-        gate_up = self.gate_up_of(ids).view(tokens, top_k * 2 * self.width, -1)  # [N, K*2I, H]
-        projected = torch.bmm(x.unsqueeze(1), gate_up.transpose(1, 2)).view(tokens, top_k, 2, self.width)
+        gate_up, down = self._gather(ids)  # [S, 2I, H], [S, H, I]
+        # Row-vector products (x^T W^T): CPU BLAS runs this form several times faster than W @ x.
+        x_slots = x.unsqueeze(1).expand(tokens, top_k, x.shape[-1]).reshape(slots, 1, -1)  # [S, 1, H]
+        projected = torch.bmm(x_slots, gate_up.transpose(1, 2)).view(tokens, top_k, 2, self.width)
         hidden = F.silu(projected[:, :, 0]) * projected[:, :, 1]  # [N, K, I]
-        down = self.down_of(ids)  # [S, H, I]
-        out = torch.bmm(hidden.reshape(tokens * top_k, 1, self.width), down.transpose(1, 2))  # [S, 1, H]
+        out = torch.bmm(hidden.reshape(slots, 1, self.width), down.transpose(1, 2))  # [S, 1, H]
         mix = weights.to(out.dtype).view(tokens, 1, top_k)
         if shared is None:
             mixed = torch.bmm(mix, out.view(tokens, top_k, -1))  # [N, 1, H]
         else:  # shared + weighted sum of the K outputs, one op
             mixed = torch.baddbmm(shared.to(out.dtype).view(tokens, 1, -1), mix, out.view(tokens, top_k, -1))
         return mixed.view(tokens, -1).to(flat.dtype)
+
+    def _gather(self, ids: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
+        """ids [S] (or a slice of experts) -> (gate_up [S, 2I, H], down [S, H, I]) in the compute dtype,
+        gathered on the device: nf4 takes each selected expert's one row of codes and of absmax and
+        dequantizes both at once."""
+        if self.format == "dense":
+            return _take(self.gate_up, ids), _take(self.down, ids)
+        both = dequantize_nf4(_take(self.codes, ids), _take(self.absmax, ids), self.table)
+        split = 2 * self.width * self.hidden  # [S, 2IH + HI]: gate_up then down
+        return (both[:, :split].view(-1, 2 * self.width, self.hidden),
+                both[:, split:].view(-1, self.hidden, self.width))
 
     def _grouped(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor) -> torch.Tensor:
         """Prefill: slots sorted by expert; each used expert is dequantized once for its tokens."""
@@ -119,8 +141,7 @@ class StackedExperts(nn.Module):
             if not count:
                 continue
             tokens = token_of_slot[start : start + count]
-            one = slice(expert, expert + 1)
-            gate_up, down = self.gate_up_of(one)[0], self.down_of(one)[0]
+            gate_up, down = (weight[0] for weight in self._gather(slice(expert, expert + 1)))
             projected = x.index_select(0, tokens) @ gate_up.T  # [n, 2I]
             hidden = F.silu(projected[:, : self.width]) * projected[:, self.width :]
             out = (hidden @ down.T).to(torch.float32) * slot_weight[start : start + count, None]
