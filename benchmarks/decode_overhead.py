@@ -9,6 +9,9 @@ embedding on CPU) twice:
   default     what the engine now does: stacked NF4 experts chosen on the device, q/k/v and gate/up
               fused, KV width from the memory estimate (16-bit on this box)
   default_int8  the default with the int8 KV cache forced (the 16 GB card's choice at 8K)
+  triton      the default with the Triton MoE kernels (a CUDA machine's default), run in a child process
+              under Triton's CPU interpreter (TRITON_INTERPRET=1): op and sync counts only, each kernel
+              launch counted once (app.engine.op_census.one_launch); its times mean nothing
 Per decoded token (marginal: a 40-token run minus a 16-token run over the same warm prompt, so
 prefill and set-up cancel): kernel-like ops and host syncs (app.engine.op_census), CPU ms.
 Also the decode step at 4096 vs 512 tokens of context for default and default_int8.
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +54,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--checkpoint", type=Path, default=Path("/tmp/inkstone-a4_2b-topology"))
+    parser.add_argument("--triton-counts", action="store_true",
+                        help="(child process) print the Triton path's per-token counts as JSON and exit")
     return parser.parse_args()
 
 
@@ -122,11 +129,30 @@ def per_token_ms(engines: dict[str, TransformersEngine], prompt: str, repeats: i
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def triton_counts(folder: Path) -> dict:
+    """The Triton path's counts, measured in a child process that runs Triton's CPU interpreter."""
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    command = [sys.executable, __file__, "--triton-counts", "--checkpoint", str(folder)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_triton_counts(folder: Path) -> None:
+    engine = engine_for(folder, moe_backend="triton")
+    counts = per_token_counts(engine, exact_prompt(engine, 512))
+    print(json.dumps({**counts, "moe": engine.info().moe_path}))
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     transformers.utils.logging.disable_progress_bar()
     folder = checkpoint(args.checkpoint)
+    if args.triton_counts:
+        return print_triton_counts(folder)
+    triton = triton_counts(folder)
     built = time.perf_counter()
     engines = {
         "per_expert": engine_for(folder, kv_cache_bits=8, moe_backend="per-expert", fuse=False),
@@ -150,6 +176,8 @@ def main() -> None:
         "syncs_per_token_default": counts["default"]["syncs_per_token"],
         "syncs_per_token_per_expert": counts["per_expert"]["syncs_per_token"],
         "syncs_per_token_default_int8": counts["default_int8"]["syncs_per_token"],
+        "ops_per_token_triton_path": triton.get("ops_per_token"),
+        "syncs_per_token_triton_path": triton.get("syncs_per_token"),
         "cpu_ms_per_token_default": round(ms_512["default"], 3),
         "cpu_ms_per_token_per_expert": round(ms_512["per_expert"], 3),
         "cpu_ms_ratio_default_vs_per_expert": round(ms_512["default"] / ms_512["per_expert"], 3),
@@ -161,6 +189,7 @@ def main() -> None:
     print(f"load of three engines: {load_s:.0f} s; torch threads {args.threads}")
     for name, part in counts.items():
         print(f"{name:<13} tokens {part['tokens']}  top ops (40-token run): {part['top_ops_40_tokens']}")
+    print(f"triton path (interpreted): {triton}")
     print(f"ms/token at 4K: {ms_4k}")
     for name, value in result.items():
         print(f"{name:<40} {value}")

@@ -100,16 +100,25 @@ def stackable_format(layers: list[Any]) -> tuple[str | None, str]:
 
 
 def choose_kernel(backend: str, device: torch.device) -> tuple[str, str]:
-    """("triton" | "torch", note): triton only on CUDA with the kernel importable."""
+    """("triton" | "torch", note): triton on CUDA with the kernel importable, or on CPU when asked for
+    by name under Triton's interpreter."""
     if backend == "torch":
         return "torch", ""
     if device.type != "cuda":
+        if backend == "triton" and _interpreted_triton():
+            return "triton", "Triton's CPU interpreter (slow: for tests and launch counts)"
         return "torch", "" if backend == "auto" else "triton needs CUDA; pure-torch reference used"
     from app.engine.xverse import triton_moe
 
     if triton_moe.available():
         return "triton", ""
     return "torch", f"triton unavailable ({triton_moe.unavailable_reason()}); pure-torch reference used"
+
+
+def _interpreted_triton() -> bool:
+    from app.engine.xverse import triton_moe
+
+    return triton_moe.available() and triton_moe.interpreted()
 
 
 def stack_experts(experts: Any, fmt: str) -> StackedExperts:

@@ -6,6 +6,10 @@ device catches up. `OpCensus` counts both while it is active (a TorchDispatchMod
 `Tensor.tolist`, which does not pass through the dispatcher), so the counts can be measured on
 CPU and asserted as invariants in tests and benchmarks.
 
+A fused kernel of our own (Triton) is one launch however many ATen ops its launcher dispatches (on
+CPU the interpreter copies tensors): its wrapper runs inside `one_launch(name)`, which counts it once
+in every active census and counts nothing dispatched inside.
+
 Not counted as kernels: views and other metadata-only ops (view, transpose, slice, expand, ...)
 and bare allocations (empty*). Counted as syncs: `_local_scalar_dense` (item/int/bool),
 `tolist`, and the data-dependent-size ops nonzero / masked_select / unique / bincount, plus
@@ -15,6 +19,8 @@ indexing with a boolean mask.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -47,6 +53,22 @@ def _bool_index(func: Any, args: tuple) -> bool:
     return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in indices or ())
 
 
+_ACTIVE: list[OpCensus] = []  # the censuses entered and not yet exited, innermost last
+
+
+@contextmanager
+def one_launch(name: str) -> Iterator[None]:
+    """Count the fused kernel launched inside as one kernel `name` (see the module docstring)."""
+    for census in _ACTIVE:
+        census.kernels[name] += 1
+        census.suspended += 1
+    try:
+        yield
+    finally:
+        for census in _ACTIVE:
+            census.suspended -= 1
+
+
 class OpCensus(TorchDispatchMode):
     """with OpCensus() as census: ... -> census.kernels, census.syncs (Counters by op name)."""
 
@@ -54,6 +76,7 @@ class OpCensus(TorchDispatchMode):
         super().__init__()
         self.kernels: Counter[str] = Counter()
         self.syncs: Counter[str] = Counter()
+        self.suspended = 0  # > 0 inside one_launch
         self._tolist: Any = None
 
     @property
@@ -65,6 +88,8 @@ class OpCensus(TorchDispatchMode):
         return sum(self.syncs.values())
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if self.suspended:
+            return func(*args, **(kwargs or {}))
         name = _base_name(func)
         if name in SYNC_OPS or _bool_index(func, args):
             self.syncs[name] += 1
@@ -78,14 +103,17 @@ class OpCensus(TorchDispatchMode):
         self._tolist = original
 
         def counted_tolist(tensor: torch.Tensor) -> Any:
-            census.syncs["tolist"] += 1
+            if not census.suspended:
+                census.syncs["tolist"] += 1
             return original(tensor)
 
         torch.Tensor.tolist = counted_tolist  # type: ignore[method-assign,assignment]
         super().__enter__()
+        _ACTIVE.append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        _ACTIVE.remove(self)
         super().__exit__(*exc)
         torch.Tensor.tolist = self._tolist  # type: ignore[method-assign]
 

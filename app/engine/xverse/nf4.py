@@ -52,10 +52,20 @@ def quantize_nf4(weight: torch.Tensor, group: int = GROUP) -> tuple[torch.Tensor
     return (indexes[..., 0] << 4) | indexes[..., 1], absmax
 
 
+WORD_OF_PAIR = {2: torch.int32, 4: torch.int64}  # element size -> an integer type as wide as two elements
+
+
 def dequantize_nf4(codes: torch.Tensor, absmax: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """codes uint8 [..., O, I/2], absmax [..., O, I/G], table [256, 2] (pair_table) -> [..., O, I]
-    in table's dtype. Four ops: widen the indexes, look up pairs, scale by group, (view)."""
-    values = F.embedding(codes.to(torch.int32), table)  # [..., O, I/2, 2]
+    in table's dtype. Three ops: widen the indexes, look up pairs, scale by group (the rest are views).
+    The lookup reads each pair as one integer word (a 1-D gather, ≈2× faster on CPU than an
+    embedding of 2-wide rows); dtypes without such a word fall back to the embedding."""
+    word = WORD_OF_PAIR.get(table.element_size())
+    indexes = codes.to(torch.int32)
+    if word is not None and table.is_contiguous():
+        values = table.view(word).view(-1).index_select(0, indexes.reshape(-1)).view(table.dtype)  # [2 * codes]
+    else:
+        values = F.embedding(indexes, table)
     *lead, rows, groups = absmax.shape
     scaled = values.view(*lead, rows, groups, -1) * absmax[..., None].to(table.dtype)
     return scaled.view(*lead, rows, -1)

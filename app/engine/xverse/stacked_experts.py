@@ -31,8 +31,12 @@ GATHER_SLOTS = 64  # token-expert slots up to which the gathered (sync-free) pat
 
 
 def triton_runs_on(tensor: torch.Tensor) -> bool:
-    """The Triton kernels run on CUDA tensors (tests call them directly under Triton's interpreter)."""
-    return tensor.is_cuda
+    """The Triton kernels run on CUDA tensors, and on CPU ones under Triton's interpreter."""
+    if tensor.is_cuda:
+        return True
+    from app.engine.xverse.triton_moe import interpreted
+
+    return interpreted()
 
 
 class StackedExperts(nn.Module):
@@ -121,7 +125,7 @@ class StackedExperts(nn.Module):
         dequantizes both at once."""
         if self.format == "dense":
             return _take(self.gate_up, ids), _take(self.down, ids)
-        both = dequantize_nf4(_take(self.codes, ids), _take(self.absmax, ids), self.table)
+        both = dequantize_nf4(_take_bytes(self.codes, ids), _take(self.absmax, ids), self.table)
         split = 2 * self.width * self.hidden  # [S, 2IH + HI]: gate_up then down
         return (both[:, :split].view(-1, 2 * self.width, self.hidden),
                 both[:, split:].view(-1, self.hidden, self.width))
@@ -153,3 +157,11 @@ class StackedExperts(nn.Module):
 def _take(stacked: torch.Tensor, ids: torch.Tensor | slice) -> torch.Tensor:
     """Rows of the expert dimension: a device-side gather for an id tensor, a view for a slice."""
     return stacked[ids] if isinstance(ids, slice) else stacked.index_select(0, ids)
+
+
+def _take_bytes(codes: torch.Tensor, ids: torch.Tensor | slice) -> torch.Tensor:
+    """_take for a uint8 [E, B] buffer: rows copied as int64 words when B allows (the same single
+    index_select, ≈6× faster on CPU than byte by byte)."""
+    if isinstance(ids, slice) or codes.shape[-1] % 8 or codes.storage_offset() % 8 or not codes.is_contiguous():
+        return _take(codes, ids)
+    return codes.view(torch.int64).index_select(0, ids).view(torch.uint8)

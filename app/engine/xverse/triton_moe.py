@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from app.engine.op_census import one_launch
+
 try:  # triton is optional: absent on CPU-only installs
     import triton
     import triton.language as tl
@@ -34,6 +36,13 @@ GROUP = 64
 
 def available() -> bool:
     return triton is not None
+
+
+def interpreted() -> bool:
+    """Triton runs its CPU interpreter (TRITON_INTERPRET=1 when triton was imported): its kernels
+    then take CPU tensors (slowly), for tests and the launch-count benchmark."""
+    knobs = getattr(triton, "knobs", None)
+    return bool(getattr(getattr(knobs, "runtime", None), "interpret", False))
 
 
 def unavailable_reason() -> str:
@@ -126,14 +135,16 @@ def triton_moe(stacked: Any, flat: torch.Tensor, weights: torch.Tensor, expert_i
     gate_up, down = _projection_args(stacked, table)
     act = torch.empty(tokens * top_k, width, dtype=torch.float32, device=flat.device)
     block_i = min(64, triton.next_power_of_2(width))
-    _gate_up_kernel[(tokens * top_k, triton.cdiv(width, block_i))](
-        x, ids, *gate_up, act, *_strides(stacked, gate_up), hidden, width, top_k, NF4=nf4, BLOCK_I=block_i)
+    with one_launch("triton_moe_gate_up"):
+        _gate_up_kernel[(tokens * top_k, triton.cdiv(width, block_i))](
+            x, ids, *gate_up, act, *_strides(stacked, gate_up), hidden, width, top_k, NF4=nf4, BLOCK_I=block_i)
     out = torch.empty(tokens, hidden, dtype=torch.float32, device=flat.device)
     block_o = min(64, triton.next_power_of_2(hidden))
     shared_arg = shared.contiguous() if shared is not None else out
-    _down_kernel[(tokens, triton.cdiv(hidden, block_o))](
-        act, ids, weights.contiguous(), shared_arg, *down, out, *_strides(stacked, down), hidden, width, top_k,
-        HAS_SHARED=shared is not None, NF4=nf4, BLOCK_O=block_o)
+    with one_launch("triton_moe_down"):
+        _down_kernel[(tokens, triton.cdiv(hidden, block_o))](
+            act, ids, weights.contiguous(), shared_arg, *down, out, *_strides(stacked, down), hidden, width, top_k,
+            HAS_SHARED=shared is not None, NF4=nf4, BLOCK_O=block_o)
     return out.to(flat.dtype)
 
 
