@@ -30,19 +30,20 @@ def build(shell: Shell, demo: bool) -> None:
     shell.model_timer = timer
     outputs = [loading, no_model, reason, timer]
 
-    def model_banners() -> tuple[Any, ...]:
-        info = shell.studio.settings.engine_info()
+    def banners(info: Any) -> tuple[Any, ...]:
         is_loading, missing = info.kind == LOADING, info.kind == "none"
         notes = tr.text(info.notes)  # the engine's reason: a Message in the page's language, or its words
         return (gr.update(value=notes if is_loading else "", visible=is_loading), gr.update(visible=missing),
                 gr.update(value=notes if missing else "", visible=missing), gr.update(active=is_loading))
 
+    def model_banners() -> tuple[Any, ...]:
+        return banners(shell.studio.settings.engine_info())
+
     def model_tick() -> tuple[Any, ...]:
-        shown = model_banners()
         info = shell.studio.settings.engine_info()
         if info.kind not in (LOADING, "none"):  # the tick runs only while loading: this is the change
             gr.Info(tr("model_ready", model=info.model_id))
-        return shown
+        return banners(info)
 
     shell.on_load.append((model_banners, outputs))
     timer.tick(model_tick, None, outputs, api_visibility="private", show_progress="hidden")

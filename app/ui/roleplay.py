@@ -273,9 +273,9 @@ def _edited_text(value: Any) -> str:
     """The text of an inline edit: Gradio sends the message's content (a string, or its text parts)."""
     if isinstance(value, list):
         return "".join(_edited_text(part) for part in value)
-    if isinstance(value, dict):
-        return str(value.get("text") or value.get("content") or "")
-    return md_unescape("" if value is None else value)
+    if isinstance(value, dict):  # a text part holds the same escaped source as a plain string
+        return _edited_text(value.get("text") or value.get("content") or "")
+    return md_unescape("" if value is None else str(value))
 
 
 def _wire_inline_edit(shell: Shell, w: dict[str, Any]) -> None:
