@@ -28,6 +28,7 @@ import torch
 from app.engine.graph_decode import StaticDecoder
 from app.engine.kv_cache import new_cache
 from app.engine.prefix_cache import PrefixCache
+from app.engine.shared_prefix import SharedPrefixCache
 from app.engine.sampling import TokenSampler
 from app.engine.streaming import BranchText
 from app.engine.types import Chunk, Done, Event, FinishReason, GenerationRequest
@@ -175,10 +176,18 @@ class BranchDecode:
                 self._static.begin(self._cache, len(rows))
                 self._on_static, self._cache, self._cache_rows = True, None, len(rows)
             return self._static.step(tokens)
-        if self._cache_rows == 1 and len(rows) > 1:  # still the shared prompt cache: one copy per row
-            self._cache.batch_repeat_interleave(len(rows))
+        if self._cache_rows == 1 and len(rows) > 1:  # still the one-row prompt cache
+            self._cache = self._branch_cache(len(rows))
             self._cache_rows = len(rows)
         return self._forward(tokens.unsqueeze(1))  # [rows, 1] -> [rows, V]
+
+    def _branch_cache(self, rows: int) -> Any:
+        """The prompt cache for `rows` branches: the prompt's K/V shared by all rows where the model
+        can attend that way (app/engine/shared_prefix.py), else one copy per row."""
+        if getattr(self._model, "shares_prompt_across_branches", False) and SharedPrefixCache.can_share(self._cache):
+            return SharedPrefixCache(self._cache, rows)
+        self._cache.batch_repeat_interleave(rows)
+        return self._cache
 
     def _read(self, tokens: torch.Tensor) -> list[int]:
         """The one host read per step (text must be streamed and stops checked)."""
@@ -214,7 +223,9 @@ class BranchDecode:
             self._cache, self._cache_rows, self._on_static = self._static.end(), 1, False
         if self._cache is None:
             return
-        if self._cache_rows > 1:
+        if isinstance(self._cache, SharedPrefixCache):
+            self._cache = self._cache.to_dynamic(0)
+        elif self._cache_rows > 1:
             self._cache.batch_select_indices(torch.tensor([0]))  # a CPU index works for any device
         self._prefix.keep(self._cache, self._prompt_ids + self._fed[branch_index])
         self._cache = None

@@ -15,6 +15,7 @@ from app.engine.kv_cache import Int8KVCache
 from app.engine.static_cache import StaticKVCache
 from app.engine.xverse.configuration import XverseConfig
 from app.engine.xverse.int8_attention import MAX_QUERY, attend_int8
+from app.engine.shared_prefix import SharedPrefixCache
 
 
 class XverseRMSNorm(nn.Module):
@@ -170,7 +171,7 @@ class XverseAttention(nn.Module):
         hidden_states: torch.Tensor,
         rotary: tuple[torch.Tensor, torch.Tensor],
         mask: torch.Tensor | None,
-        cache: Cache | StaticKVCache | None,
+        cache: Cache | StaticKVCache | SharedPrefixCache | None,
     ) -> torch.Tensor:
         """hidden_states [B, T, H] -> [B, T, H]; appends this step's K/V to `cache`.
 
@@ -180,7 +181,9 @@ class XverseAttention(nn.Module):
         query_key, value = self._project(hidden_states)
         rotated = apply_rotary_rolled(query_key, *rotary)  # [B, Nq + Nkv, T, D]
         query, key = rotated[:, : self.num_heads], rotated[:, self.num_heads :]
-        if isinstance(cache, StaticKVCache):  # captured decode step: one token per row
+        if isinstance(cache, SharedPrefixCache):  # branches of one prompt: the prompt read once
+            attended = cache.attend(self.layer_idx, query, key, value)
+        elif isinstance(cache, StaticKVCache):  # captured decode step: one token per row
             cache.write(self.layer_idx, key, value)
             attended = cache.attend(self.layer_idx, query, self.num_kv_heads != self.num_heads)
         elif isinstance(cache, Int8KVCache) and length <= MAX_QUERY:

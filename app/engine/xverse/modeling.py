@@ -70,6 +70,8 @@ class XversePreTrainedModel(PreTrainedModel):
     _supports_flash_attn = False
     _supports_flex_attn = False
     _can_compile_fullgraph = False
+    # The attention runs decode steps on a SharedPrefixCache (N branches reading one prompt's K/V)
+    shares_prompt_across_branches = True
 
 
 def default_position_ids(
