@@ -17,6 +17,7 @@ from app.ui.inputs import as_id, as_seed, as_whole, require_id
 
 TOOLS = ["outline", "character_bio", "script_outline", "short_video"]  # studio.tools.TOOLS, as choices
 RESULT_PREVIEW_CHARS = 24
+RUNNING, IDLE = gr.update(interactive=True), gr.update(interactive=False)  # the Stop button
 
 
 def build(shell: Shell) -> None:
@@ -35,14 +36,14 @@ def build(shell: Shell) -> None:
                 seed = tr.make(gr.Number, "seed", value=-1, precision=None, elem_id="tool-seed")
         with gr.Row():
             run = tr.button("tool_run", variant="primary", elem_id="tool-run")
-            stop = tr.button("stop", variant="stop", elem_id="tool-stop")
+            stop = tr.button("stop", variant="stop", elem_id="tool-stop", interactive=False)  # only while running
         output = tr.make(gr.Textbox, "tool_output", lines=12, elem_id="tool-output")
         status = gr.Markdown(elem_id="tool-status")
         with gr.Row():
             earlier = tr.make(gr.Dropdown, "tool_results", choices=[], allow_custom_value=True, scale=3,
                               elem_id="tool-results")
             into_sheet = tr.button("tool_bio_into_sheet", scale=1, elem_id="tool-into-sheet")
-    _wire_run(shell, tool, material, character, amount, seed, run, output, status, earlier)
+    _wire_run(shell, tool, material, character, amount, seed, (run, stop), output, status, earlier)
     _wire_results(shell, tool, character, output, status, earlier, into_sheet)
     wire_stop(shell, stop, status)
 
@@ -70,8 +71,10 @@ def _generation(shell: Shell, project_id: Any, tool: str, material: str, charact
     return tools.script_outline(project, text, seed=seed)
 
 
-def _wire_run(shell: Shell, tool, material, character, amount, seed, run, output, status, earlier) -> None:
+def _wire_run(shell: Shell, tool, material, character, amount, seed, buttons, output, status, earlier) -> None:
+    """`buttons`: (run, stop); Stop is enabled while a run streams and disabled when it ends or fails."""
     tr = shell.tr
+    run, stop = buttons
 
     @guarded
     def run_writing_tool(project_id: Any, kind: Any, text: str, character_id: Any, how_much: Any, seed_value: Any,
@@ -81,16 +84,18 @@ def _wire_run(shell: Shell, tool, material, character, amount, seed, run, output
         for update in stream(shell, request, generation):
             streamed = update.texts[0] if update.texts else ""
             if not update.done:
-                yield streamed, tr("generating"), gr.skip()
+                yield streamed, tr("generating"), gr.skip(), RUNNING
                 continue
             kept = {p.id: p.text for p in shell.studio.tools.results(require_id(project_id, "project"), chosen)}
             passage = update.passage_ids[0] if update.passage_ids else None
             reason = update.finish_reasons[0] if update.finish_reasons else ""
             yield kept.get(passage or 0, streamed), tr("tool_finished", reason=tr.enum("finish", reason)), \
-                gr.update(choices=result_choices(shell, project_id, chosen), value=passage if passage in kept else None)
+                gr.update(choices=result_choices(shell, project_id, chosen), value=passage if passage in kept else None), \
+                IDLE
 
-    run.click(run_writing_tool, [shell.project, tool, material, character, amount, seed], [output, status, earlier],
-              api_name="run_writing_tool")
+    run.click(run_writing_tool, [shell.project, tool, material, character, amount, seed],
+              [output, status, earlier, stop], api_name="run_writing_tool").then(
+        lambda: IDLE, None, [stop], api_visibility="private")  # also after a refusal or a failure
 
 
 def _wire_results(shell: Shell, tool, character, output, status, earlier, into_sheet) -> None:
