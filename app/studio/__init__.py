@@ -11,6 +11,7 @@ what was streamed in its records, leaving the chapter untouched. Every failure r
 
 from app.studio.changes import Piece, apply_changes, change_numbers, review_changes
 from app.studio.core import StudioOptions
+from app.studio.counting import count_text
 from app.studio.diffing import DiffOp
 from app.studio.errors import InvalidInput, NoModel, NotFound, SaveConflict, StudioError
 from app.studio.generation import Generation, GenerationUpdate
@@ -36,6 +37,7 @@ __all__ = [
     "StudioOptions",
     "apply_changes",
     "change_numbers",
+    "count_text",
     "join_passage",
     "polish_presets",
     "review_changes",

@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.studio import count_text
 from app.ui.common import Shell, choices
 from app.ui.inputs import as_id
 
@@ -30,10 +31,9 @@ def revision_choices(shell: Shell, chapter_id: int) -> list[tuple[str, int]]:
 
 
 def length_label(tr: Any, text: str, language: str) -> str:
-    """How long a text is, as its writer counts: 字 (non-space characters) for Chinese, words for English."""
-    if language == "zh":
-        return tr("count_chars", count=len("".join(text.split())))
-    return tr("count_words", count=len(text.split()))
+    """How long a text is, as its writer counts and as the editor's live count says (app.studio.counting:
+    CJK characters + Latin words): 字 for Chinese, words for English."""
+    return tr("count_chars" if language == "zh" else "count_words", count=count_text(text).total)
 
 
 def character_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:

@@ -140,6 +140,9 @@ def test_desk_daily_loop(page, running, shoot):
     _type_at_end(page, SENTENCE)
     wait_until(lambda: SENTENCE in studio.chapters.get_chapter(chapter.id).text, 90, "the autosave of the typed sentence")
     page.locator("#desk-save-state").get_by_text("已自动保存").wait_for(timeout=90_000)
+    stored_count = f"{count_text(studio.chapters.get_chapter(chapter.id).text).total:,} 字"
+    wait_until(lambda: stored_count in page.locator("#chapters-table").inner_text(), 30,
+               "the chapters table's 字数 to follow the saved text")  # the same count as the editor's
     _polish_one_change_of_two(page, studio, chapter.id, shoot)
 
     _type_at_end(page, "风很大。OK")

@@ -116,6 +116,7 @@ def build(shell: Shell) -> None:
     chapters.wire_chapter_list(shell, listing, fields, buttons, meta_history)
     chapters.wire_histories(shell, (title, status, panel.outline), *histories)
     editor.wire(shell, state, bar.save, opening)
+    chapters.wire_table_follow(shell, listing, state.timer)
     actions.wire(shell, bar, ideas, (status, meta_history))
     branch_strip.wire(shell, strip, bar)
     review.wire(shell, polish_review, bar)

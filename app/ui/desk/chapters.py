@@ -124,3 +124,24 @@ def wire_chapter_list(shell: Shell, chapters, meta, buttons, meta_panel: FieldHi
     move.click(move_chapter, [shell.project, shell.chapter, ordinal], header, api_name="move_chapter")
     delete.click(delete_chapter, [shell.project, shell.chapter], header, api_name="delete_chapter")
 
+
+
+def wire_table_follow(shell: Shell, chapters: Any, timer: Any) -> None:
+    """The chapters table follows the open chapter's stored versions (saved, autosaved, accepted,
+    restored): at each editor tick, when the version differs from the one the table last showed, the
+    table is rebuilt. A tick rather than an event on the version: nothing chains on the version's change,
+    which the desk's save state and editor steps listen to."""
+    shown = gr.State(None)  # [chapter id, version] the table last showed
+
+    @guarded
+    def follow(project_id: Any, chapter_id: Any, last: Any):
+        ident = as_id(chapter_id)
+        if ident is None:
+            return gr.skip(), gr.skip()
+        now = [ident, shell.studio.chapters.get_chapter(ident).version]
+        if last == now:
+            return gr.skip(), gr.skip()
+        return chapters_table(shell, project_id), now
+
+    timer.tick(follow, [shell.project, shell.chapter, shown], [chapters, shown], show_progress="hidden",
+               api_visibility="private")
