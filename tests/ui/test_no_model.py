@@ -88,3 +88,21 @@ def test_no_model_banner_says_why(no_model_url):
     reasons = [c["props"].get("value") for c in app.config["components"]
                if c.get("props", {}).get("elem_id") == "no-model-reason"]
     assert reasons == ["No model is loaded: start with --demo or --model PATH."]
+
+
+def test_every_child_of_a_tab_bar_is_a_tab(no_model_url):
+    """A component made directly under gr.Tabs (e.g. a State created while wiring, after the tab closed)
+    shifts Gradio's tab order: the tab bar then shows one tab's name twice and loses another's."""
+    import gradio as gr
+
+    def tab_bars(block):
+        for child in getattr(block, "children", []):
+            if isinstance(child, gr.Tabs):
+                yield child
+            yield from tab_bars(child)
+
+    bars = list(tab_bars(no_model_url[2]))
+    assert len(bars) == 2  # the top bar and the Tools tab's own
+    for bar in bars:
+        strays = [type(child).__name__ for child in bar.children if not isinstance(child, gr.Tab)]
+        assert strays == [], f"not tabs under {bar.elem_id or 'the top tab bar'}: {strays}"

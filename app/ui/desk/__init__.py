@@ -106,6 +106,7 @@ def build(shell: Shell) -> None:
                 ideas = tr.make(gr.Textbox, "brainstorm_output", lines=4, interactive=False, elem_id="ideas",
                                 visible=False)
                 history = revisions.build(shell)
+                table_shown = gr.State(None)  # what the chapters table last showed (chapters.py)
             with gr.Column(scale=2, min_width=260, elem_id="desk-side"):
                 search = finder.build(shell)
                 panel = side_panel.build(shell)
@@ -116,7 +117,7 @@ def build(shell: Shell) -> None:
     chapters.wire_chapter_list(shell, listing, fields, buttons, meta_history)
     chapters.wire_histories(shell, (title, status, panel.outline), *histories)
     editor.wire(shell, state, bar.save, opening)
-    chapters.wire_table_follow(shell, listing, state.timer)
+    chapters.wire_table_follow(shell, listing, state.timer, table_shown)
     actions.wire(shell, bar, ideas, (status, meta_history))
     branch_strip.wire(shell, strip, bar)
     review.wire(shell, polish_review, bar)

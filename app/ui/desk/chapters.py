@@ -126,12 +126,13 @@ def wire_chapter_list(shell: Shell, chapters, meta, buttons, meta_panel: FieldHi
 
 
 
-def wire_table_follow(shell: Shell, chapters: Any, timer: Any) -> None:
+def wire_table_follow(shell: Shell, chapters: Any, timer: Any, shown: Any) -> None:
     """The chapters table follows the open chapter's stored versions (saved, autosaved, accepted,
     restored): at each editor tick, when the version differs from the one the table last showed, the
     table is rebuilt. A tick rather than an event on the version: nothing chains on the version's change,
-    which the desk's save state and editor steps listen to."""
-    shown = gr.State(None)  # [chapter id, version] the table last showed
+    which the desk's save state and editor steps listen to. `shown`: a gr.State made inside the desk's
+    tab (a component made here would land in the Tabs themselves and shift the tab bar's labels),
+    holding [chapter id, version] of what the table last showed."""
 
     @guarded
     def follow(project_id: Any, chapter_id: Any, last: Any):
