@@ -20,3 +20,13 @@ def launch_for_test(app: Any, port: int) -> str:
         options["_frontend"] = False
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
     return f"http://127.0.0.1:{port}/"
+
+
+CLIENT_TIMEOUT_S = 120  # httpx's default (5 s) is shorter than this page's API info takes on a loaded 2-core box
+
+
+def studio_client(url: str, **kwargs: Any) -> Any:
+    """A gradio_client Client of a running studio, with timeouts for a loaded box (streams send heartbeats)."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT_S}, **kwargs)

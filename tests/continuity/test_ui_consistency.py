@@ -48,9 +48,9 @@ def running(tiny_parts, tmp_path_factory) -> Iterator[tuple]:
 
 @pytest.fixture()
 def client(running):
-    from gradio_client import Client
+    from serving import studio_client
 
-    c = Client(running[2], verbose=False)
+    c = studio_client(running[2])
     yield c
     c.close()
 

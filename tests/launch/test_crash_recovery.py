@@ -59,14 +59,14 @@ def _wait_for(predicate, what: str, timeout_s: float = 120):
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_then_restart_leaves_an_acceptable_interrupted_passage(tmp_path: Path):
-    from gradio_client import Client
+    from serving import studio_client
 
     data, port = tmp_path / "data", _free_port()
     data.mkdir()
     db = data / "inkstone.db"
     proc = _start(data, port)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = studio_client(f"http://127.0.0.1:{port}/")
         _wait_for(lambda: client.predict(api_name="/engine_state") != "loading", "the model loaded (it loads "
                   "in the background after the server is up)")
         project = client.predict("Harbor Lights", "en", "", "", "", api_name="/create_project")[0]["value"]
@@ -87,7 +87,7 @@ def test_kill_9_mid_stream_then_restart_leaves_an_acceptable_interrupted_passage
         (status, text, reason), = _query(db, "SELECT status, text, finish_reason FROM passages WHERE id = ?",
                                          passage_id)
         assert (status, reason) == ("interrupted", "interrupted") and text == kept
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = studio_client(f"http://127.0.0.1:{port}/")
         client.predict(chapter_id, passage_id, "", api_name="/accept_passage")
         client.close()
         (chapter_text,), = _query(db, "SELECT text FROM chapters WHERE id = ?", chapter_id)

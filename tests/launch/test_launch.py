@@ -44,7 +44,7 @@ def _wait_for_http(url: str, proc: subprocess.Popen, timeout_s: float) -> int:
 @pytest.mark.slow
 def test_demo_serves_exports_from_the_data_dir_and_stops_cleanly_on_sigterm(tmp_path: Path):
     """The data dir lies outside Gradio's temp dir and the working dir, as ~/.local/share does for a writer."""
-    from gradio_client import Client
+    from serving import studio_client
 
     port, cwd, gradio_tmp = _free_port(), tmp_path / "cwd", tmp_path / "gradio-tmp"
     cwd.mkdir()
@@ -56,7 +56,7 @@ def test_demo_serves_exports_from_the_data_dir_and_stops_cleanly_on_sigterm(tmp_
     )
     try:
         assert _wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout_s=180) == 200
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "downloads"))
+        client = studio_client(f"http://127.0.0.1:{port}/", download_files=str(tmp_path / "downloads"))
         project = client.predict("Harbor Lights", "en", "", "", "", api_name="/create_project")[0]["value"]
         client.predict(project, "Chapter 1: The Lamp", "", api_name="/add_chapter")
         downloaded = Path(client.predict(project, None, "book", "md", True, True, api_name="/export_book"))

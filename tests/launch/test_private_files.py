@@ -47,13 +47,14 @@ def _files_with_marker(folder: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_exports_and_uploads_leave_no_readable_copy_outside_the_data_dir(tmp_path: Path) -> None:
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
+    from serving import studio_client
 
     proc, port, places = _start(tmp_path)
     data = tmp_path / "data"
     try:
         assert _wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout_s=180) == 200
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "downloads"))
+        client = studio_client(f"http://127.0.0.1:{port}/", download_files=str(tmp_path / "downloads"))
         project = client.predict(f"Book {MARKER}", "en", "", "", "", api_name="/create_project")[0]["value"]
         manuscript = tmp_path / "upload" / "manuscript.md"
         manuscript.parent.mkdir()

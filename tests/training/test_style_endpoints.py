@@ -17,7 +17,7 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def served(demo_model_dir: Path, writer_texts, tmp_path: Path):
-    from gradio_client import Client
+    from serving import studio_client
 
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
@@ -37,7 +37,7 @@ def served(demo_model_dir: Path, writer_texts, tmp_path: Path):
     app = build_app(studio)
     port = _free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
-    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    client = studio_client(f"http://127.0.0.1:{port}/")
     try:
         yield client, studio, project.id
     finally:

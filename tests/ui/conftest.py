@@ -61,9 +61,9 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
 
 @pytest.fixture()
 def client(running: RunningStudio):
-    from gradio_client import Client
+    from serving import studio_client
 
-    c = Client(running.url, verbose=False)
+    c = studio_client(running.url)
     yield c
     c.close()
 

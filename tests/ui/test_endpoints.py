@@ -167,11 +167,11 @@ def test_chapters_add_rename_reorder_delete_and_revisions(running, client, make_
 
 
 def test_second_client_save_is_refused_and_first_text_survives(running, client, make_fast):
-    from gradio_client import Client
+    from serving import studio_client
 
     studio = running.studio
     chapter_id = new_chapter(client, new_project(client, make_fast))
-    other = Client(running.url, verbose=False)
+    other = studio_client(running.url)
     try:
         client.predict(chapter_id, api_name="/open_chapter")
         other.predict(chapter_id, api_name="/open_chapter")
@@ -378,7 +378,7 @@ def test_stop_cancels_the_draft_and_keeps_what_was_streamed(running, client, mak
 
 
 def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_nothing(running, client, make_fast):
-    from gradio_client import Client
+    from serving import studio_client
 
     studio, store = running.studio, running.store
     project_id = new_project(client, make_fast)
@@ -391,7 +391,7 @@ def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_no
     chapter = studio.chapters.get_chapter(chapter_id)
     assert chapter.version == 3 and chapter.text.startswith("v1 and more, typed but not saved") and editor == chapter.text
 
-    other = Client(running.url, verbose=False)
+    other = studio_client(running.url)
     try:
         other.predict(chapter_id, api_name="/open_chapter")
         client.predict(chapter_id, chapter.text + "!", api_name="/save_chapter")  # the first tab moves on
@@ -407,14 +407,14 @@ def test_generating_saves_unsaved_editor_text_first_and_a_stale_tab_generates_no
 def test_stop_stops_only_this_sessions_run_and_the_editor_gets_the_final_chapter(running, client, make_fast):
     import time
 
-    from gradio_client import Client
+    from serving import studio_client
 
     studio, store = running.studio, running.store
     project_id = new_project(client, make_fast)
     studio.library.update_project(project_id, settings={"max_new_tokens": {"continue": 2000}})
     chapter_id = new_chapter(client, project_id)
     client.predict(chapter_id, api_name="/open_chapter")
-    other = Client(running.url, verbose=False)  # connected first: the run may not outlast a connect
+    other = studio_client(running.url)  # connected first: the run may not outlast a connect
     job = client.submit(chapter_id, "开篇。", 1, api_name="/continue")
 
     def passage():

@@ -40,9 +40,9 @@ def world(running):
 
 @pytest.fixture(scope="module")
 def api(running):
-    from gradio_client import Client
+    from serving import studio_client
 
-    client = Client(running.url, verbose=False)
+    client = studio_client(running.url)
     try:
         return client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     finally:

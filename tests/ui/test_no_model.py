@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from gradio_client import Client
+from serving import studio_client
 from gradio_client.exceptions import AppError
 
 
@@ -36,7 +36,7 @@ def no_model_url(tmp_path_factory: pytest.TempPathFactory):
 
 def test_generation_without_a_model_is_a_clear_message(no_model_url):
     url, studio, _ = no_model_url
-    client = Client(url, verbose=False)
+    client = studio_client(url)
     try:
         project_id = client.predict("No model", "en", "", "", "", api_name="/create_project")[0]["value"]
         chapter_id = client.predict(project_id, "One", "", api_name="/add_chapter")[0]["value"]

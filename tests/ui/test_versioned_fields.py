@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from serving import studio_client
 
 from app.studio import InvalidInput
 from test_endpoints import new_chapter, new_project, run_stream, value
@@ -85,7 +86,7 @@ GROUPS = [
 
 @pytest.fixture()
 def other(running):
-    c = Client(running.url, verbose=False)
+    c = studio_client(running.url)
     yield c
     c.close()
 
