@@ -185,7 +185,7 @@ class BranchDecode:
         """The prompt cache for `rows` branches: the prompt's K/V shared by all rows where the model
         can attend that way (app/engine/shared_prefix.py), else one copy per row."""
         if getattr(self._model, "shares_prompt_across_branches", False) and SharedPrefixCache.can_share(self._cache):
-            return SharedPrefixCache(self._cache, rows)
+            return SharedPrefixCache(self._cache)
         self._cache.batch_repeat_interleave(rows)
         return self._cache
 

@@ -54,13 +54,13 @@ def _grouped(query: torch.Tensor, kv_heads: int) -> torch.Tensor:
 
 
 class SharedPrefixCache:
-    """The prompt's K/V once for `rows` branches plus each row's own tokens (see the module docstring)."""
+    """The prompt's K/V once for every branch row plus each row's own tokens (see the module docstring);
+    the number of rows is that of the queries and of the suffix caches."""
 
-    def __init__(self, prompt: DynamicCache, rows: int) -> None:
+    def __init__(self, prompt: DynamicCache) -> None:
         self.prefix = [(layer.keys, layer.values) for layer in prompt.layers]  # each [1, Nkv, P, D]
         self.prefix_length = prompt.get_seq_length()
         self.suffix = [GrowableLayer() for _ in self.prefix]
-        self.rows = rows
 
     @staticmethod
     def can_share(cache: object) -> bool:
@@ -76,7 +76,6 @@ class SharedPrefixCache:
         """Keep the rows `indices` (finished branches leave); the prompt part has no rows to drop."""
         for layer in self.suffix:
             layer.batch_select_indices(indices)
-        self.rows = int(indices.numel())
 
     def attend(self, layer_idx: int, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """One decode step of layer `layer_idx`: query [N, Nq, 1, D], this step's key/value

@@ -24,7 +24,7 @@ def test_attention_over_shared_prompt_equals_one_softmax_over_prompt_and_suffix(
     torch.manual_seed(0)
     rows, q_heads, kv_heads, dim = 3, 8, 2, 16  # grouped queries: 4 query heads per KV head
     prompt = _prompt_cache(kv_heads, 37, dim)
-    shared = SharedPrefixCache(prompt, rows)
+    shared = SharedPrefixCache(prompt)
     keys = prompt.layers[0].keys.expand(rows, -1, -1, -1)
     values = prompt.layers[0].values.expand(rows, -1, -1, -1)
     for _ in range(4):  # four decode steps: the suffix grows to 4 tokens per row
@@ -60,7 +60,7 @@ def test_decode_on_a_shared_prompt_matches_a_copy_per_row_through_leaving_rows_a
         cache = new_cache(model.config, 16)
         _logits(model, cache, prompt_ids)
         caches.append(cache)
-    repeated, shared = caches[0], SharedPrefixCache(caches[1], 3)
+    repeated, shared = caches[0], SharedPrefixCache(caches[1])
     repeated.batch_repeat_interleave(3)
     assert SharedPrefixCache.can_share(caches[1]) and not SharedPrefixCache.can_share(repeated)
     for step in range(5):
