@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import socket
 from typing import Any
 
 
-def launch_for_test(app: Any, port: int) -> str:
-    """Serve `app` on 127.0.0.1:`port` without blocking; returns its URL.
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_for_test(app: Any, port: int | None = None) -> str:
+    """Serve `app` on 127.0.0.1:`port` (a free one when None) without blocking; returns its URL.
 
     Gradio's `launch` then asks its own page for a HEAD within 3 s and raises (with a share=True hint)
     when that is late; building this large page on a loaded 2-core box can take longer, so that
@@ -18,6 +26,7 @@ def launch_for_test(app: Any, port: int) -> str:
     options = launch_options()
     if "_frontend" in inspect.signature(app.launch).parameters:
         options["_frontend"] = False
+    port = free_port() if port is None else port
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
     return f"http://127.0.0.1:{port}/"
 

@@ -3,7 +3,6 @@ Chromium for them; pages that record their first visible paint."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +34,6 @@ class Server:
     studio: object
     store: object
     url: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(tiny_parts, data: Path, port: int, engine_around: Callable[[Any], Any] | None = None) -> Server:

@@ -5,12 +5,12 @@ Markdown views)."""
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 from browser_steps import choose, open_tab, wait_until
+from serving import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,9 +29,7 @@ class _Beacon(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def beacon() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Beacon)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

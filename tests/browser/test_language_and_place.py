@@ -5,11 +5,12 @@ chapter, tab and editor cursor. Each test runs its own server on its own store f
 from __future__ import annotations
 
 from browser_steps import choose, textbox, wait_until
-from servers import _free_port, chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
+from serving import free_port
+from servers import chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
 
 
 def test_a_chinese_browser_gets_chinese_from_the_first_paint(chromium, tiny_parts, tmp_path, shoot):
-    server = start_server(tiny_parts, tmp_path, _free_port())
+    server = start_server(tiny_parts, tmp_path, free_port())
     context, page = new_page(chromium, "zh-CN")
     try:
         first = opened(page, server.url)
@@ -25,7 +26,7 @@ def test_a_chinese_browser_gets_chinese_from_the_first_paint(chromium, tiny_part
 
 
 def test_reload_and_restart_reopen_language_project_chapter_tab_and_cursor(chromium, tiny_parts, tmp_path, shoot):
-    port = _free_port()
+    port = free_port()
     server = start_server(tiny_parts, tmp_path, port)
     project = server.studio.library.create_project("Remembered", language="en")
     server.studio.chapters.add_chapter(project.id, title="First")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import threading
 
 from browser_steps import choose, wait_until
-from servers import _free_port, chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
+from serving import free_port
+from servers import chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
 
 from app.engine.background import BackgroundEngine
 
@@ -21,7 +22,7 @@ def test_the_page_shows_the_model_loading_then_ready(chromium, tiny_parts, tmp_p
             return engine
         return BackgroundEngine(build, model_id="tiny-xverse", context_length=4096).start()
 
-    server = start_server(tiny_parts, tmp_path, _free_port(), engine_around=in_background)
+    server = start_server(tiny_parts, tmp_path, free_port(), engine_around=in_background)
     project = server.studio.library.create_project("灯塔", language="zh")
     chapter = server.studio.chapters.add_chapter(project.id, title="第一章", outline="海风很大，灯塔亮了。")
     server.studio.library.update_project(project.id, settings={"max_new_tokens": {"draft": 12}})

@@ -10,7 +10,8 @@ import re
 
 import pytest
 from browser_steps import choose, open_tab, textbox, wait_until
-from servers import _free_port, chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
+from serving import free_port
+from servers import chromium, new_page, opened, start_server, stop_server  # noqa: F401 (fixture)
 
 LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
@@ -81,7 +82,7 @@ def toast_text(page, what: str) -> str:
 
 def walk(chromium, tiny_parts, tmp_path, shoot, language: str) -> dict[str, list[str]]:
     """Every place of the studio in `language`; returns {place: leaked runs} (empty lists when clean)."""
-    server = start_server(tiny_parts, tmp_path, _free_port())
+    server = start_server(tiny_parts, tmp_path, free_port())
     story = STORY[language]
     studio = server.studio
     project = studio.library.create_project(story["title"], language=language)

@@ -3,16 +3,9 @@ counts, start a fine-tune, list its adapter with perplexities, use it for genera
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture()
@@ -21,7 +14,8 @@ def served(demo_model_dir: Path, writer_texts, tmp_path: Path):
 
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
-    from app.ui import CSS, build_app
+    from app.ui import build_app
+    from serving import launch_for_test
     from story_store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'inkstone.db'}")
@@ -35,9 +29,7 @@ def served(demo_model_dir: Path, writer_texts, tmp_path: Path):
     store.create_chapter(project.id, title="第一章", text="\n\n".join(train))
     store.create_chapter(project.id, title="第二章", text="\n\n".join(heldout))
     app = build_app(studio)
-    port = _free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
-    client = studio_client(f"http://127.0.0.1:{port}/")
+    client = studio_client(launch_for_test(app))
     try:
         yield client, studio, project.id
     finally:

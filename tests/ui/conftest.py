@@ -3,7 +3,6 @@ random XVERSE-MoE in a TransformersEngine), driven through gradio_client."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +12,6 @@ import pytest
 # Short generations keep the suite fast on 2 CPU cores (project settings the studio honours).
 FAST_TOKENS = {"draft": 24, "continue": 16, "branch": 12, "brainstorm": 16, "summary": 12, "polish": 16,
                "roleplay": 12, "outline": 16, "character_bio": 16, "script_outline": 16, "short_video": 16}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -49,8 +42,7 @@ def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
                             backup_dir=data / "backups")
     studio = Studio(store, engine, options)
     app = build_app(studio)
-    port = free_port()
-    url = launch_for_test(app, port)
+    url = launch_for_test(app)
     try:
         yield RunningStudio(studio, store, url, data / "exports")
     finally:

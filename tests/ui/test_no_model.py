@@ -3,7 +3,6 @@ with the studio's clear message (never a traceback), changing nothing."""
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 from serving import studio_client
@@ -23,10 +22,7 @@ def no_model_url(tmp_path_factory: pytest.TempPathFactory):
     engine = UnavailableEngine("No model is loaded: start with --demo or --model PATH.")
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports"))
     app = build_app(studio)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = launch_for_test(app, port)
+    url = launch_for_test(app)
     try:
         yield url, studio, app
     finally:
