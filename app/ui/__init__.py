@@ -32,6 +32,7 @@ from app.ui import (
     summaries,
     tools,
 )
+from app.ui.chat_inline import INLINE_ACTIONS_CSS
 from app.ui.common import LiveGenerations, Shell
 from app.ui.translator import TRANSLATOR_ATTRIBUTE, Translator, session_of
 from app.ui.language import HIDE_UNTIL_READY_CSS, wire_language
@@ -46,7 +47,7 @@ footer { display: none !important; }
 #desk-meta { gap: 16px; align-items: baseline; }
 #desk-count { flex: 0 0 auto !important; min-width: 120px; font-weight: 600; }
 #desk-actions button { flex: 0 1 auto; }
-""" + HIDE_UNTIL_READY_CSS
+""" + HIDE_UNTIL_READY_CSS + INLINE_ACTIONS_CSS
 
 # Gradio's own strings our pages show that its bundled translations lack (a raw "common.complete", an
 # English "In queue" in a Chinese page): Gradio key -> our catalogue key. Gradio picks by browser locale.

@@ -1,38 +1,25 @@
 """The Role-play tab: start a chat with a project character (the greeting opens it) as a persona; stream
-replies; regenerate any message into alternatives (also inline, with the chat's retry button on the last
-reply) and move between them; edit any message; branch a new chat from any message; saved sessions are
-listed per project.
+replies; regenerate any message into alternatives and move between them; edit any message; branch a new
+chat from any message; saved sessions are listed per project. The same actions sit on each message
+(chat_inline) and, for the clicked or numbered message, in the rows under the chat.
 
 Messages are addressed by their index in the current transcript (root → leaf); -1 means the last one.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import gradio as gr
-from PIL import Image
 
+from app.ui.chat_inline import feedback_labels, wire_inline_edit, wire_message_actions, wire_speakers
+from app.ui.chat_view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
 from app.ui.common import Shell, dropdown_update, guarded, stream, wire_stop
 from app.ui.inputs import as_id, as_seed, as_whole, require_id
 from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
-from app.ui.safe_text import md_text, md_unescape
+from app.ui.safe_text import md_text
 from app.ui.views import character_choices
-
-
-def chat_messages(records: list[Any]) -> list[dict[str, str]]:
-    """Chatbot value (messages format): the user on the right, the character/narrator on the left; the
-    text is shown as text (safe_text.md_text), never as HTML."""
-    return [{"role": "user" if m.role == "user" else "assistant", "content": md_text(m.text)} for m in records]
-
-
-def session_choices(shell: Shell, project_id: Any) -> list[tuple[str, int]]:
-    ident = as_id(project_id)
-    if ident is None:
-        return []
-    return [(f"{s.title or '#' + str(s.id)} · {s.updated_at:%m-%d %H:%M}", s.id) for s in shell.studio.roleplay.list_chats(ident)]
 
 
 def build(shell: Shell) -> None:
@@ -40,7 +27,7 @@ def build(shell: Shell) -> None:
     with tr.tab("tab_roleplay", id="roleplay"):
         with gr.Row():
             character = tr.make(gr.Dropdown, "character", choices=[], allow_custom_value=True, elem_id="rp-character")
-            persona = tr.make(gr.Textbox, "persona_name")
+            persona = tr.make(gr.Textbox, "persona_name", elem_id="persona-name")
             persona_text = tr.make(gr.Textbox, "persona_description")
             start = tr.button("chat_start", variant="primary", elem_id="chat-start")
         with gr.Row():
@@ -51,8 +38,11 @@ def build(shell: Shell) -> None:
             portrait = gr.Image(visible=False, show_label=False, interactive=False, height=88, width=88,
                                 buttons=[], scale=0, min_width=96, elem_id="chat-portrait")
             speakers = gr.Markdown(elem_id="chat-speakers")
-        # editable: the pencil on each message edits it in place (a new version; history below)
-        chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot", editable="all")
+        # editable: the pencil on each message edits it in place (a new version; history below); the
+        # feedback options are the actions under each character message (chat_inline)
+        chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot", editable="all",
+                          feedback_options=feedback_labels(tr.language))
+        tr.dynamic(chatbot, lambda language: {"feedback_options": feedback_labels(language)})
         with gr.Row():
             message = tr.make(gr.Textbox, "chat_input", scale=4, elem_id="chat-input")
             seed = tr.make(gr.Number, "seed", precision=None, value=-1, scale=1)
@@ -80,24 +70,9 @@ def build(shell: Shell) -> None:
         _wire_sessions(shell, widgets)
         _wire_turns(shell, widgets)
         _wire_alternatives(shell, widgets)
-        _wire_inline_edit(shell, widgets)
-        _wire_speakers(shell, widgets)
-
-
-def _pick(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], Any]:
-    """(transcript, the message at `index`) of a session; index -1 is the last message."""
-    transcript = shell.studio.roleplay.chat_transcript(require_id(session_id, "chat"))
-    if not transcript:
-        raise writer_error(shell.tr("chat_empty"))
-    i = as_whole(index, "message index", -(2**31), 2**31 - 1, default=-1)
-    if not -len(transcript) <= i < len(transcript):
-        raise writer_error(shell.tr("bad_message_index", count=len(transcript)))
-    return transcript, transcript[i]
-
-
-def _position(shell: Shell, message_id: int) -> str:
-    current, count = shell.studio.roleplay.alternative_position(message_id)
-    return f"{current}/{count}"  # the studio counts from 1
+        wire_inline_edit(shell, widgets)
+        wire_message_actions(shell, widgets)
+        wire_speakers(shell, widgets)
 
 
 def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:
@@ -108,7 +83,7 @@ def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:
         session = studio.roleplay.start_chat(require_id(project_id, "project"), require_id(character_id, "character"),
                                     persona_name=persona or "", persona_description=persona_text or "")
         transcript = studio.roleplay.chat_transcript(session.id)
-        position = _position(shell, transcript[-1].id) if transcript else ""
+        position = position_label(shell, transcript[-1].id) if transcript else ""
         return dropdown_update(session_choices(shell, project_id), session.id), chat_messages(transcript), position
 
     @guarded
@@ -117,7 +92,7 @@ def _wire_sessions(shell: Shell, w: dict[str, Any]) -> None:
         if ident is None:
             return [], ""
         transcript = studio.roleplay.chat_transcript(ident)
-        return chat_messages(transcript), (_position(shell, transcript[-1].id) if transcript else "")
+        return chat_messages(transcript), (position_label(shell, transcript[-1].id) if transcript else "")
 
     @guarded
     def list_chats(project_id: Any):
@@ -150,25 +125,14 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         for update in stream(shell, request, studio.roleplay.chat_turn(ident, text, seed=as_seed(seed_value))):
             if update.done:
                 transcript = studio.roleplay.chat_transcript(ident)
-                yield chat_messages(transcript), "", _position(shell, transcript[-1].id)
+                yield chat_messages(transcript), "", position_label(shell, transcript[-1].id)
             else:
                 yield before + [{"role": "assistant", "content": md_text(update.texts[0])}], "", gr.skip()
 
-    def regenerated(session_id: Any, transcript: list[Any], target: Any, seed_value: Any, request: gr.Request):
-        """Stream a new alternative of `target` (a character message) in its place: (chatbot, position)."""
-        cut = transcript.index(target)
-        before = chat_messages(transcript[:cut])
-        for update in stream(shell, request, studio.roleplay.regenerate_reply(target.id, seed=as_seed(seed_value))):
-            if update.done:
-                fresh = studio.roleplay.chat_transcript(require_id(session_id, "chat"))
-                yield chat_messages(fresh), _position(shell, fresh[cut].id if cut < len(fresh) else fresh[-1].id)
-            else:
-                yield before + [{"role": "assistant", "content": md_text(update.texts[0])}], gr.skip()
-
     @guarded
     def chat_regenerate(session_id: Any, index: Any, seed_value: Any, request: gr.Request):
-        transcript, target = _pick(shell, session_id, index)
-        yield from regenerated(session_id, transcript, target, seed_value, request)
+        transcript, target = pick_message(shell, session_id, index)
+        yield from stream_regenerated(shell, session_id, transcript, target, seed_value, request)
 
     @guarded
     def chat_retry(session_id: Any, seed_value: Any, retried: gr.RetryData, request: gr.Request):
@@ -180,7 +144,7 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         reply = next((m for m in transcript[start:] if m.role == "character"), None)
         if reply is None:
             raise writer_error(shell.tr("chat_nothing_to_retry"))
-        yield from regenerated(session_id, transcript, reply, seed_value, request)
+        yield from stream_regenerated(shell, session_id, transcript, reply, seed_value, request)
 
     turn_out = [w["chatbot"], w["message"], w["position"]]
     w["send"].click(chat_turn, [w["sessions"], w["message"], w["seed"]], turn_out, api_name="chat_turn")
@@ -197,23 +161,23 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
 
     @guarded
     def chat_switch(session_id: Any, index: Any, step: Any):
-        transcript, target = _pick(shell, session_id, index)
+        transcript, target = pick_message(shell, session_id, index)
         cut = transcript.index(target)
         path = studio.roleplay.switch_alternative(target.id, as_whole(step, "step", -1, 1))
-        return chat_messages(path), _position(shell, path[cut].id)
+        return chat_messages(path), position_label(shell, path[cut].id)
 
     panel: FieldHistory = w["panel"]
 
     @coded(shell)
     def chat_open_message(session_id: Any, index: Any):
         """Load a message for editing: its text, id, version and history."""
-        _, target = _pick(shell, session_id, index)
+        _, target = pick_message(shell, session_id, index)
         return (target.text, target.id, *loaded(shell, panel, target, target.version))
 
     @coded(shell)
     def chat_edit(session_id: Any, index: Any, opened_id: Any, version: Any, text: str):
         """Saves the edit based on the version the message was opened at (stale: refused, text kept)."""
-        _, target = _pick(shell, session_id, index)
+        _, target = pick_message(shell, session_id, index)
         base = as_version(version) if opened_id == target.id else None  # not opened here: nothing to base on
         message = studio.roleplay.edit_message(target.id, text or "", base_version=base)
         return (chat_messages(studio.roleplay.chat_transcript(require_id(session_id, "chat"))), message.id,
@@ -221,7 +185,7 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
 
     @guarded
     def chat_branch(project_id: Any, session_id: Any, index: Any):
-        _, target = _pick(shell, session_id, index)
+        _, target = pick_message(shell, session_id, index)
         path = studio.roleplay.branch_chat_from(target.id)  # the session's new current path ends at `target`
         return dropdown_update(session_choices(shell, project_id), session_id), chat_messages(path)
 
@@ -269,55 +233,3 @@ def _build_cutoff(shell: Shell, sessions: Any) -> None:
     sessions.change(shown_cutoff, [sessions], [cutoff], api_visibility="private")
 
 
-def _edited_text(value: Any) -> str:
-    """The text of an inline edit: Gradio sends the message's content (a string, or its text parts)."""
-    if isinstance(value, list):
-        return "".join(_edited_text(part) for part in value)
-    if isinstance(value, dict):  # a text part holds the same escaped source as a plain string
-        return _edited_text(value.get("text") or value.get("content") or "")
-    return md_unescape("" if value is None else str(value))
-
-
-def _wire_inline_edit(shell: Shell, w: dict[str, Any]) -> None:
-    """The chat's own edit (the pencil on a message): saved as a new version of that message. If the
-    message changed elsewhere since the page showed it, nothing is saved and the writer's text goes
-    to the edit box below, with a warning."""
-    studio, panel = shell.studio, w["panel"]
-
-    @guarded
-    def chat_edit_inline(session_id: Any, edit: gr.EditData):
-        ident = require_id(session_id, "chat")
-        transcript = studio.roleplay.chat_transcript(ident)
-        index = edit.index[0] if isinstance(edit.index, (list, tuple)) else edit.index
-        if not (isinstance(index, int) and 0 <= index < len(transcript)):
-            raise writer_error(shell.tr("bad_message_index", count=len(transcript)))
-        target, text = transcript[index], _edited_text(edit.value)
-        if _edited_text(edit.previous_value) != target.text:  # changed in another tab since shown
-            warning = shell.tr("chat_edit_stale")
-            gr.Warning(warning)
-            return (chat_messages(transcript), text, target.id, *loaded(shell, panel, target, target.version),
-                    f"⚠ {md_text(warning)}")
-        message = studio.roleplay.edit_message(target.id, text, base_version=target.version)
-        return (chat_messages(studio.roleplay.chat_transcript(ident)), message.text, message.id,
-                *loaded(shell, panel, message, message.version), shell.tr("group_saved", version=message.version))
-
-    w["chatbot"].edit(chat_edit_inline, [w["sessions"]],
-                      [w["chatbot"], w["edited"], w["opened"], panel.version, panel.picker, w["edit_status"]],
-                      api_visibility="private")
-
-
-def _wire_speakers(shell: Shell, w: dict[str, Any]) -> None:
-    """Above the chat: the character's portrait (from its card) and who is talking with whom."""
-    studio = shell.studio
-
-    @guarded
-    def chat_speakers(session_id: Any):
-        ident = as_id(session_id)
-        if ident is None:
-            return gr.update(value=None, visible=False), ""
-        who = studio.roleplay.chat_speakers(ident)
-        image = Image.open(io.BytesIO(who.portrait_png)) if who.portrait_png else None
-        return (gr.update(value=image, visible=image is not None),
-                shell.tr("chat_speakers", character=md_text(who.character), user=md_text(who.user)))
-
-    w["sessions"].change(chat_speakers, [w["sessions"]], [w["portrait"], w["speakers"]], api_visibility="private")
