@@ -56,12 +56,17 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     stop: tuple[str, ...] = ()
     seed: int = 0
+    # end-of-text cannot be drawn before this many tokens (a continuation is never empty); the local
+    # engine honours it, an OpenAI-compatible server is not asked (not every one takes `min_tokens`)
+    min_new_tokens: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.n <= MAX_BRANCHES:
             raise ValueError(f"n must be between 1 and {MAX_BRANCHES}, got {self.n}")
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
+        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError("min_new_tokens must be between 0 and max_new_tokens")
         if any(not s for s in self.stop):
             raise ValueError("stop strings must be non-empty")
 

@@ -28,6 +28,7 @@ from app.studio.store_seam import StoryStore
 from story_store.records import ChapterRecord, ProjectRecord
 
 # Tokens each task may generate unless the project's settings["max_new_tokens"][task] says otherwise.
+MIN_NEW_TOKENS = 4  # no generation may end before a few tokens (at most half its budget): never an empty one
 DEFAULT_MAX_NEW_TOKENS = {
     "draft": 800, "continue": 300, "branch": 200, "brainstorm": 300,
     "summary": 300, "polish": 600, "roleplay": 200,
@@ -126,7 +127,8 @@ class StudioCore:
                      sampling: SamplingParams, seed: int) -> GenerationRequest:
         try:
             return GenerationRequest(prompt=prompt, n=n, max_new_tokens=max_new_tokens, sampling=sampling,
-                                     stop=tuple(stop), seed=seed)
+                                     stop=tuple(stop), seed=seed,
+                                     min_new_tokens=min(MIN_NEW_TOKENS, max_new_tokens // 2))
         except ValueError as exc:
             raise InvalidInput(message_of(exc)) from exc
 

@@ -156,3 +156,26 @@ def test_empty_prompt_starts_from_the_start_token(engine, tiny_parts):
     _, tokenizer = tiny_parts
     result = generate(engine, GenerationRequest("", max_new_tokens=3, seed=1))[0]
     assert result.prompt_tokens == 1 and result.finish_reason in ("stop", "length")
+
+
+def test_end_of_text_is_not_drawn_before_min_new_tokens(tiny_parts):
+    """Make the greedy first token an end-of-text id: without a minimum the reply is empty; with
+    min_new_tokens=3 at least 3 tokens come, in every branch, before it may end."""
+    model, tokenizer = tiny_parts
+    ids = torch.tensor([tokenizer.encode(PROMPT, add_special_tokens=False)])
+    with torch.no_grad():
+        first = int(model(ids).logits[0, -1].argmax())
+    config = model.generation_config
+    original = config.eos_token_id
+    config.eos_token_id = [first] + ([original] if isinstance(original, int) else list(original or []))
+    try:
+        ending = TransformersEngine(model, tokenizer, model_id="t", context_length=2048)
+        (empty,) = generate(ending, GenerationRequest(PROMPT, max_new_tokens=8, sampling=GREEDY))
+        assert (empty.finish_reason, empty.completion_tokens, empty.text) == ("stop", 0, "")
+        floored = generate(ending, GenerationRequest(PROMPT, n=2, max_new_tokens=8, sampling=GREEDY,
+                                                     min_new_tokens=3))
+        assert all(r.completion_tokens >= 3 for r in floored)
+    finally:
+        config.eos_token_id = original
+    with pytest.raises(ValueError):
+        GenerationRequest(PROMPT, max_new_tokens=2, min_new_tokens=3)
