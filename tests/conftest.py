@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite files in temp dirs and one tiny random XVERSE-MoE per test session."""
+"""Shared fixtures: real SQLite files in temp dirs, one tiny random XVERSE-MoE per test session, and the
+committed demo model."""
 
 from __future__ import annotations
 
@@ -13,6 +14,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from app.engine.tiny import build_tiny_checkpoint
 
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-xverse"))
+
+
+@pytest.fixture(scope="session")
+def demo_parts():
+    """(model, tokenizer): the committed demo model (trained on 红楼梦 + Pride and Prejudice), fp32 on CPU:
+    what `--demo` runs. It writes prose-like text and ends at end-of-text by itself; tests that need a model
+    which never stops early use `tiny_parts` instead."""
+    import app.engine.xverse  # noqa: F401 - registers the model with the Auto classes
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from app.engine.demo import BUNDLED_DIR, bundled_demo_available
+
+    assert bundled_demo_available(), f"the trained demo model is missing from {BUNDLED_DIR}"
+    return AutoModelForCausalLM.from_pretrained(BUNDLED_DIR).eval(), AutoTokenizer.from_pretrained(BUNDLED_DIR)
 
 
 @pytest.fixture()

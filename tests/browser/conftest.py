@@ -8,7 +8,6 @@ browser fails the run.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,8 +37,8 @@ class RunningStudio:
 
 
 @contextmanager
-def launched_studio(tiny_parts, data: Path, context_length: int) -> Iterator[RunningStudio]:
-    """A real Studio (tmp SQLite store in `data`, the tiny model at `context_length`) served on a free port."""
+def launched_studio(parts, data: Path, context_length: int, model_id: str = "tiny-xverse-demo") -> Iterator[RunningStudio]:
+    """A real Studio (tmp SQLite store in `data`, the model `parts` at `context_length`) served on a free port."""
     _require_chromium()
     from app.engine.transformers_engine import TransformersEngine
     from app.studio import Studio, StudioOptions
@@ -48,15 +47,12 @@ def launched_studio(tiny_parts, data: Path, context_length: int) -> Iterator[Run
     from story_store import Store
 
     store = Store(f"sqlite:///{data / 'inkstone.db'}")
-    model, tokenizer = tiny_parts
-    engine = TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=context_length,
-                                notes="demo model: text is random")
+    model, tokenizer = parts
+    engine = TransformersEngine(model, tokenizer, model_id=model_id, context_length=context_length,
+                                notes="demo model")
     studio = Studio(store, engine, StudioOptions(export_dir=data / "exports", demo=True, persist_interval_s=0.3))
     app = build_app(studio)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = launch_for_test(app, port)
+    url = launch_for_test(app)
     try:
         yield RunningStudio(studio, store, url)
     finally:
@@ -66,8 +62,9 @@ def launched_studio(tiny_parts, data: Path, context_length: int) -> Iterator[Run
 
 
 @pytest.fixture(scope="module")
-def running(tiny_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
-    with launched_studio(tiny_parts, tmp_path_factory.mktemp("browser-data"), context_length=4096) as studio:
+def running(demo_parts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudio]:
+    """The studio as `--demo` runs it: the committed demo model."""
+    with launched_studio(demo_parts, tmp_path_factory.mktemp("browser-data"), context_length=4096) as studio:
         yield studio
 
 

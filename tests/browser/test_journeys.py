@@ -250,7 +250,9 @@ def test_second_tab_save_is_refused_and_first_text_survives(browser, running, sh
 @pytest.fixture(scope="module")
 def long_running(tiny_parts, tmp_path_factory):
     """A second studio whose context holds a 30,000-token draft: one that streams long after the page closes."""
-    with launched_studio(tiny_parts, tmp_path_factory.mktemp("long-data"), context_length=65536) as studio:
+    # the random tiny model: greedy, it never writes end-of-text, so the run outlives the page
+    with launched_studio(tiny_parts, tmp_path_factory.mktemp("long-data"), context_length=65536,
+                         model_id="tiny-xverse") as studio:
         yield studio
 
 
