@@ -51,7 +51,12 @@ class FineTuneRequest:
 
     @property
     def total_steps(self) -> int:
-        return self.steps + (self.dpo_steps if self.preference_pairs else 0)
+        """Planned while queued; the job corrects it once the pairs are encoded (an empty pair drops)."""
+        return self.steps_with(has_pairs=bool(self.preference_pairs))
+
+    def steps_with(self, has_pairs: bool) -> int:
+        """LM steps, then DPO steps only when there are pairs to learn from."""
+        return self.steps + (self.dpo_steps if has_pairs else 0)
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,8 @@ class FineTuneJob:
     def _make_trainer(self, model: Any, train_ids: torch.Tensor, pairs: list[EncodedPair]) -> Trainer:
         request = self.request
         seq = min(request.seq_len, train_ids.numel() - 2)
-        total = request.steps + (request.dpo_steps if pairs else 0)
+        total = request.steps_with(has_pairs=bool(pairs))
+        self._set(total_steps=total)
         config = TrainConfig(steps=total, learning_rate=request.learning_rate,
                              warmup_steps=max(1, total // 10), checkpoint_every=request.checkpoint_every,
                              paged_8bit_optimizer=request.quantization in ("nf4", "auto"),
