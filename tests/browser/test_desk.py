@@ -1,5 +1,5 @@
 """The writing desk in a real Chromium: the daily loop never leaves the Write tab; results are checked in the
-store (texts, versions, accepted passages), never the random model's words."""
+store (texts, versions, accepted passages), never the model's words."""
 
 from __future__ import annotations
 
@@ -191,7 +191,7 @@ def test_polish_cut_short_is_accepted_only_by_hand_and_recorded(page, running, s
     studio.chapters.save_chapter(chapter.id, text, 0)
     open_desk(page, running, "半途", "第一章")
     page.get_by_text("更多选项").click()
-    page.locator("#desk-seed input").fill("5")  # a fixed seed: the random tiny model runs to its limit
+    page.locator("#desk-seed input").fill("5")  # a fixed seed: this polish runs to its 16-token limit
     start = text.find(SENTENCE)
     select_in_editor(page, start, start + len(SENTENCE))
     page.locator("#desk-polish").click()
