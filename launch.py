@@ -1,7 +1,7 @@
 """Start Inkstone: Settings -> Store -> Engine -> Studio -> Gradio app, until Ctrl-C or SIGTERM.
 
-`python launch.py` serves the studio on http://127.0.0.1:7860. `python launch.py --demo` uses a tiny
-random model (no GPU). `python launch.py --help` lists every option.
+`python launch.py` serves the studio on http://127.0.0.1:7860. `python launch.py --demo` uses the small
+bundled demo model (no GPU). `python launch.py --help` lists every option.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port to listen on (default 7860)")
     p.add_argument("--auth", help="user:password, required when --host is not a loopback address "
                                   "(INKSTONE_AUTH keeps the password out of the process list)")
-    p.add_argument("--demo", action="store_true", default=None, help="tiny random model; no GPU needed")
+    p.add_argument("--demo", action="store_true", default=None, help="the small bundled demo model (trained on two public-domain novels); no GPU needed")
     p.add_argument("--openai-base-url", help="use an OpenAI-compatible server (e.g. SGLang) instead")
     p.add_argument("--openai-model", help="model name on that server")
     p.add_argument("--tokenizer", dest="tokenizer_path", help="local tokenizer for exact token counts")

@@ -21,7 +21,7 @@ DEMO_NOTES = "demo model: a small XVERSE-MoE trained on 红楼梦 and Pride and 
 RANDOM_DEMO_NOTES = "demo model: random weights, text is random"  # when the bundled weights are missing
 CUDA_QUANTIZATIONS = ("auto", "nf4", "int8")  # "auto" means nf4 for a real model
 WAYS_OUT = (
-    "Ways out: start with --demo to try the studio on a tiny random model; use a smaller --context; "
+    "Ways out: start with --demo to try the studio on the small bundled demo model; use a smaller --context; "
     "let part of the model live in CPU RAM with --gpu-memory GIB; or point --openai-base-url at an "
     "OpenAI-compatible server (SGLang runs XVERSE MoE)."
 )
