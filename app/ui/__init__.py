@@ -32,7 +32,7 @@ from app.ui import (
     summaries,
     tools,
 )
-from app.ui.chat_inline import INLINE_ACTIONS_CSS
+from app.ui.roleplay.inline import INLINE_ACTIONS_CSS
 from app.ui.common import LiveGenerations, Shell
 from app.ui.translator import TRANSLATOR_ATTRIBUTE, Translator, session_of
 from app.ui.language import HIDE_UNTIL_READY_CSS, wire_language

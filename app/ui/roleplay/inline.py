@@ -13,7 +13,7 @@ import gradio as gr
 from gradio import processing_utils, utils
 from PIL import Image
 
-from app.ui.chat_view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
+from app.ui.roleplay.view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
 from app.ui.common import Shell, dropdown_update, guarded
 from app.ui.history import loaded
 from app.ui.inputs import as_id, require_id

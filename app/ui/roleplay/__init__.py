@@ -1,7 +1,7 @@
 """The Role-play tab: start a chat with a project character (the greeting opens it) as a persona; stream
 replies; regenerate any message into alternatives and move between them; edit any message; branch a new
 chat from any message; saved sessions are listed per project. The same actions sit on each message
-(chat_inline) and, for the clicked or numbered message, in the rows under the chat.
+(inline.py) and, for the clicked or numbered message, in the rows under the chat.
 
 Messages are addressed by their index in the current transcript (root → leaf); -1 means the last one.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.chat_inline import feedback_labels, wire_inline_edit, wire_message_actions, wire_speakers
-from app.ui.chat_view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
+from app.ui.roleplay.inline import feedback_labels, wire_inline_edit, wire_message_actions, wire_speakers
+from app.ui.roleplay.view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
 from app.ui.common import Shell, dropdown_update, guarded, stream, wire_stop
 from app.ui.inputs import as_id, as_seed, as_whole, require_id
 from app.ui.translator import writer_error
@@ -39,7 +39,7 @@ def build(shell: Shell) -> None:
                                 buttons=[], scale=0, min_width=96, elem_id="chat-portrait")
             speakers = gr.Markdown(elem_id="chat-speakers")
         # editable: the pencil on each message edits it in place (a new version; history below); the
-        # feedback options are the actions under each character message (chat_inline)
+        # feedback options are the actions under each character message (inline.py)
         chatbot = tr.make(gr.Chatbot, "chat", height=380, buttons=["copy"], elem_id="chatbot", editable="all",
                           feedback_options=feedback_labels(tr.language))
         tr.dynamic(chatbot, lambda language: {"feedback_options": feedback_labels(language)})
