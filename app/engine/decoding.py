@@ -124,11 +124,12 @@ class BranchDecode:
         seen[0, prompt] = True  # ids filtered on the host: a boolean mask here would be a device sync
         logits, seen = logits.expand(n, vocab), seen.expand(n, vocab).clone()  # [N, V] each
         rows = list(range(n))  # row -> branch index
-        eos = torch.tensor(sorted(i for i in self._eos_ids if i < vocab), dtype=torch.long, device=logits.device)
+        eos = (torch.tensor(sorted(i for i in self._eos_ids if i < vocab), dtype=torch.long, device=logits.device)
+               if self._request.min_new_tokens else None)  # built only when a minimum is asked for
         started, step = time.perf_counter(), 0
         while True:
             with torch.no_grad():
-                if step < self._request.min_new_tokens and eos.numel():  # every row is at step `step`
+                if eos is not None and step < self._request.min_new_tokens and eos.numel():  # rows share `step`
                     logits = logits.index_fill(1, eos, float("-inf"))
                 tokens = sampler.select(logits, seen, rows)  # [rows], stays on the device
                 seen[torch.arange(len(rows), device=seen.device), tokens] = True

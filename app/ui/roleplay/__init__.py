@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.roleplay.inline import feedback_labels, wire_inline_edit, wire_message_actions, wire_speakers
+from app.ui.roleplay.inline import event_index, feedback_labels, wire_inline_edit, wire_message_actions, wire_speakers
 from app.ui.roleplay.view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
 from app.ui.common import Shell, dropdown_update, guarded, stream, wire_stop
 from app.ui.inputs import as_id, as_seed, as_whole, require_id
@@ -139,7 +139,7 @@ def _wire_turns(shell: Shell, w: dict[str, Any]) -> None:
         """The chat's own retry button (on the last reply): a new alternative of the reply to the retried
         message, shown inline; ◀ ▶ move between the alternatives."""
         transcript = studio.roleplay.chat_transcript(require_id(session_id, "chat"))
-        index = retried.index[0] if isinstance(retried.index, (list, tuple)) else retried.index
+        index = event_index(retried.index)
         start = index if isinstance(index, int) and 0 <= index < len(transcript) else 0
         reply = next((m for m in transcript[start:] if m.role == "character"), None)
         if reply is None:
@@ -190,7 +190,7 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
         return dropdown_update(session_choices(shell, project_id), session_id), chat_messages(path)
 
     def select_message(evt: gr.SelectData):
-        return evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return event_index(evt.index)
 
     chat_out = [w["chatbot"], w["position"]]
     previous_step, next_step = gr.Number(-1, visible=False), gr.Number(1, visible=False)

@@ -46,7 +46,8 @@ def edited_text(value: Any) -> str:
     return md_unescape("" if value is None else str(value))
 
 
-def _event_index(index: Any) -> Any:
+def event_index(index: Any) -> Any:
+    """A chat event's message index (Gradio sends an int, or a [row, column] pair)."""
     return index[0] if isinstance(index, (list, tuple)) else index
 
 
@@ -60,7 +61,7 @@ def wire_inline_edit(shell: Shell, w: dict[str, Any]) -> None:
     def chat_edit_inline(session_id: Any, edit: gr.EditData):
         ident = require_id(session_id, "chat")
         transcript = studio.roleplay.chat_transcript(ident)
-        index = _event_index(edit.index)
+        index = event_index(edit.index)
         if not (isinstance(index, int) and 0 <= index < len(transcript)):
             raise writer_error(shell.tr("bad_message_index", count=len(transcript)))
         target, text = transcript[index], edited_text(edit.value)
@@ -91,7 +92,7 @@ def wire_message_actions(shell: Shell, w: dict[str, Any]) -> None:
     def chat_message_action(project_id: Any, session_id: Any, seed_value: Any, picked: gr.LikeData,
                             request: gr.Request) -> Iterator[tuple[Any, Any, Any, Any]]:
         action = action_of.get(str(picked.liked or ""))
-        index = _event_index(picked.index)
+        index = event_index(picked.index)
         transcript, target = pick_message(shell, session_id, index)
         if action is None or edited_text(picked.value) != target.text:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
