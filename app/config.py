@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--openai-model", help="model name on that server")
     p.add_argument("--tokenizer", dest="tokenizer_path", help="local tokenizer for exact token counts")
     p.add_argument("--gpu-memory", type=float, dest="gpu_memory_gib",
-                   help="GiB of GPU memory the model may use; the rest is offloaded to CPU")
+                   help="GiB of GPU memory the model may use; routed experts (or layers) that do not fit stay in CPU RAM")
     p.add_argument("--kv-cache-bits", type=int, choices=(8, 16), help="KV cache precision (default: 16-bit when it fits the GPU budget at the context, else 8)")
     p.add_argument("--ui-language", choices=UI_LANGUAGES,
                    help="force the language of the interface (default: the writer's choice, else the browser's)")

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from app.engine.expert_offload import accelerator_budget, load_with_expert_offload, plan_expert_offload
 from app.engine.fused_moe import install_fused_moe
 from app.engine.fusion import fuse_projections
 from app.engine.loading import load_model, read_config, resolve_checkpoint, resolved_quantization
@@ -36,8 +37,11 @@ class LoadedModel:
 
 def load_for_engine(path: str, *, context_length: int | None = None, quantization: str = "auto",
                     kv_cache_bits: int | None = None, moe_backend: str = "auto", fuse: bool = True,
-                    local_files_only: bool = True, **load_options: Any) -> LoadedModel:
-    """Load `path` as the engine runs it. kv_cache_bits None = choose from the memory estimate."""
+                    local_files_only: bool = True, accelerator: torch.device | None = None,
+                    **load_options: Any) -> LoadedModel:
+    """Load `path` as the engine runs it. kv_cache_bits None = choose from the memory estimate.
+    An NF4 MoE that does not fit the accelerator (CUDA device 0 unless `accelerator` says) keeps part
+    of its routed experts in CPU RAM (app.engine.expert_offload) instead of offloading whole layers."""
     folder = resolve_checkpoint(path, local_files_only=local_files_only)
     config = read_config(folder)
     trained = getattr(config, "max_position_embeddings", None) or 4096
@@ -50,10 +54,22 @@ def load_for_engine(path: str, *, context_length: int | None = None, quantizatio
     else:
         kv_note = "as requested"
     load_options.setdefault("context_tokens", context)
-    model, tokenizer = load_model(folder, quantization=quantization, kv_cache_bits=kv_cache_bits,
-                                  local_files_only=True, **load_options)
+    if accelerator is None and torch.cuda.is_available():
+        accelerator = torch.device("cuda", 0)
+    budget = accelerator_budget(load_options.get("max_gpu_memory_gib"), accelerator)
+    placement = None
+    if budget is not None and moe_backend != "per-expert" and load_options.get("device_map") is None:
+        placement = plan_expert_offload(config, quantization, context, kv_cache_bits, embed_on_cpu, budget)
+    if placement is not None:
+        assert accelerator is not None
+        model, tokenizer, moe = load_with_expert_offload(
+            folder, placement, accelerator, kv_cache_bits=kv_cache_bits, context=context,
+            embed_on_cpu=embed_on_cpu, moe_backend=moe_backend)
+    else:
+        model, tokenizer = load_model(folder, quantization=quantization, kv_cache_bits=kv_cache_bits,
+                                      local_files_only=True, **load_options)
+        moe = install_fused_moe(model, moe_backend)  # first: it reads the experts' own projections
     context_note = enable_dynamic_ntk(model, context)
-    moe = install_fused_moe(model, moe_backend)  # first: it reads the experts' own projections
     if fuse:
         fuse_projections(model)
     report = RuntimeReport(moe_path=moe.describe(), kv_cache=f"{kv_cache_bits}-bit ({kv_note})",

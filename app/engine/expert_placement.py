@@ -7,7 +7,9 @@ is chosen on calibration text; `place_experts` replaces each layer's StackedExpe
 `SplitExperts` holding two StackedExperts. The near part runs sync-free as before; the far part
 needs its slots on the far device's host (a CPU computing them must read them anyway), so an
 offloaded layer costs one device-to-host read per step. Attention, shared experts, router and
-lm_head never move.
+lm_head never move. Invariant: the far part is not a registered submodule, so moving the model (or a
+layer) to the accelerator moves the near part and the routing buffers only (app.engine.expert_offload
+relies on it).
 """
 
 from __future__ import annotations
@@ -106,15 +108,34 @@ class SplitExperts(nn.Module):
         local = torch.zeros(experts, dtype=torch.long)
         local[near_ids], local[far_ids] = torch.arange(len(near_ids)), torch.arange(len(far_ids))
         self.near = subset(stacked, near_ids.to(device), device)
-        self.far = subset(stacked, far_ids.to(device), far_device)
+        self.__dict__["far"] = subset(stacked, far_ids.to(device), far_device)  # unregistered: see the module doc
         self.far_device = far_device
         self.register_buffer("is_far", is_far.to(device), persistent=False)
         self.register_buffer("local", local.to(device), persistent=False)
         self.format, self.width, self.kernel = stacked.format, stacked.width, stacked.kernel
 
+    far: StackedExperts
+
     @property
     def num_experts(self) -> int:
         return int(self.is_far.numel())
+
+    def merged(self, device: torch.device) -> StackedExperts:
+        """All E experts again as one StackedExperts on `device`, in expert-id order."""
+        is_far = self.is_far.to(device)
+        near_ids, far_ids = torch.nonzero(~is_far).flatten(), torch.nonzero(is_far).flatten()
+        parts = dict(self.near.named_buffers()), dict(self.far.named_buffers())
+        tensors = {}
+        for name, near_buffer in parts[0].items():
+            if name == "table":
+                continue
+            whole = near_buffer.new_empty((self.num_experts, *near_buffer.shape[1:]), device=device)
+            whole[near_ids], whole[far_ids] = near_buffer.to(device), parts[1][name].to(device)
+            tensors[name] = whole
+        near = self.near
+        merged = StackedExperts(near.format, tensors, near.width, near.compute_dtype, near.hidden)
+        merged.kernel = near.kernel
+        return merged
 
     def forward(self, flat: torch.Tensor, weights: torch.Tensor, expert_ids: torch.Tensor,
                 shared: torch.Tensor | None = None) -> torch.Tensor:
