@@ -1,7 +1,9 @@
 """Decode steps on a static KV cache, replayed as one CUDA graph per live batch size (eager elsewhere).
 
 `StaticDecoder` keeps, per batch size B (1..MAX_GRAPH_BATCH), a StaticKVCache of `capacity`
-tokens, a static input-ids buffer and (on CUDA) a captured graph of one model forward. A request:
+tokens, a static input-ids buffer and (on CUDA) captured graphs of one model forward, one per
+attention window (StaticKVCache.graph_window: a step at 300 tokens of context reads 512 positions,
+not the whole capacity); the graphs share one memory pool (they never run at once). A request:
 `begin(cache, rows)` copies the prefilled dynamic cache in, `step(ids)` runs one token per row
 (graph replay, or the same forward eagerly), `compact(keep)` moves the live rows into the state of
 the smaller batch size when a branch finishes, `end()` hands row 0 back as a dynamic cache for
@@ -28,10 +30,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class _BatchState:
     cache: StaticKVCache
-    embeds: torch.Tensor  # [B, 1, H], the graph's input (the embedding lookup runs outside it:
+    embeds: torch.Tensor  # [B, 1, H], the graphs' input (the embedding lookup runs outside them:
     # the input embedding may live in CPU RAM)
-    graph: Any = None  # torch.cuda.CUDAGraph once captured
-    logits: torch.Tensor | None = None  # [B, V] the graph's output
+    graphs: dict[int, Any] = field(default_factory=dict)  # window -> torch.cuda.CUDAGraph
+    logits: dict[int, torch.Tensor] = field(default_factory=dict)  # window -> [B, V], that graph's output
     failed: str = ""
 
 
@@ -44,6 +46,7 @@ class StaticDecoder:
     states: dict[int, _BatchState] = field(default_factory=dict)
     active: int = 0  # batch size of the request in progress (0: none)
     notes: list[str] = field(default_factory=list)
+    pool: Any = None  # the captured graphs' shared memory pool
 
     def fits(self, tokens: int, rows: int) -> bool:
         """Whether a request of `tokens` (prompt + new) at `rows` can run here; on CUDA a batch size
@@ -58,7 +61,7 @@ class StaticDecoder:
         return need < 0.8 * torch.cuda.mem_get_info()[0]
 
     def describe(self) -> str:
-        captured = sorted(b for b, s in self.states.items() if s.graph is not None)
+        captured = sorted(b for b, s in self.states.items() if s.graphs)
         if not self.use_graphs:
             return "static cache, eager (CUDA graphs need a CUDA device)"
         failed = [f"batch {b}: {s.failed}" for b, s in self.states.items() if s.failed]
@@ -75,15 +78,18 @@ class StaticDecoder:
         state = self.states[self.active]
         embedding = self.model.get_input_embeddings()
         state.embeds.copy_(embedding(ids.view(-1, 1).to(embedding.weight.device)))
-        if self.use_graphs and state.graph is None and not state.failed:
-            self._capture(state)
-        if state.graph is not None:
-            state.graph.replay()
-            assert state.logits is not None
-            logits = state.logits
+        cache = state.cache
+        graphed = self.use_graphs and not state.failed
+        window = cache.graph_window(cache.host_length + 1) if graphed else cache.host_length + 1
+        cache.set_window(window)
+        if graphed and window not in state.graphs:
+            self._capture(state, window)
+        if window in state.graphs:
+            state.graphs[window].replay()
+            logits = state.logits[window]
         else:
             logits = self._forward(state)
-        state.cache.host_length += 1
+        cache.host_length += 1
         return logits.float().clone()
 
     def compact(self, keep: torch.Tensor) -> None:
@@ -115,9 +121,10 @@ class StaticDecoder:
         with torch.no_grad():
             return self.model(inputs_embeds=state.embeds, cache=state.cache, logits_to_keep=1).logits[:, -1, :]
 
-    def _capture(self, state: _BatchState) -> None:
-        """Warm up on a side stream, then capture one forward; the length is restored after the
-        warm-up steps (they wrote K/V only at the next free position, which the real step rewrites)."""
+    def _capture(self, state: _BatchState, window: int) -> None:
+        """Warm up on a side stream, then capture one forward over `window` keys; the length is
+        restored after the warm-up steps (they wrote K/V only at the next free position, which the
+        real step rewrites)."""
         try:
             saved = state.cache.length.clone()
             stream = torch.cuda.Stream()
@@ -127,14 +134,17 @@ class StaticDecoder:
                     self._forward(state)
                     state.cache.length.copy_(saved)
             torch.cuda.current_stream().wait_stream(stream)
+            if self.pool is None:
+                self.pool = torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                state.logits = self._forward(state)
+            with torch.cuda.graph(graph, pool=self.pool):
+                state.logits[window] = self._forward(state)
             state.cache.length.copy_(saved)
-            state.graph = graph
-            log.info("decode step captured as a CUDA graph for batch %d", state.embeds.shape[0])
+            state.graphs[window] = graph
+            log.info("decode step captured as a CUDA graph for batch %d, window %d", state.embeds.shape[0], window)
         except Exception as error:  # noqa: BLE001 - any capture failure falls back to eager
             state.failed = f"{type(error).__name__}: {error}"[:200]
-            state.graph = None
+            state.graphs.pop(window, None)
+            state.cache.set_window(state.cache.host_length + 1)  # eager from now on: the exact length
             log.warning("CUDA graph capture failed for batch %d, decoding eagerly: %s", state.embeds.shape[0],
                         state.failed)

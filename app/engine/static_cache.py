@@ -5,6 +5,10 @@ length (dynamic NTK included) and the attention mask all come from `length`, a 0
 the device that the forward itself advances (`length += 1`). `host_length` mirrors it on the host,
 kept by the caller (it knows how many steps it ran), and is used only outside the step.
 All rows share one length: branches decode in lockstep from one prompt.
+A step attends over the first `window` positions only (window > length; the mask hides the rest),
+so it reads the filled part of the cache plus at most the rest of its window, not the whole
+capacity: eager steps use the exact length, captured graphs one of a few fixed windows
+(`graph_window`: powers of two from MIN_WINDOW, then the capacity), each captured once.
 Buffers: 16-bit keys/values [B, N, capacity, D]; int8 codes [B, N, capacity, D] + scales
 [B, N, capacity, 1] (read in place by int8_attention). Only decode steps (one token per row) run
 on it; prefill uses the growable cache and `load` copies it in.
@@ -18,6 +22,8 @@ import torch
 from torch.nn import functional as F
 
 from app.engine.kv_cache import Int8KVCache, new_cache, quantize_int8
+
+MIN_WINDOW = 256  # the smallest window a captured step reads
 
 
 class StaticKVCache:
@@ -38,14 +44,28 @@ class StaticKVCache:
         self.length = torch.zeros((), dtype=torch.long, device=device)
         self.host_length = 0
         self.positions = torch.arange(capacity, device=device)
-        self.mask: torch.Tensor | None = None  # [1, 1, 1, capacity], set by begin_step
+        self.window = capacity  # key positions the next steps read (set_window)
+        self.mask: torch.Tensor | None = None  # [1, 1, 1, window], set by begin_step
 
     def get_seq_length(self) -> int:
         return self.host_length
 
+    def graph_window(self, tokens: int) -> int:
+        """The fixed window a captured step covering `tokens` keys reads: the smallest power of two
+        >= tokens (at least MIN_WINDOW), or the capacity."""
+        window = MIN_WINDOW
+        while window < tokens:
+            window *= 2
+        return min(window, self.capacity)
+
+    def set_window(self, window: int) -> None:
+        if not self.host_length < window <= self.capacity:
+            raise ValueError(f"a window of {window} does not cover position {self.host_length}")
+        self.window = window
+
     def begin_step(self) -> None:
-        """Device-side mask for this step: keys at positions <= length are visible."""
-        self.mask = (self.positions <= self.length)[None, None, None, :]
+        """Device-side mask for this step: keys at positions <= length (within the window) are visible."""
+        self.mask = (self.positions[: self.window] <= self.length)[None, None, None, :]
 
     def end_step(self) -> None:
         self.length.add_(1)
@@ -63,8 +83,8 @@ class StaticKVCache:
             buffer.index_copy_(2, index, new.to(buffer.dtype))
 
     def attend(self, layer_idx: int, query: torch.Tensor, gqa: bool) -> torch.Tensor:
-        """query [B, N, 1, D] over every visible position -> [B, N, 1, D]."""
-        buffers = self.buffers[layer_idx]
+        """query [B, N, 1, D] over the visible positions of the window -> [B, N, 1, D]."""
+        buffers = tuple(buffer[:, :, : self.window] for buffer in self.buffers[layer_idx])  # views
         if self.bits == 16:
             keys, values = buffers
             return F.scaled_dot_product_attention(query, keys.to(query.dtype), values.to(query.dtype),

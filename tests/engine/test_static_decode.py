@@ -67,3 +67,24 @@ def test_the_static_step_reads_nothing_on_the_host(fused_model, tiny_parts):
     assert census.sync_count == 0 and int(static.length) == 31
     want = fused_model(step, past_key_values=dynamic).logits
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("bits", [16, 8])
+def test_a_step_reads_only_its_window_and_any_covering_window_gives_the_same_logits(fused_model, bits):
+    config = fused_model.config
+    dynamic = new_cache(config, bits)
+    fused_model(torch.tensor([list(range(300, 340))]), past_key_values=dynamic)  # 40 tokens cached
+    static = StaticKVCache(config.num_hidden_layers, 1, config.num_key_value_heads, config.head_dim, 2048,
+                           dtype=torch.float32, device=torch.device("cpu"), bits=bits)
+    assert [static.graph_window(n) for n in (1, 41, 256, 257, 1500, 2047)] == [256, 256, 256, 512, 2048, 2048]
+    logits = {}
+    for window in (41, 256, 2048):  # exact (eager), a captured step's window, the whole capacity
+        static.load(dynamic, 1)
+        static.set_window(window)
+        logits[window] = fused_model(torch.tensor([[341]]), cache=static).logits
+        assert static.mask is not None and static.mask.shape[-1] == window
+    torch.testing.assert_close(logits[41], logits[2048], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits[256], logits[2048], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError):
+        static.set_window(40)  # would not cover position 40
