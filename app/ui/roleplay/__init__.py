@@ -13,7 +13,8 @@ from typing import Any
 import gradio as gr
 
 from app.ui.roleplay.inline import event_index, feedback_labels, wire_inline_edit, wire_message_actions, wire_speakers
-from app.ui.roleplay.view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
+from app.ui.roleplay.view import (chat_messages, pick_message, position_label, session_choices, stream_regenerated,
+                                  switched)
 from app.ui.common import Shell, dropdown_update, guarded, stream, wire_stop
 from app.ui.inputs import as_id, as_seed, as_whole, require_id
 from app.ui.translator import writer_error
@@ -162,9 +163,7 @@ def _wire_alternatives(shell: Shell, w: dict[str, Any]) -> None:
     @guarded
     def chat_switch(session_id: Any, index: Any, step: Any):
         transcript, target = pick_message(shell, session_id, index)
-        cut = transcript.index(target)
-        path = studio.roleplay.switch_alternative(target.id, as_whole(step, "step", -1, 1))
-        return chat_messages(path), position_label(shell, path[cut].id)
+        return switched(shell, transcript, target, as_whole(step, "step", -1, 1))
 
     panel: FieldHistory = w["panel"]
 

@@ -13,7 +13,8 @@ import gradio as gr
 from gradio import processing_utils, utils
 from PIL import Image
 
-from app.ui.roleplay.view import chat_messages, pick_message, position_label, session_choices, stream_regenerated
+from app.ui.roleplay.view import (chat_messages, pick_message, position_label, session_choices, stream_regenerated,
+                                  switched)
 from app.ui.common import Shell, dropdown_update, guarded
 from app.ui.history import loaded
 from app.ui.inputs import as_id, require_id
@@ -107,8 +108,7 @@ def wire_message_actions(shell: Shell, w: dict[str, Any]) -> None:
             yield (chat_messages(path), position_label(shell, target.id),
                    dropdown_update(session_choices(shell, project_id), session_id), index)
         else:
-            path = studio.roleplay.switch_alternative(target.id, -1 if action == "alt_previous" else 1)
-            yield chat_messages(path), position_label(shell, path[transcript.index(target)].id), gr.skip(), index
+            yield *switched(shell, transcript, target, -1 if action == "alt_previous" else 1), gr.skip(), index
 
     w["chatbot"].like(chat_message_action, [shell.project, w["sessions"], w["seed"]],
                       [w["chatbot"], w["position"], w["sessions"], w["index"]], api_visibility="private")

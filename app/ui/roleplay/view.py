@@ -1,5 +1,6 @@
 """What the Role-play tab shows of a chat: the Chatbot value of a transcript, the saved-chat choices, the
-message at a transcript index, its "n/m" alternative position, and a regenerated reply streamed in place.
+message at a transcript index, its "n/m" alternative position, another alternative shown in its place, and
+a regenerated reply streamed in place.
 
 Messages are addressed by their index in the current transcript (root → leaf); -1 means the last one.
 """
@@ -45,6 +46,12 @@ def pick_message(shell: Shell, session_id: Any, index: Any) -> tuple[list[Any], 
 def position_label(shell: Shell, message_id: int) -> str:
     current, count = shell.studio.roleplay.alternative_position(message_id)
     return f"{current}/{count}"  # the studio counts from 1
+
+
+def switched(shell: Shell, transcript: list[Any], target: Any, step: int) -> tuple[list[dict[str, str]], str]:
+    """Show the previous (step -1) or next (+1) alternative of `target`: (chatbot, its n/m position)."""
+    path = shell.studio.roleplay.switch_alternative(target.id, step)
+    return chat_messages(path), position_label(shell, path[transcript.index(target)].id)
 
 
 def stream_regenerated(shell: Shell, session_id: Any, transcript: list[Any], target: Any, seed_value: Any,
