@@ -8,7 +8,7 @@ length (the stale tail is overwritten by later writes).
 - `GrowableLayer`: 16-bit K/V, buffers [B, N, capacity, D].
 - `Int8KVLayer`: int8 codes [B, N, capacity, D] with one scale per (row, head, token) [B, N, capacity, 1]
   (absmax over head_dim / 127), halving KV memory: A4.2B at 8K tokens goes from 2.19 GiB (bf16) to
-  ~1.12 GiB. XVERSE attention reads the codes in place (`app.engine.xverse.int8_attention`, never a
+  ~1.12 GiB. XVERSE attention reads the codes in place (`app.engine.int8_attention`, never a
   whole dequantized copy); other models go through `update()`, which returns dequantized K/V.
 
 `new_cache(config, bits)` is the one factory; the width is always passed explicitly (nothing is read

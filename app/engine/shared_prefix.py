@@ -11,6 +11,9 @@ merged by their log-sum-exps (one softmax over prompt + suffix, exactly):
 
 So the prompt costs 1x instead of Nx of the memory and of the reads in every step. Only decode steps
 (one query per row) run on it; `to_dynamic(row)` gives one row back as an ordinary cache.
+Both cache widths: a 16-bit prompt (GrowableLayer) with a 16-bit suffix, or an int8 prompt
+(Int8KVLayer: codes and scales, read in place by int8_attention) with an int8 suffix, so branches on
+the 16 GB card's int8 cache do not hold N copies of the prompt either.
 
 Shapes: N rows, Nq query heads, Nkv KV heads, g = Nq / Nkv (query heads h use KV head h // g),
 P prompt tokens, T suffix tokens, D head width.
@@ -21,7 +24,8 @@ from __future__ import annotations
 import torch
 from transformers.cache_utils import DynamicCache
 
-from app.engine.kv_cache import GrowableLayer
+from app.engine.kv_cache import GrowableLayer, Int8KVCache, Int8KVLayer
+from app.engine.int8_attention import attend_int8_with_lse
 
 _CPU_FLASH = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
 
@@ -58,16 +62,20 @@ class SharedPrefixCache:
     the number of rows is that of the queries and of the suffix caches."""
 
     def __init__(self, prompt: DynamicCache) -> None:
-        self.prefix = [(layer.keys, layer.values) for layer in prompt.layers]  # each [1, Nkv, P, D]
+        self.int8 = isinstance(prompt, Int8KVCache)
+        # each layer: (keys, values) [1, Nkv, P, D]; int8: (key codes, value codes, key scales, value scales)
+        self.prefix: list[tuple[torch.Tensor, ...]] = [_parts(layer) for layer in prompt.layers]
         self.prefix_length = prompt.get_seq_length()
-        self.suffix = [GrowableLayer() for _ in self.prefix]
+        self.suffix: list[GrowableLayer | Int8KVLayer] = [
+            Int8KVLayer() if self.int8 else GrowableLayer() for _ in self.prefix]
 
     @staticmethod
     def can_share(cache: object) -> bool:
-        """A one-row 16-bit cache of plain full-attention layers (what new_cache builds)."""
+        """A one-row cache of plain full-attention layers, 16-bit or int8 (what new_cache builds)."""
         if not isinstance(cache, DynamicCache) or not cache.layers or cache.get_seq_length() == 0:
             return False
-        return all(type(layer) is GrowableLayer and layer.keys.shape[0] == 1 for layer in cache.layers)
+        kind = Int8KVLayer if isinstance(cache, Int8KVCache) else GrowableLayer
+        return all(type(layer) is kind and layer.keys.shape[0] == 1 for layer in cache.layers)
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return self.prefix_length + self.suffix[layer_idx].get_seq_length()
@@ -83,28 +91,56 @@ class SharedPrefixCache:
         rows, heads, length, dim = query.shape
         if length != 1:
             raise ValueError("a shared-prefix cache runs decode steps (one query per row) only")
-        keys, values = self.suffix[layer_idx].update(key, value)  # [N, Nkv, T, D]
-        kv_heads = keys.shape[1]
-        prompt_keys, prompt_values = self.prefix[layer_idx]
+        suffix = self.suffix[layer_idx]
+        if isinstance(suffix, Int8KVLayer):
+            suffix.append(key, value)
+        else:
+            suffix.update(key, value)
+        kv_heads = key.shape[1]
         # the prompt: all N rows' queries at once, as N query positions of one batch row
         stacked = _grouped(query.transpose(0, 2), kv_heads)  # [1, Nkv, g * N, D]
-        out_p, lse_p = attention_with_lse(stacked, prompt_keys, prompt_values)
+        out_p, lse_p = self._attend(stacked, self.prefix[layer_idx])
         out_p = out_p.reshape(1, heads, rows, dim).transpose(0, 2)  # [N, Nq, 1, D]
         lse_p = lse_p.reshape(1, heads, rows).transpose(0, 2)  # [N, Nq, 1]
         # each row's own tokens
-        out_s, lse_s = attention_with_lse(_grouped(query, kv_heads), keys, values)  # [N, Nkv, g, D]
+        out_s, lse_s = self._attend(_grouped(query, kv_heads), _parts(suffix))  # [N, Nkv, g, D]
         out_s, lse_s = out_s.reshape(rows, heads, 1, dim), lse_s.reshape(rows, heads, 1)
         share = torch.sigmoid(lse_p - lse_s)[..., None]  # [N, Nq, 1, 1]: the prompt's part of the softmax
         return torch.lerp(out_s.float(), out_p.float(), share).to(query.dtype)
 
+    def _attend(self, query: torch.Tensor, parts: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """query [B, Nkv, Tq, D] over one part (prompt or suffix) -> (out, lse [B, Nkv, Tq])."""
+        if self.int8:
+            return attend_int8_with_lse(query, (parts[0], parts[1]), (parts[2], parts[3]))
+        return attention_with_lse(query, parts[0], parts[1])
+
     def to_dynamic(self, row: int) -> DynamicCache:
-        """Row `row` (prompt + its own tokens) as an ordinary one-row cache of GrowableLayers."""
-        cache = DynamicCache()
+        """Row `row` (prompt + its own tokens) as an ordinary one-row cache of the prompt's layer kind
+        (int8 codes and scales are copied as they are, never re-quantized)."""
+        cache: DynamicCache = Int8KVCache() if self.int8 else DynamicCache()
         cache.layers = []
-        for (prompt_keys, prompt_values), suffix in zip(self.prefix, self.suffix):
-            layer = GrowableLayer()
-            layer.update(prompt_keys, prompt_values)
+        for prompt_parts, suffix in zip(self.prefix, self.suffix):
+            layer = Int8KVLayer() if self.int8 else GrowableLayer()
+            _append_parts(layer, prompt_parts)
             if suffix.get_seq_length():
-                layer.update(suffix.keys[row : row + 1], suffix.values[row : row + 1])
+                _append_parts(layer, tuple(part[row : row + 1] for part in _parts(suffix)))
             cache.layers.append(layer)
         return cache
+
+
+def _parts(layer: GrowableLayer | Int8KVLayer) -> tuple[torch.Tensor, ...]:
+    """A layer's filled views: (keys, values), or int8 (key codes, value codes, key scales, value scales)."""
+    if isinstance(layer, Int8KVLayer):
+        return layer.keys, layer.values, layer.key_scales, layer.value_scales
+    return layer.keys, layer.values
+
+
+def _append_parts(layer: GrowableLayer | Int8KVLayer, parts: tuple[torch.Tensor, ...]) -> None:
+    """Append `_parts`-shaped tensors [1, Nkv, T, *] to a layer of the same kind, as they are."""
+    if isinstance(layer, Int8KVLayer):
+        if not layer.is_initialized:
+            layer.lazy_initialization(parts[2].new_empty(1, parts[0].shape[1], 0, parts[0].shape[-1]),
+                                      parts[2].new_empty(1, parts[1].shape[1], 0, parts[1].shape[-1]))
+        layer._write(parts)
+    else:
+        layer.update(parts[0], parts[1])

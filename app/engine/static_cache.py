@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from app.engine.int8_attention import attend_int8
 from app.engine.kv_cache import Int8KVCache, new_cache, quantize_int8
 
 MIN_WINDOW = 256  # the smallest window a captured step reads
@@ -89,8 +90,6 @@ class StaticKVCache:
             keys, values = buffers
             return F.scaled_dot_product_attention(query, keys.to(query.dtype), values.to(query.dtype),
                                                   attn_mask=self.mask, enable_gqa=gqa)
-        from app.engine.xverse.int8_attention import attend_int8  # here: app.engine.xverse imports this module
-
         return attend_int8(query, (buffers[0], buffers[1]), (buffers[2], buffers[3]), self.mask)
 
     def load(self, cache: Any, rows: int) -> None:

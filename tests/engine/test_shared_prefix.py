@@ -1,13 +1,16 @@
 """Branches that share a prompt read its K/V once: the same attention, the same logits, the same text
-as one copy of the prompt per row; finished rows leave and one row goes back to the prefix cache."""
+as one copy of the prompt per row; finished rows leave and one row goes back to the prefix cache.
+The same for the int8 cache (codes and scales shared, read in place)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.nn import functional as F
 
 from app.engine import GenerationRequest, SamplingParams, generate
-from app.engine.kv_cache import new_cache
+from app.engine.int8_attention import attend_int8, attend_int8_with_lse
+from app.engine.kv_cache import Int8KVCache, dequantize_int8, new_cache, quantize_int8
 from app.engine.shared_prefix import SharedPrefixCache, attention_with_lse, reference_attention_with_lse
 from app.engine.transformers_engine import TransformersEngine
 
@@ -51,13 +54,29 @@ def _logits(model, cache, tokens: torch.Tensor) -> torch.Tensor:
         return model(input_ids=tokens, use_cache=True, past_key_values=cache, logits_to_keep=1).logits[:, -1]
 
 
-def test_decode_on_a_shared_prompt_matches_a_copy_per_row_through_leaving_rows_and_back(tiny_parts) -> None:
+@pytest.mark.parametrize("block", [4096, 16])  # one block, and the online softmax over 4 blocks
+def test_the_int8_reader_gives_the_log_sum_exp_of_the_dequantized_scores(block: int) -> None:
+    torch.manual_seed(3)
+    query = torch.randn(2, 4, 3, 16)
+    (key_codes, key_scales), (value_codes, value_scales) = (quantize_int8(torch.randn(2, 4, 60, 16)) for _ in "kv")
+    out, lse = attend_int8_with_lse(query, (key_codes, value_codes), (key_scales, value_scales), block=block)
+    keys, values = dequantize_int8(key_codes, key_scales), dequantize_int8(value_codes, value_scales)
+    want_out, want_lse = reference_attention_with_lse(query, keys, values)
+    torch.testing.assert_close(out, want_out, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(lse, want_lse, atol=1e-5, rtol=1e-5)
+    one = query[:, :, :1]  # attend_int8 (mask None) reads causally for T > 1; one query sees every key
+    plain = attend_int8(one, (key_codes, value_codes), (key_scales, value_scales), None, block=block)
+    torch.testing.assert_close(plain, want_out[:, :, :1], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bits", [16, 8])
+def test_decode_on_a_shared_prompt_matches_a_copy_per_row_through_leaving_rows_and_back(tiny_parts, bits) -> None:
     model, _ = tiny_parts
     torch.manual_seed(2)
     prompt_ids = torch.randint(10, 300, (1, 40))
     caches = []
     for _ in range(2):
-        cache = new_cache(model.config, 16)
+        cache = new_cache(model.config, bits)
         _logits(model, cache, prompt_ids)
         caches.append(cache)
     repeated, shared = caches[0], SharedPrefixCache(caches[1])
@@ -74,13 +93,15 @@ def test_decode_on_a_shared_prompt_matches_a_copy_per_row_through_leaving_rows_a
     back = shared.to_dynamic(1)  # what the prefix cache keeps: one row, prompt + its own tokens
     repeated.batch_select_indices(torch.tensor([1]))
     assert back.get_seq_length() == repeated.get_seq_length() == 45
+    assert isinstance(back, Int8KVCache) == (bits == 8)
     tokens = torch.tensor([[77]])
     torch.testing.assert_close(_logits(model, back, tokens), _logits(model, repeated, tokens), atol=1e-4, rtol=1e-4)
 
 
-def test_branches_are_reproducible_and_the_prompt_is_reused_after_them(tiny_parts) -> None:
+@pytest.mark.parametrize("bits", [16, 8])
+def test_branches_are_reproducible_and_the_prompt_is_reused_after_them(tiny_parts, bits) -> None:
     model, tokenizer = tiny_parts
-    engine = TransformersEngine(model, tokenizer, model_id="tiny", context_length=1024)
+    engine = TransformersEngine(model, tokenizer, model_id="tiny", context_length=1024, kv_cache_bits=bits)
     request = GenerationRequest("The lantern swung over the harbour. " * 8, n=3, max_new_tokens=12,
                                 sampling=SamplingParams(temperature=0.9, top_p=0.95), seed=11)
     first = [r.text for r in generate(engine, request)]

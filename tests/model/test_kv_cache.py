@@ -132,7 +132,7 @@ def test_int8_attention_in_place_equals_sdpa_over_dequantized_keys() -> None:
     SDPA over the dequantized K/V, with and without a padding mask, with GQA."""
     from torch.nn import functional as F
 
-    from app.engine.xverse.int8_attention import attend_int8
+    from app.engine.int8_attention import attend_int8
 
     torch.manual_seed(3)
     query = torch.randn(2, 4, 1, 16)

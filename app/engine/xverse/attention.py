@@ -14,7 +14,7 @@ from transformers.cache_utils import Cache
 from app.engine.kv_cache import Int8KVCache
 from app.engine.static_cache import StaticKVCache
 from app.engine.xverse.configuration import XverseConfig
-from app.engine.xverse.int8_attention import MAX_QUERY, attend_int8
+from app.engine.int8_attention import MAX_QUERY, attend_int8
 from app.engine.shared_prefix import SharedPrefixCache
 
 

@@ -41,10 +41,31 @@ def attend_int8(
     length = key_codes.shape[-2]
     causal = _causal_mask(query.shape[-2], length, query.device) if mask is None and query.shape[-2] > 1 else None
     mask = mask if mask is not None else causal
+    out, _ = _attend(query, (key_codes, value_codes), (key_scales, value_scales), mask, block, want_lse=False)
+    return out
+
+
+def attend_int8_with_lse(query: torch.Tensor, codes: tuple[torch.Tensor, torch.Tensor],
+                         scales: tuple[torch.Tensor, torch.Tensor],
+                         block: int = BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
+    """attend_int8 with every key visible and no GQA (the shared-prefix cache's parts): query
+    [B, N, T, D], codes/scales [B, N, S, *] -> (out [B, N, T, D] in query's dtype, log-sum-exp of the
+    scaled scores [B, N, T] fp32)."""
+    out, lse = _attend(query, codes, scales, None, block, want_lse=True)
+    assert lse is not None
+    return out, lse.squeeze(-1)
+
+
+def _attend(query, codes, scales, mask, block: int, want_lse: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(out [B, N, T, D] in query's dtype, lse [B, N, T, 1] fp32 when wanted, else None), the GQA
+    heads already repeated. The lse costs ops only where it is asked for."""
+    (key_codes, value_codes), (key_scales, value_scales) = codes, scales
     query32 = query.to(torch.float32) * query.shape[-1] ** -0.5  # [B, N, T, D]
-    if length <= block:
-        return _one_block(query32, key_codes, value_codes, key_scales, value_scales, mask).to(query.dtype)
-    return _blocks(query32, key_codes, value_codes, key_scales, value_scales, mask, block).to(query.dtype)
+    if key_codes.shape[-2] <= block:
+        out, lse = _one_block(query32, key_codes, value_codes, key_scales, value_scales, mask, want_lse)
+    else:
+        out, lse = _blocks(query32, key_codes, value_codes, key_scales, value_scales, mask, block)
+    return out.to(query.dtype), lse if want_lse else None
 
 
 def _causal_mask(queries: int, keys: int, device: torch.device) -> torch.Tensor:
@@ -62,13 +83,17 @@ def _scores(query32, key_codes, key_scales, mask) -> torch.Tensor:
     return scores
 
 
-def _one_block(query32, key_codes, value_codes, key_scales, value_scales, mask) -> torch.Tensor:
-    probs = _scores(query32, key_codes, key_scales, mask).softmax(dim=-1)  # [B, N, T, S]
+def _one_block(query32, key_codes, value_codes, key_scales, value_scales, mask,
+               want_lse: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    scores = _scores(query32, key_codes, key_scales, mask)  # [B, N, T, S]
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True) if want_lse else None  # [B, N, T, 1]
+    probs = torch.exp(scores - lse) if lse is not None else scores.softmax(dim=-1)
     weighted = probs * value_scales.transpose(-1, -2).to(torch.float32)
-    return torch.matmul(weighted, value_codes.to(torch.float32))  # [B, N, T, D]
+    return torch.matmul(weighted, value_codes.to(torch.float32)), lse  # [B, N, T, D]
 
 
-def _blocks(query32, key_codes, value_codes, key_scales, value_scales, mask, block: int) -> torch.Tensor:
+def _blocks(query32, key_codes, value_codes, key_scales, value_scales, mask,
+            block: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Online softmax over key blocks: running max m, normaliser l and output o per query."""
     running_max: torch.Tensor | None = None
     running_sum = output = torch.zeros(())
@@ -89,4 +114,5 @@ def _blocks(query32, key_codes, value_codes, key_scales, value_scales, mask, blo
             keep = torch.exp(running_max - safe_max)  # rescale what earlier blocks accumulated
             output, running_sum = output * keep + block_out, running_sum * keep + block_sum
         running_max = safe_max
-    return output / running_sum
+    assert running_max is not None  # at least one block
+    return output / running_sum, running_max + torch.log(running_sum)
