@@ -16,15 +16,12 @@ from pathlib import Path
 import torch
 
 from app.engine.types import Engine, EngineError
+from messages import Message
 
 DEMO_NOTES = "demo model: a small XVERSE-MoE trained on 红楼梦 and Pride and Prejudice; simple text"
 RANDOM_DEMO_NOTES = "demo model: random weights, text is random"  # when the bundled weights are missing
 CUDA_QUANTIZATIONS = ("auto", "nf4", "int8")  # "auto" means nf4 for a real model
-WAYS_OUT = (
-    "Ways out: start with --demo to try the studio on the small bundled demo model; use a smaller --context; "
-    "let part of the model live in CPU RAM with --gpu-memory GIB; or point --openai-base-url at an "
-    "OpenAI-compatible server (SGLang runs XVERSE MoE)."
-)
+WAYS_OUT = Message("engine.ways_out")  # the reasons are Messages: the page shows them in the writer's language
 
 
 @dataclass(frozen=True)
@@ -71,9 +68,8 @@ def build_local_engine(spec: EngineSpec) -> Engine:
 
     if not torch.cuda.is_available() and spec.quantization in CUDA_QUANTIZATIONS:
         return UnavailableEngine(
-            f"No CUDA GPU is available, and {spec.model} is set to load as {spec.quantization}, which needs "
-            f"one (loading it in full precision on the CPU would take tens of GiB of RAM and be very slow). "
-            f"{WAYS_OUT}", model_id=spec.model, context_length=spec.context_length)
+            Message("engine.needs_cuda", model=spec.model, quantization=spec.quantization, ways_out=WAYS_OUT),
+            model_id=spec.model, context_length=spec.context_length)
     from app.engine.transformers_engine import TransformersEngine
 
     try:
@@ -83,9 +79,10 @@ def build_local_engine(spec: EngineSpec) -> Engine:
             embed_on_cpu=spec.embed_on_cpu, kv_cache_bits=spec.kv_cache_bits, context_tokens=spec.context_length,
         )
     except EngineError as error:  # every ModelLoadError: not found, missing shards, memory, bitsandbytes
-        return UnavailableEngine(f"{spec.model} could not be loaded: {error} {WAYS_OUT}",
+        reason = getattr(error, "message", None) or str(error)  # a CodedError's Message, in the page's language
+        return UnavailableEngine(Message("engine.could_not_load", model=spec.model, error=reason, ways_out=WAYS_OUT),
                                  model_id=spec.model, context_length=spec.context_length)
     except Exception as error:  # noqa: BLE001 - a corrupt tokenizer, config or shard must not stop the studio
-        return UnavailableEngine(
-            f"{spec.model} could not be loaded ({type(error).__name__}: {error}). Its files may be damaged or "
-            f"incomplete; download the model again. {WAYS_OUT}", model_id=spec.model, context_length=spec.context_length)
+        detail = f"{type(error).__name__}: {error}"
+        return UnavailableEngine(Message("engine.files_damaged", model=spec.model, detail=detail, ways_out=WAYS_OUT),
+                                 model_id=spec.model, context_length=spec.context_length)

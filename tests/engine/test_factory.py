@@ -12,6 +12,7 @@ from app.engine.factory import DEMO_NOTES, EngineSpec, build_engine
 from app.engine.openai_engine import OpenAIEngine
 from app.engine.transformers_engine import TransformersEngine
 from app.engine.unavailable import UnavailableEngine
+from messages import render
 
 
 def spec(tmp_path, **changes) -> EngineSpec:
@@ -50,6 +51,8 @@ def test_real_model_without_cuda_is_unavailable_with_ways_out(tmp_path):
     assert engine.info().kind == "none"
     for way_out in ("--demo", "--context", "--gpu-memory", "--openai-base-url", "CUDA"):
         assert way_out in engine.reason
+        assert way_out in render(engine.info().notes, "zh")
+    assert "没有可用的 CUDA 显卡" in render(engine.info().notes, "zh")  # the reason is a Message, not English text
     with pytest.raises(EngineUnavailable, match="--demo"):
         engine.stream(GenerationRequest("hi"))
     assert engine.count_tokens("夜色渐深 and rain") > 0
@@ -59,6 +62,8 @@ def test_missing_model_folder_is_unavailable_and_says_why(tmp_path):
     engine = build_engine(spec(tmp_path, model=str(tmp_path / "nowhere"), quantization="fp32"))
     assert isinstance(engine, UnavailableEngine)
     assert "nowhere" in engine.reason and "--openai-base-url" in engine.reason
+    in_chinese = render(engine.info().notes, "zh")
+    assert "无法加载" in in_chinese and "nowhere" in in_chinese and "could not" not in in_chinese
 
 
 def _corrupt_tokenizer(folder) -> None:
@@ -77,5 +82,6 @@ def test_damaged_model_files_are_unavailable_not_a_crash(tmp_path, tiny_model_di
     engine = build_engine(spec(tmp_path, model=str(broken), quantization="fp32"))
     assert isinstance(engine, UnavailableEngine)
     assert "broken-model could not be loaded" in engine.reason and "--demo" in engine.reason
+    assert render(engine.info().notes, "zh").startswith("无法加载 ")  # in the writer's language
     with pytest.raises(EngineUnavailable):
         engine.stream(GenerationRequest("hi"))
