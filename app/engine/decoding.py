@@ -32,6 +32,7 @@ from app.engine.shared_prefix import SharedPrefixCache
 from app.engine.sampling import TokenSampler
 from app.engine.streaming import BranchText
 from app.engine.types import Chunk, Done, Event, FinishReason, GenerationRequest
+from messages import Message
 
 
 class _Branch:
@@ -87,7 +88,8 @@ class BranchDecode:
             self._cache = None
             if self._static is not None:
                 self._static.abandon()
-            yield from self._finish_all("error", f"generation failed: {type(exc).__name__}: {exc}")
+            failed = Message("engine.generation_failed", detail=f"{type(exc).__name__}: {exc}")
+            yield from self._finish_all("error", failed)
 
     def _forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [rows, T] -> last-position logits [rows, V] float32; extends self._cache."""

@@ -31,7 +31,7 @@ SINGLE_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 CPU_OFFLOAD_BUDGET = "1024GiB"  # max_memory for the CPU when the writer gives only a GPU budget
 
 
-class ModelLoadError(CodedError, EngineError):
+class ModelLoadError(EngineError):
     """The model could not be loaded; the message (a code, see `messages`) says why and what to do."""
 
 

@@ -2,12 +2,15 @@
 KV-cache bytes at a context length and width, and the advice given when something does not fit.
 
 Pure functions over a config (no torch tensors), used by loading.py before a load, by launch to
-warn early, and by benchmarks/memory_fit.py to print the table.
+warn early, and by benchmarks/memory_fit.py to print the table. The advice is a Message (rendered
+in the writer's language).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from messages import Message
 
 GIB = 1024**3
 BNB_BLOCK = 64  # bitsandbytes 4-bit block size (one absmax per 64 weights)
@@ -105,23 +108,21 @@ def estimate_memory(
     return sizes
 
 
-def fit_advice(config: Any, estimate: dict[str, int], budget_bytes: int, quantization: str, context: int) -> str:
-    """A message saying the model does not fit `budget_bytes` and which options would."""
-    lines = [
-        f"The model needs about {estimate['total'] / GIB:.1f} GiB ({quantization} weights "
-        f"{estimate['weights'] / GIB:.1f} GiB + KV cache for {context} tokens "
-        f"{estimate['kv_cache'] / GIB:.1f} GiB) but only {budget_bytes / GIB:.1f} GiB is free."
-    ]
-    options = []
-    for option_quant in ("nf4",) if quantization != "nf4" else ():
-        nf4 = estimate_memory(config, option_quant, context, 8, embed_on_cpu=True)["total"]
-        options.append(f"nf4 quantization with an 8-bit KV cache and the embedding on CPU (~{nf4 / GIB:.1f} GiB)")
+def fit_advice(config: Any, estimate: dict[str, int], budget_bytes: int, quantization: str, context: int) -> Message:
+    """A message saying the model does not fit `budget_bytes` and which options would (GiB to one decimal)."""
+    nf4_option: Message | str = ""
+    if quantization != "nf4":
+        nf4 = estimate_memory(config, "nf4", context, 8, embed_on_cpu=True)["total"]
+        nf4_option = Message("engine.fit_option_nf4", gib=_gib(nf4))
     smaller = _largest_context(config, quantization, budget_bytes, estimate)
-    if smaller:
-        options.append(f"a shorter context (up to ~{smaller} tokens at this quantization)")
-    options.append("CPU offload with a GPU budget (--gpu-memory), slower but it runs")
-    options.append("a model server on a bigger machine via --openai-base-url")
-    return " ".join(lines) + " What would fit: " + "; ".join(options) + "."
+    context_option = Message("engine.fit_option_context", tokens=smaller) if smaller else ""
+    return Message("engine.does_not_fit", need=_gib(estimate["total"]), quantization=quantization,
+                   weights=_gib(estimate["weights"]), context=context, kv=_gib(estimate["kv_cache"]),
+                   free=_gib(budget_bytes), nf4_option=nf4_option, context_option=context_option)
+
+
+def _gib(size: int) -> str:
+    return f"{size / GIB:.1f}"
 
 
 def _largest_context(config: Any, quantization: str, budget_bytes: int, estimate: dict[str, int]) -> int:

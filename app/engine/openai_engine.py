@@ -24,6 +24,7 @@ import openai
 
 from app.engine.openai_tokens import ServerTokenCounter
 from app.engine.types import Chunk, Done, EngineInfo, Event, FinishReason, GenerationRequest
+from messages import Message
 
 QUEUE_POLL_S = 0.05  # cancel latency bound while waiting on the server
 
@@ -77,17 +78,16 @@ class OpenAIEngine:
             extra_body=extra or None, **optional,
         )
 
-    def _describe(self, exc: BaseException, streamed: bool) -> str:
+    def _describe(self, exc: BaseException, streamed: bool) -> Message:
+        """What went wrong with the server, as a Message (the page renders it in the writer's language)."""
         if isinstance(exc, openai.APITimeoutError):
-            return f"The model server at {self._base_url} did not answer within {self._timeout_s:g} s."
+            return Message("engine.server_timeout", url=self._base_url, seconds=f"{self._timeout_s:g}")
         if isinstance(exc, openai.APIConnectionError) and not streamed:
-            return (f"Could not reach the model server at {self._base_url} ({exc.__cause__ or exc}). "
-                    "Is it running? Check --openai-base-url.")
+            return Message("engine.server_unreachable", url=self._base_url, detail=str(exc.__cause__ or exc))
         if isinstance(exc, openai.APIStatusError):
-            return f"The model server answered HTTP {exc.status_code}: {_server_message(exc)}"
+            return Message("engine.server_http_error", status=exc.status_code, detail=_server_message(exc))
         cause = exc.__cause__ or exc
-        return (f"The connection to the model server dropped mid-stream ({type(cause).__name__}: {cause}); "
-                "the text received so far is kept.")
+        return Message("engine.server_dropped", detail=f"{type(cause).__name__}: {cause}")
 
 
 def _server_message(exc: openai.APIStatusError) -> str:

@@ -150,13 +150,10 @@ class TransformersEngine:
         if not ids:
             bos = self._tokenizer.bos_token_id
             if bos is None:
-                raise EngineError("The prompt is empty and the model has no start token to begin from.")
+                raise EngineError("engine.prompt_empty")
             ids = [bos]
         if len(ids) >= self._context_length:
-            raise EngineError(
-                f"The prompt is {len(ids)} tokens but the model's context holds {self._context_length} "
-                "(including at least one new token). Shorten the prompt or raise the context length."
-            )
+            raise EngineError("engine.prompt_too_long", tokens=len(ids), context=self._context_length)
         return ids
 
 

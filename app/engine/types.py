@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from messages import CodedError
+
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 MAX_BRANCHES = 8
 
 
-class EngineError(RuntimeError):
-    """A generation could not run; the message is meant for the writer."""
+class EngineError(CodedError, RuntimeError):
+    """A generation could not run; raised with a message code (`exc.message`, rendered in the writer's
+    language) or, from code outside ours, a plain sentence."""
 
 
 class EngineUnavailable(EngineError):

@@ -123,11 +123,10 @@ class GenerationRun:
         try:
             stream = self._engine.stream(self._request, self._cancel)
             self._drain(stream)
-        except EngineUnavailable as exc:  # its reason may be a Message (a code the UI renders)
-            reason = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
-            self._fail(reason, unavailable=True)
+        except EngineUnavailable as exc:  # an EngineError: its reason is a Message (a code the UI renders)
+            self._fail(exc.message or str(exc), unavailable=True)
         except Exception as exc:  # the engine promises Done(error); this guards the ones that don't
-            self._fail(str(exc) or type(exc).__name__)
+            self._fail(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         finally:
             if stream is not None and hasattr(stream, "close"):
                 stream.close()

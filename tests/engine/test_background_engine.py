@@ -38,7 +38,7 @@ def test_loading_then_loaded_goes_to_the_real_engine(tiny_model_dir):
     assert engine.loading and engine.count_tokens("夜色渐深") == estimate_tokens("夜色渐深")
     with pytest.raises(EngineUnavailable) as refused:
         engine.stream(GenerationRequest("hello"))
-    assert isinstance(refused.value.args[0], Message) and refused.value.args[0].code == "engine.loading"
+    assert isinstance(refused.value.message, Message) and refused.value.message.code == "engine.loading"
     assert not hasattr(engine, "score")  # optional features are absent while loading
     gate.set()
     assert engine.wait(120)

@@ -116,9 +116,10 @@ def test_branches_stop_independently(engine):
 def test_too_long_prompt_is_refused_before_generating(tiny_parts):
     model, tokenizer = tiny_parts
     small = TransformersEngine(model, tokenizer, model_id="t", context_length=16)
-    with pytest.raises(EngineError, match="context"):
+    with pytest.raises(EngineError, match="context") as refused:
         small.stream(GenerationRequest(PROMPT))
     assert small.cached_prefix_tokens == 0
+    assert refused.value.code == "engine.prompt_too_long" and "上下文只能容纳 16 个" in refused.value.render("zh")
 
 
 def test_length_is_capped_by_the_context(tiny_parts):

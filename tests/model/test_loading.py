@@ -130,7 +130,8 @@ def test_not_enough_memory_says_what_would_fit() -> None:
         assert option in message
     nf4 = estimate_memory(A4_2B, "nf4", 8192)
     message = fit_advice(A4_2B, nf4, 14 * GIB, "nf4", 8192)
-    assert "shorter context" in message
+    assert "shorter context" in message and "nf4 quantization with" not in message  # already nf4
+    assert "可行的办法" in message.render("zh") and "更短的上下文" in message.render("zh")
     assert issubclass(InsufficientMemoryError, ModelLoadError)
 
 
