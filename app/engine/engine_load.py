@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from app.engine.expert_offload import accelerator_budget, load_with_expert_offload, plan_expert_offload
-from app.engine.fused_moe import install_fused_moe
+from app.engine.fused_moe import MoePath, install_fused_moe
 from app.engine.fusion import fuse_projections
 from app.engine.loading import load_model, read_config, resolve_checkpoint, resolved_quantization
 from app.engine.memory_estimate import GIB, estimate_memory
@@ -54,21 +55,8 @@ def load_for_engine(path: str, *, context_length: int | None = None, quantizatio
     else:
         kv_note = "as requested"
     load_options.setdefault("context_tokens", context)
-    if accelerator is None and torch.cuda.is_available():
-        accelerator = torch.device("cuda", 0)
-    budget = accelerator_budget(load_options.get("max_gpu_memory_gib"), accelerator)
-    placement = None
-    if budget is not None and moe_backend != "per-expert" and load_options.get("device_map") is None:
-        placement = plan_expert_offload(config, quantization, context, kv_cache_bits, embed_on_cpu, budget)
-    if placement is not None:
-        assert accelerator is not None
-        model, tokenizer, moe = load_with_expert_offload(
-            folder, placement, accelerator, kv_cache_bits=kv_cache_bits, context=context,
-            embed_on_cpu=embed_on_cpu, moe_backend=moe_backend)
-    else:
-        model, tokenizer = load_model(folder, quantization=quantization, kv_cache_bits=kv_cache_bits,
-                                      local_files_only=True, **load_options)
-        moe = install_fused_moe(model, moe_backend)  # first: it reads the experts' own projections
+    model, tokenizer, moe = _load_weights(folder, config, quantization, kv_cache_bits, context, moe_backend,
+                                          accelerator, load_options)
     context_note = enable_dynamic_ntk(model, context)
     if fuse:
         fuse_projections(model)
@@ -78,6 +66,25 @@ def load_for_engine(path: str, *, context_length: int | None = None, quantizatio
     for line in report.lines():
         log.info("%s", line)
     return LoadedModel(model, tokenizer, context, quantization, kv_cache_bits, report)
+
+
+def _load_weights(folder: Path, config: Any, quantization: str, kv_cache_bits: int, context: int, moe_backend: str,
+                  accelerator: torch.device | None, load_options: dict[str, Any]) -> tuple[Any, Any, MoePath]:
+    """(model, tokenizer, MoE path): with part of the routed experts in CPU RAM when an NF4 MoE does
+    not fit the accelerator's budget (expert_offload), else load_model and the fused MoE."""
+    if accelerator is None and torch.cuda.is_available():
+        accelerator = torch.device("cuda", 0)
+    budget = accelerator_budget(load_options.get("max_gpu_memory_gib"), accelerator)
+    embed_on_cpu = bool(load_options.get("embed_on_cpu", False))
+    if accelerator is not None and budget is not None and moe_backend != "per-expert" \
+            and load_options.get("device_map") is None:
+        placement = plan_expert_offload(config, quantization, context, kv_cache_bits, embed_on_cpu, budget)
+        if placement is not None:
+            return load_with_expert_offload(folder, placement, accelerator, kv_cache_bits=kv_cache_bits,
+                                            context=context, embed_on_cpu=embed_on_cpu, moe_backend=moe_backend)
+    model, tokenizer = load_model(folder, quantization=quantization, kv_cache_bits=kv_cache_bits,
+                                  local_files_only=True, **load_options)
+    return model, tokenizer, install_fused_moe(model, moe_backend)  # it reads the experts' own projections
 
 
 def choose_kv_cache_bits(config: Any, quantization: str, context: int, embed_on_cpu: bool,
