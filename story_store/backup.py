@@ -54,7 +54,7 @@ def list_backups(dest_dir: str | os.PathLike[str]) -> list[BackupInfo]:
 def check_backup_file(path: Path) -> None:
     """Raise StoreError unless `path` is an intact SQLite file holding an Inkstone story store."""
     if not path.is_file():
-        raise StoreError(f"no backup file at {str(path)!r}")
+        raise StoreError("store.backup_missing", path=str(path))
     try:
         probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -65,14 +65,13 @@ def check_backup_file(path: Path) -> None:
         finally:
             probe.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path.name} is not a readable SQLite database ({exc}); nothing was restored") from exc
+        raise StoreError("store.backup_unreadable", name=path.name, detail=str(exc)) from exc
     if verdict != "ok":
-        raise StoreError(f"{path.name} is damaged ({verdict}); nothing was restored")
+        raise StoreError("store.backup_damaged", name=path.name, detail=str(verdict))
     if not {"alembic_version", "projects", "chapters"} <= tables:
-        raise StoreError(f"{path.name} is not an Inkstone story database; nothing was restored")
+        raise StoreError("store.backup_not_inkstone", name=path.name)
     if not versions <= migrate.known_revisions():
-        raise StoreError(f"{path.name} was written by a newer Inkstone (schema {', '.join(sorted(versions))}); "
-                         "open it with that version. Nothing was restored.")
+        raise StoreError("store.backup_newer", name=path.name, schema=", ".join(sorted(versions)))
 
 
 class BackupMixin(StoreBase):
@@ -80,7 +79,7 @@ class BackupMixin(StoreBase):
         """Copy the live database into `dest_dir`; then keep only the newest `keep` backups there."""
         if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
             raise ValidationError(f"keep must be a whole number of at least 1 (or None), got {keep!r}")
-        self._require_sqlite("back up")
+        self._require_sqlite()
         folder = Path(dest_dir)
         moment = datetime.now(timezone.utc)
         final = folder / backup_name(moment)
@@ -92,7 +91,7 @@ class BackupMixin(StoreBase):
         except (OSError, sqlite3.Error) as exc:
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
-            raise StoreError(f"cannot write a backup into {str(folder)!r}: {exc}") from exc
+            raise StoreError("store.backup_write_failed", folder=str(folder), detail=str(exc)) from exc
         written = BackupInfo(path=str(final), size_bytes=final.stat().st_size,
                              created_at=moment.replace(tzinfo=None))  # the name's stamp
         if keep is not None:
@@ -125,19 +124,19 @@ class BackupMixin(StoreBase):
         The safety backup goes next to `backup_path`; its path is in the result's `extra`.
         A backup from an older schema is migrated right after restoring.
         """
-        self._require_sqlite("restore")
+        self._require_sqlite()
         source_path = Path(backup_path)
         check_backup_file(source_path)
         live = sqlite_file(self._engine.url)
         if live is None or live.resolve() == source_path.resolve():
-            raise StoreError("a backup can be restored only into a file database other than itself")
+            raise StoreError("store.restore_into_itself")
         safety = self.backup_now(source_path.parent, keep=None)
         self._engine.dispose()  # no pooled connection keeps a stale view of the old content
         try:
             self._copy_backup_into_live(source_path)
         except sqlite3.Error as exc:
-            raise StoreError(f"restoring {source_path.name} failed ({exc}); the content before the restore "
-                             f"is kept in {safety.path}") from exc
+            raise StoreError("store.restore_failed", name=source_path.name, detail=str(exc),
+                             safety=safety.path) from exc
         finally:
             self._engine.dispose()
         migrate.upgrade(self._writer)
@@ -157,11 +156,9 @@ class BackupMixin(StoreBase):
         finally:
             source.close()
 
-    def _require_sqlite(self, action: str) -> None:
+    def _require_sqlite(self) -> None:
         if self.dialect != "sqlite":
-            raise StoreError(
-                f"cannot {action} a {self.dialect} database from Inkstone; use the database "
-                "server's own backup tools (e.g. pg_dump for PostgreSQL)")
+            raise StoreError("store.backup_needs_sqlite", dialect=self.dialect)
 
 
 class BackupScheduler:

@@ -98,11 +98,13 @@ def test_restore_refuses_bad_files_and_changes_nothing(sqlite_store: Store, tmp_
     raw.execute("UPDATE alembic_version SET version_num = '9999_future'")
     raw.commit()
     raw.close()
-    for path, message in [(tmp_path / "missing.db", "no backup file"),
-                          (junk, "not a readable SQLite"), (foreign, "not an Inkstone"),
-                          (future, "newer Inkstone")]:
-        with pytest.raises(StoreError, match=message):
+    for path, message, in_chinese in [(tmp_path / "missing.db", "no backup file", "找不到备份文件"),
+                                      (junk, "not a readable SQLite", "不是可读取的 SQLite 数据库"),
+                                      (foreign, "not an Inkstone", "不是 Inkstone 的故事数据库"),
+                                      (future, "newer Inkstone", "更新版本的 Inkstone")]:
+        with pytest.raises(StoreError, match=message) as refused:
             sqlite_store.restore_backup(path)
+        assert in_chinese in refused.value.render("zh")  # a code the page renders in the writer's language
     assert _snapshot(sqlite_store) == before
     assert sqlite_store.list_backups(tmp_path) == []  # no safety copy for a refused restore
 
