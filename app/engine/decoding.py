@@ -102,6 +102,8 @@ class BranchDecode:
     def _prefill(self) -> torch.Tensor | None:
         """Prefill what the prefix cache does not cover; None when cancelled (the partial cache is kept)."""
         self._cache, start = self._prefix.take(self._prompt_ids)
+        if self._cache is None and self._static is not None and self._request.n == 1:
+            self._cache = self._static.prefill_cache()  # the static buffers themselves: no copy at begin
         if self._cache is None:
             self._cache = new_cache(self._model.config, self._kv_bits)
         device = self._model.device

@@ -7,7 +7,8 @@ not the whole capacity); the graphs share one memory pool (they never run at onc
 `begin(cache, rows)` copies the prefilled dynamic cache in, `step(ids)` runs one token per row
 (graph replay, or the same forward eagerly), `compact(keep)` moves the live rows into the state of
 the smaller batch size when a branch finishes, `end()` hands row 0 back as a dynamic cache for
-the prefix cache. Capture happens on first use of a batch size and is reused by later requests;
+the prefix cache. A batch-1 request prefills into `prefill_cache()`, a view of the batch-1 static
+buffers, and `end()` hands back such a view: the prompt's K/V are never held twice. Capture happens on first use of a batch size and is reused by later requests;
 where capture fails (or the device is not CUDA) the step runs eagerly, and `describe()` says so.
 Sampling stays outside the graph (eager, on the device, no host read).
 """
@@ -68,6 +69,11 @@ class StaticDecoder:
         text = f"cuda-graph (captured for batch {captured})" if captured else "cuda-graph (captured on first use)"
         return text + (f"; eager for {'; '.join(failed)}" if failed else "")
 
+    def prefill_cache(self) -> Any:
+        """An empty dynamic cache that writes into the batch-1 static buffers (None where the model's
+        cache cannot be viewed so): prefilling into it, a batch-1 request copies nothing at begin."""
+        return self._state(1).cache.as_dynamic(self.model.config)
+
     def begin(self, cache: Any, rows: int) -> None:
         state = self._state(rows)
         state.cache.load(cache, rows)
@@ -99,9 +105,12 @@ class StaticDecoder:
         self.active = rows
 
     def end(self) -> Any:
-        cache = self.states[self.active].cache.to_dynamic(self.model.config)
+        """Row 0 for the prefix cache: at batch 1 a view of the static buffers themselves (no copy),
+        else a copy of the row."""
+        static = self.states[self.active].cache
+        view = static.as_dynamic(self.model.config, static.host_length) if self.active == 1 else None
         self.active = 0
-        return cache
+        return view if view is not None else static.to_dynamic(self.model.config)
 
     def abandon(self) -> None:
         self.active = 0

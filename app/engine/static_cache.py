@@ -11,7 +11,10 @@ capacity: eager steps use the exact length, captured graphs one of a few fixed w
 (`graph_window`: powers of two from MIN_WINDOW, then the capacity), each captured once.
 Buffers: 16-bit keys/values [B, N, capacity, D]; int8 codes [B, N, capacity, D] + scales
 [B, N, capacity, 1] (read in place by int8_attention). Only decode steps (one token per row) run
-on it; prefill uses the growable cache and `load` copies it in.
+on it; prefill uses the growable cache and `load` copies it in, except where that cache is
+`as_dynamic()`: a batch-1 dynamic view whose layers write into these very buffers, so a prefill
+lands in place, `load` has nothing to copy and the prefix cache can keep the view (one K/V cache
+on the device instead of a dynamic one next to a static one).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from app.engine.int8_attention import attend_int8
-from app.engine.kv_cache import Int8KVCache, new_cache, quantize_int8
+from app.engine.kv_cache import BufferedLayer, GrowableLayer, Int8KVCache, Int8KVLayer, new_cache, quantize_int8
 
 MIN_WINDOW = 256  # the smallest window a captured step reads
 
@@ -93,10 +96,15 @@ class StaticKVCache:
         return attend_int8(query, (buffers[0], buffers[1]), (buffers[2], buffers[3]), self.mask)
 
     def load(self, cache: Any, rows: int) -> None:
-        """Copy a dynamic cache (batch 1 or `rows`) into the buffers; length = its length."""
+        """Copy a dynamic cache (batch 1 or `rows`) into the buffers; length = its length. A view of
+        these buffers (as_dynamic) is not copied: only the length is taken."""
         length = cache.get_seq_length()
         if length >= self.capacity:
             raise ValueError(f"{length} cached tokens do not fit a static cache of {self.capacity}")
+        if self.aliases(cache):
+            self.length.fill_(length)
+            self.host_length = length
+            return
         for buffers, layer in zip(self.buffers, cache.layers):
             sources = (layer.keys, layer.values) if self.bits == 16 else (
                 layer.keys, layer.values, layer.key_scales, layer.value_scales)
@@ -105,6 +113,32 @@ class StaticKVCache:
                 buffer[:, :, :length] = source.expand(rows, *source.shape[1:]) if source.shape[0] == 1 else source
         self.length.fill_(length)
         self.host_length = length
+
+    def as_dynamic(self, config: Any, length: int = 0) -> Any:
+        """Row 0 of a batch-1 cache as a dynamic cache of `length` tokens that writes into these
+        buffers; None where the config's cache is not made of our growable layers."""
+        cache = new_cache(config, self.bits)
+        if self.batch != 1:
+            raise ValueError("only a batch-1 static cache has a dynamic view")
+        if self.bits == 16 and not all(type(layer) is GrowableLayer for layer in cache.layers):
+            return None
+        for index, buffers in enumerate(self.buffers):
+            layer = cache.layer(index) if isinstance(cache, Int8KVCache) else cache.layers[index]
+            like = buffers[-1]  # the 16-bit values, or the int8 scales: the layer's float dtype
+            empty = like.new_empty(1, buffers[0].shape[1], 0, buffers[0].shape[-1])
+            layer.lazy_initialization(empty, empty)
+            layer._buffers = buffers
+            layer._set_length(length)
+        return cache
+
+    def aliases(self, cache: Any) -> bool:
+        """Whether `cache` is a dynamic view of these buffers (as_dynamic), still writing in place."""
+        layers = getattr(cache, "layers", None)
+        if not layers or len(layers) != len(self.buffers):
+            return False
+        return all(isinstance(layer, BufferedLayer) and len(layer._buffers) == len(buffers)
+                   and all(mine is theirs for mine, theirs in zip(buffers, layer._buffers))
+                   for layer, buffers in zip(layers, self.buffers))
 
     def copy_rows_from(self, other: StaticKVCache, keep: torch.Tensor) -> None:
         """Rows `keep` of `other` (a larger batch) into this cache, up to other's length."""

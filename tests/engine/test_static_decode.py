@@ -88,3 +88,24 @@ def test_a_step_reads_only_its_window_and_any_covering_window_gives_the_same_log
     torch.testing.assert_close(logits[256], logits[2048], atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError):
         static.set_window(40)  # would not cover position 40
+
+
+@pytest.mark.parametrize("bits", [16, 8])
+def test_a_batch_1_request_prefills_into_the_static_buffers_and_keeps_them_as_its_prefix(fused_model, tiny_parts,
+                                                                                         bits):
+    """One K/V cache on the device, not a dynamic one next to a static one: the prefill writes into
+    the batch-1 static buffers, the decode steps continue there, and the prefix kept for the next
+    call is a view of them (no copy either way); the text equals the dynamic cache's."""
+    tokenizer = tiny_parts[1]
+    static = TransformersEngine(fused_model, tokenizer, model_id="s", context_length=512, kv_cache_bits=bits,
+                                decode_step="static")
+    dynamic = TransformersEngine(fused_model, tokenizer, model_id="d", context_length=512, kv_cache_bits=bits,
+                                 decode_step="dynamic")
+    buffers = None
+    for prompt in (PROMPT, PROMPT + " and the rain", PROMPT[:30]):  # reuse, extend, then a shorter prompt
+        request = GenerationRequest(prompt, max_new_tokens=12, sampling=GREEDY)
+        assert outputs(static, request) == outputs(dynamic, request)
+        kept, batch_1 = static._prefix._cache, static._static.states[1].cache
+        assert kept is not None and batch_1.aliases(kept) and kept.get_seq_length() == batch_1.host_length
+        buffers = batch_1.buffers[0][0] if buffers is None else buffers
+        assert batch_1.buffers[0][0] is buffers  # the same storage, call after call
