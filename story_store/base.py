@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from story_store import migrate
 from story_store.db import make_engine, writer_engine
-from story_store.errors import NotFoundError, StoreError
-from story_store.fields import NOUNS, check_fields, check_id
+from story_store.errors import StoreError
+from story_store.fields import NOUNS, check_fields, check_id, not_found
 from story_store.models import Project, utc_now
 from story_store.records import to_record
 
@@ -87,7 +87,7 @@ class StoreBase:
             yield
         except SQLAlchemyError as exc:
             detail = getattr(exc, "orig", None) or exc
-            raise StoreError(f"the story database refused the operation: {detail}") from exc
+            raise StoreError("store.db_refused", detail=str(detail)) from exc
 
     # ---- row helpers (call inside a transaction) -------------------------------------------
 
@@ -98,7 +98,7 @@ class StoreBase:
         check_id(noun, row_id)  # a whole number in SQLite's range, never coerced
         row = session.get(model, row_id, with_for_update=True if lock else None)
         if row is None:
-            raise NotFoundError(f"no {noun} with id {row_id}", code="not_found", entity=noun, id=row_id)
+            raise not_found(model.__tablename__, row_id)  # type: ignore[attr-defined]
         return row
 
     def _project(self, session: Session, project_id: Any) -> Project:

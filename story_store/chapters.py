@@ -111,7 +111,7 @@ class ChapterMixin(VersioningMixin):
         with self._write() as session:
             row = self._locked_chapter(session, chapter_id)
             if row.deleted_at is not None:
-                raise ValidationError(f"chapter {chapter_id} is in the trash; restore it before moving it")
+                raise ValidationError("store.move_trashed_chapter", id=chapter_id)
             order = [i for i in self._live_order(session, row.project_id) if i != chapter_id]
             order.insert(min(new_ordinal, len(order) + 1) - 1, chapter_id)
             self._renumber(session, order)
@@ -219,7 +219,7 @@ class ChapterMixin(VersioningMixin):
     def _check_pov(self, session: Session, row: Chapter, values: Mapping[str, Any]) -> None:
         pov = values.get("pov_character_id")
         if pov is not None and self._row(session, Character, pov).project_id != row.project_id:
-            raise ValidationError(f"character {pov} belongs to another project; it cannot be the POV")
+            raise ValidationError("store.pov_other_project", id=pov)
 
     def _lock_order(self, session: Session, project_id: int) -> None:
         """Serialize changes to one project's chapter order (FOR UPDATE on the project row;

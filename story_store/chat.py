@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from story_store.errors import ValidationError
-from story_store.fields import check_fields
+from story_store.fields import check_fields, other_project
 from story_store.models import ChatMessage, ChatSession, Character
 from story_store.records import ChatMessageRecord, ChatSessionRecord, to_record
 from story_store.versioning import VersioningMixin
@@ -148,11 +148,11 @@ class ChatMixin(VersioningMixin):
     def _own_message(self, session: Session, session_id: int, message_id: int) -> ChatMessage:
         message = self._row(session, ChatMessage, message_id)
         if message.session_id != session_id:
-            raise ValidationError(f"chat message {message_id} belongs to another chat session")
+            raise ValidationError("store.other_chat_session", id=message_id)
         return message
 
     def _check_character(self, session: Session, chat: ChatSession, values: Mapping[str, Any]) -> None:
         character_id = values.get("character_id")
         if character_id is not None and (
                 self._row(session, Character, character_id).project_id != chat.project_id):
-            raise ValidationError(f"character {character_id} belongs to another project")
+            raise other_project("characters", character_id)

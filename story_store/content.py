@@ -85,8 +85,7 @@ class ContentMixin(VersioningMixin):
         with self._write() as session:
             project = self._project(session, project_id)
             if project.deleted_at is None:
-                raise ValidationError(f"project {project_id} is not in the trash; move it to the trash "
-                                      "before deleting it for good (nothing was deleted)")
+                raise ValidationError("store.purge_not_trashed", id=project_id)
             session.execute(delete(Project).where(Project.id == project_id))
 
     # ---- characters -------------------------------------------------------------------------

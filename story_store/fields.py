@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String
 
 from messages import Message, enum_message, known
-from story_store.errors import ValidationError
+from story_store.errors import NotFoundError, ValidationError
 from story_store.records import CHAPTER_STATUSES
 
 MAX_TEXT_CHARS = 5_000_000  # a whole novel fits; a 50 MB paste does not
@@ -130,6 +130,17 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
 def noun(table: str) -> Message:
     """The entity a table holds, as the writer calls it ("chapter", "章节")."""
     return Message(f"store.noun.{NOUNS[table].replace(' ', '_')}")
+
+
+def not_found(table: str, row_id: Any) -> NotFoundError:
+    """NotFoundError `not_found` (values: entity, id) whose message, `store.not_found`, names the row."""
+    return NotFoundError(Message("store.not_found", noun=noun(table), id=row_id), code="not_found",
+                         entity=NOUNS[table], id=row_id)
+
+
+def other_project(table: str, row_id: Any) -> ValidationError:
+    """A row named by id that belongs to another project than the one being worked on."""
+    return ValidationError("store.other_project", noun=noun(table), id=row_id)
 
 
 def field_of(table: str, name: str) -> Message:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from story_store.base import StoreBase
-from story_store.errors import NotFoundError, ValidationError
-from story_store.fields import MAX_INT64, check_int, check_text
+from story_store.errors import ValidationError
+from story_store.fields import MAX_INT64, check_int, check_text, not_found, other_project
 from story_store.models import Passage, Preference, PromptText, TextPreference
 
 TEXT_PREFERENCE_KINDS = frozenset({"polish_accept", "polish_reject", "edited"})
@@ -78,9 +78,9 @@ class LearningMixin(StoreBase):
                 check_int("passage id", passage_id, 1, MAX_INT64)
                 owner = session.scalar(select(Passage.project_id).where(Passage.id == passage_id))
                 if owner is None:
-                    raise NotFoundError(f"no passage with id {passage_id}")
+                    raise not_found("passages", passage_id)
                 if owner != project_id:
-                    raise ValidationError(f"passage {passage_id} belongs to another project")
+                    raise other_project("passages", passage_id)
             row = TextPreference(project_id=project_id, kind=kind, prompt_hash=prompt_hash, chosen=chosen,
                                  rejected=rejected, passage_id=passage_id)
             session.add(row)

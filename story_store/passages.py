@@ -13,8 +13,8 @@ from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from story_store.base import StoreBase, editable_fields
-from story_store.errors import NotFoundError, ValidationError
-from story_store.fields import MAX_INT64, check_fields, check_int, check_text
+from story_store.errors import ValidationError
+from story_store.fields import MAX_INT64, check_fields, check_int, check_text, not_found, other_project
 from story_store.models import Chapter, Passage, Preference, utc_now
 from story_store.records import PassageRecord, PreferenceRecord, to_record
 from story_store.search import insert_passages_indexed_once
@@ -57,7 +57,7 @@ class PassageMixin(StoreBase):
                 result = session.execute(update(PASSAGES).where(PASSAGES.c.id == passage_id)
                                          .values(**values, updated_at=utc_now()))
                 if cast(CursorResult[Any], result).rowcount == 0:
-                    raise NotFoundError(f"no passage with id {passage_id}")
+                    raise not_found("passages", passage_id)
             return to_record(self._row(session, Passage, passage_id), PassageRecord)
 
     def get_passage(self, passage_id: int) -> PassageRecord:
@@ -134,16 +134,16 @@ class PassageMixin(StoreBase):
     def _check_links(session: Session, project_id: int, chapter_ids: set[Any],
                      passage_ids: set[Any]) -> None:
         """Every chapter / passage id named exists and belongs to `project_id`."""
-        for model, ids, noun in ((Chapter, chapter_ids, "chapter"), (Passage, passage_ids, "passage")):
+        for model, ids in ((Chapter, chapter_ids), (Passage, passage_ids)):
             if not ids:
                 continue
             found = dict(session.execute(select(model.id, model.project_id)
                                          .where(model.id.in_(ids))).tuples().all())
             for row_id in sorted(ids):
                 if row_id not in found:
-                    raise NotFoundError(f"no {noun} with id {row_id}")
+                    raise not_found(model.__tablename__, row_id)
                 if found[row_id] != project_id:
-                    raise ValidationError(f"{noun} {row_id} belongs to another project")
+                    raise other_project(model.__tablename__, row_id)
 
 
 def _passage_row(row: Any) -> dict[str, Any]:

@@ -92,8 +92,9 @@ def test_meta_update_does_not_bump_version(store: Store, project_id: int) -> Non
     assert (meta.title, meta.summary, meta.status, meta.pov_character_id, meta.version) == (
         "新", "总结", "draft", hero.id, 1)
     stranger = store.create_character(store.create_project("other").id, "外人")
-    with pytest.raises(ValidationError, match="another project"):
+    with pytest.raises(ValidationError, match="another project") as refused:
         store.update_chapter_meta(chapter.id, pov_character_id=stranger.id)
+    assert "不能作为本章的视角人物" in refused.value.render("zh")
     for bad in ({"text": "sneaky"}, {"version": 9}, {"status": "done"}):
         with pytest.raises(ValidationError):
             store.update_chapter_meta(chapter.id, **bad)
@@ -112,8 +113,9 @@ def test_trash_and_restore_chapter_keeps_its_place(store: Store, project_id: int
     ids = [store.create_chapter(project_id, t, text=t * 3).id for t in "abc"]
     store.delete_chapter(ids[1])
     assert _titles(store, project_id) == [("a", 1), ("c", 2)]
-    with pytest.raises(ValidationError, match="trash"):
+    with pytest.raises(ValidationError, match="trash") as refused:
         store.move_chapter(ids[1], 1)
+    assert "在回收站中；请先恢复" in refused.value.render("zh")
     restored = store.restore_chapter(ids[1])
     assert (restored.deleted_at, restored.text) == (None, "bbb")
     assert _titles(store, project_id) == [("a", 1), ("b", 2), ("c", 3)]

@@ -56,8 +56,10 @@ def test_update_rejects_unknown_and_protected_fields(store: Store) -> None:
 
 
 def test_missing_ids_raise_not_found(store: Store) -> None:
-    with pytest.raises(NotFoundError, match="no project with id 42"):
+    with pytest.raises(NotFoundError, match="no project with id 42") as missing:
         store.get_project(42)
+    assert "找不到编号为 42 的作品" in missing.value.render("zh")
+    assert (missing.value.code, missing.value.values) == ("not_found", {"entity": "project", "id": 42})
     with pytest.raises(NotFoundError):
         store.create_character(42, "X")
     with pytest.raises(ValidationError, match="whole number"):
@@ -184,6 +186,7 @@ def _row_counts(url: str, tables: list[str]) -> dict[str, int]:
 def test_purge_refuses_a_project_not_in_the_trash(store: Store) -> None:
     project = store.create_project("live")
     store.create_chapter(project.id, "c", text="keep me")
-    with pytest.raises(ValidationError, match="not in the trash"):
+    with pytest.raises(ValidationError, match="not in the trash") as refused:
         store.purge_project(project.id)
+    assert "不在回收站中" in refused.value.render("zh")
     assert [c.text for c in store.list_chapters(project.id)] == ["keep me"]

@@ -86,8 +86,9 @@ def test_chat_session_crud_and_trash(store: Store, project_id: int) -> None:
     renamed = store.update_chat_session(chat.id, title="夜谈二", persona_description="旅人")
     assert (renamed.title, renamed.persona_description) == ("夜谈二", "旅人")
     stranger = store.create_character(store.create_project("B").id, "外人")
-    with pytest.raises(ValidationError, match="another project"):
+    with pytest.raises(ValidationError, match="another project") as refused:
         store.update_chat_session(chat.id, character_id=stranger.id)
+    assert f"人物 {stranger.id} 属于另一部作品" in refused.value.render("zh")
     with pytest.raises(ValidationError, match="unknown field"):
         store.update_chat_session(chat.id, current_leaf_id=3)
     store.delete_chat_session(chat.id)
@@ -120,8 +121,9 @@ def test_chat_rejects_cross_session_links(store: Store, project_id: int) -> None
     first = store.create_chat_session(project_id)
     second = store.create_chat_session(project_id)
     message = store.add_chat_message(first.id, None, "user", "me", "hi")
-    with pytest.raises(ValidationError, match="another chat session"):
+    with pytest.raises(ValidationError, match="another chat session") as refused:
         store.add_chat_message(second.id, message.id, "user", "me", "x")
+    assert "属于另一个对话" in refused.value.render("zh")
     with pytest.raises(ValidationError, match="another chat session"):
         store.set_chat_leaf(second.id, message.id)
     with pytest.raises(ValidationError, match="role"):

@@ -59,8 +59,9 @@ def test_chapter_meta_moves_and_refusals(studio: Studio):
         studio.chapters.update_chapter_meta(one.id, text="偷偷改正文")
     with pytest.raises(InvalidInput):
         studio.chapters.update_chapter_meta(one.id, status="published")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as missing:
         studio.chapters.get_chapter(12345)
+    assert "找不到编号为 12345 的章节" in missing.value.render("zh")  # the store's code reaches the page
     with pytest.raises(InvalidInput):
         studio.library.create_project("", language="zh")
 
