@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from story_store.base import editable_fields
 from story_store.errors import ValidationError
-from story_store.fields import check_fields
+from story_store.fields import check_fields, require_non_blank
 from story_store.models import Character, LoreEntry, Project
 from story_store.records import CharacterRecord, LoreEntryRecord, ProjectRecord, to_record
 from story_store.versioning import VersioningMixin
@@ -19,16 +19,11 @@ CHARACTER_FIELDS = editable_fields(CharacterRecord)
 LORE_FIELDS = editable_fields(LoreEntryRecord)
 
 
-def _require_non_blank(fields: Mapping[str, Any], name: str, noun: str) -> None:
-    if name in fields and isinstance(fields[name], str) and not fields[name].strip():
-        raise ValidationError(f"a {noun} needs a {name}; it cannot be empty")
-
-
 def _character_values(project_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
     if "name" not in fields:
-        raise ValidationError("a character needs a name")
+        raise ValidationError("store.character_needs_name")
     values = check_fields(Character, CharacterRecord, fields, CHARACTER_FIELDS)
-    _require_non_blank(values, "name", "character")
+    require_non_blank(values, ("name",), "characters")
     return {**values, "project_id": project_id}
 
 
@@ -47,7 +42,7 @@ class ContentMixin(VersioningMixin):
                       style_guide=style_guide, authors_note=authors_note,
                       settings={} if settings is None else settings)
         values = check_fields(Project, ProjectRecord, fields, PROJECT_FIELDS)
-        _require_non_blank(values, "title", "project")
+        require_non_blank(values, ("title",), "projects")
         return self._create(Project, ProjectRecord, values)
 
     def get_project(self, project_id: int) -> ProjectRecord:
@@ -65,7 +60,7 @@ class ContentMixin(VersioningMixin):
         """Change the details (title, language, genre, synopsis, style guide, author's note; their
         version is `version`) or the settings (`settings_version`). With `base_version` the fields
         belong to one of the two groups and it must be that group's version, else ConflictError."""
-        _require_non_blank(fields, "title", "project")
+        require_non_blank(fields, ("title",), "projects")
         return self._versioned_update("project", project_id, fields, PROJECT_FIELDS, base_version,
                                       source, author)
 
@@ -104,7 +99,7 @@ class ContentMixin(VersioningMixin):
     def update_character(self, character_id: int, base_version: int | None = None, source: str = "user",
                          author: str = "", **fields: Any) -> CharacterRecord:
         """Change the sheet; with `base_version` it must equal the character's `version`."""
-        _require_non_blank(fields, "name", "character")
+        require_non_blank(fields, ("name",), "characters")
         return self._versioned_update("character", character_id, fields, CHARACTER_FIELDS, base_version,
                                       source, author)
 

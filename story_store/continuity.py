@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from story_store.base import StoreBase, editable_fields
 from story_store.continuity_models import MAX_CHAPTER, ChatCutoff, GlossaryTerm, LoreReveal, StoryFact
 from story_store.errors import ValidationError
-from story_store.fields import check_fields, check_int
+from story_store.fields import check_fields, check_int, require_non_blank
 from story_store.models import ChatSession, LoreEntry
 from story_store.records import GlossaryTermRecord, StoryFactRecord, to_record
 
@@ -22,26 +22,20 @@ GLOSSARY_FIELDS = editable_fields(GlossaryTermRecord)
 FACT_FIELDS = editable_fields(StoryFactRecord)
 
 
-def _non_blank(fields: Mapping[str, Any], names: tuple[str, ...], noun: str) -> None:
-    for name in names:
-        if name in fields and isinstance(fields[name], str) and not fields[name].strip():
-            raise ValidationError(f"a {noun} needs a {name}; it cannot be empty")
-
-
 def _glossary_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     values = check_fields(GlossaryTerm, GlossaryTermRecord, fields, GLOSSARY_FIELDS)
-    _non_blank(values, ("canonical",), "glossary term")
+    require_non_blank(values, ("canonical",), "glossary_terms")
     if "variants" in values:
         variants = [v.strip() for v in values["variants"]]
         if any(not v for v in variants):
-            raise ValidationError("a glossary term's variants cannot be empty texts")
+            raise ValidationError("store.blank_variant")
         values["variants"] = list(dict.fromkeys(variants))
     return values
 
 
 def _fact_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     values = check_fields(StoryFact, StoryFactRecord, fields, FACT_FIELDS)
-    _non_blank(values, ("subject", "attribute", "value"), "story fact")
+    require_non_blank(values, ("subject", "attribute", "value"), "story_facts")
     return values
 
 
@@ -55,7 +49,7 @@ class ContinuityMixin(StoreBase):
     def create_glossary_term(self, project_id: int, canonical: str, **fields: Any) -> GlossaryTermRecord:
         values = _glossary_values({"canonical": canonical, **fields})
         if values["canonical"] in values.get("variants", []):
-            raise ValidationError("a glossary term's variants must differ from the term itself")
+            raise ValidationError("store.variant_is_term")
         return self._create(GlossaryTerm, GlossaryTermRecord, {**values, "project_id": project_id})
 
     def list_glossary_terms(self, project_id: int, include_deleted: bool = False) -> list[GlossaryTermRecord]:

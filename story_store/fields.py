@@ -143,6 +143,13 @@ def other_project(table: str, row_id: Any) -> ValidationError:
     return ValidationError("store.other_project", noun=noun(table), id=row_id)
 
 
+def require_non_blank(fields: Mapping[str, Any], names: Iterable[str], table: str) -> None:
+    """ValidationError `store.blank` when one of `names` is given as empty or blank text."""
+    for name in names:
+        if name in fields and isinstance(fields[name], str) and not fields[name].strip():
+            raise ValidationError("store.blank", noun=noun(table), field=enum_message("field", name))
+
+
 def field_of(table: str, name: str) -> Message:
     """"chapter title" / "章节 标题": where a bad value was found."""
     return Message("store.where", noun=noun(table), field=enum_message("field", name))

@@ -57,3 +57,15 @@ def test_lore_reveals_and_chat_cutoffs_persist_across_reopen(tmp_path):
         store.set_chat_cutoff(chat.id, None)
         store.set_lore_reveal(entry.id, None)
         assert store.get_chat_cutoff(chat.id) is None and store.list_lore_reveals(project.id) == {}
+
+
+@pytest.mark.parametrize(("call", "english", "chinese"), [
+    (lambda s, p: s.create_glossary_term(p, " "), "needs a canonical", "术语的规范写法不能为空"),
+    (lambda s, p: s.create_glossary_term(p, "术语", variants=["术语"]), "differ", "不能与术语本身相同"),
+    (lambda s, p: s.create_glossary_term(p, "术语", variants=[" "]), "empty", "错误写法不能留空"),
+    (lambda s, p: s.create_story_fact(p, "林微", "", "死亡"), "needs a attribute", "事实的属性不能为空"),
+])
+def test_refusals_are_rendered_in_the_writers_language(store, call, english, chinese):
+    with pytest.raises(ValidationError, match=english) as refused:
+        call(store, store.create_project("书").id)
+    assert chinese in refused.value.render("zh")

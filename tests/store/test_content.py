@@ -50,8 +50,9 @@ def test_update_rejects_unknown_and_protected_fields(store: Store) -> None:
     for bad in ({"colour": "red"}, {"id": 9}, {"created_at": None}, {"deleted_at": None}):
         with pytest.raises(ValidationError, match="unknown field"):
             store.update_project(project.id, **bad)
-    with pytest.raises(ValidationError, match="title"):
+    with pytest.raises(ValidationError, match="title") as blank:
         store.update_project(project.id, title="")
+    assert "作品的标题不能为空" in blank.value.render("zh")  # a code the page renders in the writer's language
     assert store.get_project(project.id) == project
 
 

@@ -62,8 +62,9 @@ def test_chapter_meta_moves_and_refusals(studio: Studio):
     with pytest.raises(NotFound) as missing:
         studio.chapters.get_chapter(12345)
     assert "找不到编号为 12345 的章节" in missing.value.render("zh")  # the store's code reaches the page
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as blank:
         studio.library.create_project("", language="zh")
+    assert "作品的标题不能为空" in blank.value.render("zh")
 
 
 def test_sampling_defaults_per_project(studio: Studio):
