@@ -39,6 +39,5 @@ class HistoryService:
         """Make a saved value current again (a new version); returns the record as stored afterwards."""
         revision = self._store.get_field_revision(revision_id)
         if (revision.kind, revision.record_id) != (kind, record_id):
-            raise InvalidInput("This version belongs to another item; nothing was restored.",
-                               code="history.other_record", revision_id=revision_id)
+            raise InvalidInput("studio.history_other_record", code="history.other_record", revision_id=revision_id)
         return self._store.restore_field_revision(revision_id, base_version)
