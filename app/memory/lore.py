@@ -71,7 +71,7 @@ class LoreSettings:
             if value is None and name == "budget_tokens":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"project setting lore_{name} must be a whole number >= 0, got {value!r}")
+                raise LoreSettingError("memory.bad_lore_setting", name=name, value=repr(value)[:60])
         return cls(**values)
 
 
@@ -99,6 +99,10 @@ class LoreDecision:
     step: int = 0  # 0: matched the story text; n: matched through recursion step n
     tokens: int = 0
     code: str = ""  # why, for translation: "lore.regex_timeout", "lore.budget_skipped", ... ("" = see reason)
+
+
+class LoreSettingError(CodedError, ValueError):
+    """A project's lore_* setting is not a whole number >= 0 (`memory.bad_lore_setting`)."""
 
 
 class LoreKeyError(CodedError, ValueError):

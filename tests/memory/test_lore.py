@@ -7,6 +7,7 @@ import pytest
 from memory_records import lore
 
 from app.memory import LoreSettings, ScanText, activate_lore
+from app.memory.lore import LoreSettingError
 
 
 def active_ids(entries, paragraphs, *, seed=0, settings=LoreSettings(), tasks=()):
@@ -131,5 +132,6 @@ def test_budget_keeps_constant_then_higher_order_and_ignore_budget():
 
 def test_settings_from_project_validate():
     assert LoreSettings.from_project({"lore_scan_depth": 2}).scan_depth == 2
-    with pytest.raises(ValueError, match="lore_scan_depth"):
+    with pytest.raises(LoreSettingError, match="lore_scan_depth") as refused:  # a ValueError
         LoreSettings.from_project({"lore_scan_depth": "deep"})
+    assert "作品设置 lore_scan_depth 必须是不小于 0 的整数" in refused.value.render("zh")
