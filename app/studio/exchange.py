@@ -84,7 +84,7 @@ class ExchangeService:
         try:
             return preview_manuscript(filename, bytes(data))
         except ManuscriptError as exc:
-            raise InvalidInput(str(exc)) from exc
+            raise _manuscript_refused(exc) from exc
 
     def import_manuscript_as_project(self, filename: str, data: bytes, language: str,
                                      progress: Stage = no_stage) -> list[ChapterRecord]:
@@ -103,7 +103,7 @@ class ExchangeService:
         try:
             parsed = parse_manuscript(filename, bytes(data))
         except ManuscriptError as exc:
-            raise InvalidInput(message_of(exc)) from exc
+            raise _manuscript_refused(exc) from exc
         progress("import.save")
         # One transaction: every chapter (revision 1, source "import") or none.
         return self._store.create_chapters(
@@ -155,3 +155,9 @@ class ExchangeService:
             raise InvalidInput(message_of(exc)) from exc
         except OSError as exc:
             raise StudioError("exchange.write_failed", detail=str(exc.strerror or exc)) from exc
+
+
+def _manuscript_refused(exc: ManuscriptError) -> InvalidInput:
+    """A refused manuscript with its code and values: `message` is the catalogue's "err_" + code text
+    (rendered in the writer's language), `str()` the English sentence."""
+    return InvalidInput(str(exc), code=exc.code, **exc.values)

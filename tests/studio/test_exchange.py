@@ -147,18 +147,21 @@ def test_export_then_import_of_an_english_book_gives_only_its_chapters(studio: S
     assert [(c.title, c.text) for c in created] == [("Chapter 1: Night Rain", "It rained."), ("Chapter 2: Fog", "The fog rose.")]
 
 
-@pytest.mark.parametrize("name, data, problem", [
-    ("bad.txt", "第一章\n好".encode("utf-8") + b"\xff\xfe\xfa", "not valid UTF-8"),
-    ("huge.txt", b"a" * (20 * 1024 * 1024 + 1), "import limit"),
-    ("empty.md", b"  \n\n", "empty"),
-    ("novel.docx", b"PK\x03\x04", "only Markdown"),
-    ("nul.txt", b"abc\x00def", "NUL"),
+@pytest.mark.parametrize("name, data, problem, in_chinese", [
+    ("bad.txt", "第一章\n好".encode("utf-8") + b"\xff\xfe\xfa", "not valid UTF-8", "无法识别文本编码"),
+    ("huge.txt", b"a" * (20 * 1024 * 1024 + 1), "import limit", "MB 的导入上限"),
+    ("empty.md", b"  \n\n", "empty", "文件是空的"),
+    ("novel.docx", b"PK\x03\x04", "only Markdown", "只能导入 Markdown"),
+    ("nul.txt", b"abc\x00def", "NUL", "二进制文件"),
 ], ids=["invalid-utf8", "huge", "empty", "docx", "nul"])
-def test_bad_manuscripts_import_nothing(studio: Studio, name, data, problem):
+def test_bad_manuscripts_import_nothing(studio: Studio, name, data, problem, in_chinese):
     project = new_project(studio)
     studio.chapters.add_chapter(project.id, title="已有")
-    with pytest.raises(InvalidInput, match=problem):
+    with pytest.raises(InvalidInput, match=problem) as refused:
         studio.exchange.import_manuscript(project.id, name, data)
+    assert in_chinese in refused.value.render("zh")  # the page shows the refusal in the writer's language
+    with pytest.raises(InvalidInput, match=problem):  # the preview refuses it the same way
+        studio.exchange.preview_manuscript(name, data)
     assert [c.title for c in studio.chapters.list_chapters(project.id)] == ["已有"]
 
 
