@@ -204,7 +204,8 @@ def test_chinese_interface_renders(browser, running, shoot):
         page = context.new_page()
         page.goto(running.url + "?lang=zh", timeout=120_000)  # a loaded 2-core box can take >30 s
         page.get_by_role("tab", name="写作").wait_for(timeout=60_000)
-        assert page.get_by_text("演示模型：仅供试用的小模型，生成的文字并非真正的文章").is_visible()
+        # the banner is relabelled after load like the tabs, not necessarily in the same update: wait for it
+        page.get_by_text("演示模型：仅供试用的小模型，生成的文字并非真正的文章").wait_for(timeout=60_000)
         shoot(page, "07-zh-projects")
         page.get_by_role("tab", name="写作").click()
         page.get_by_text("按大纲起草").wait_for()
