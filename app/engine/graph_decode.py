@@ -8,7 +8,8 @@ not the whole capacity); the graphs share one memory pool (they never run at onc
 (graph replay, or the same forward eagerly), `compact(keep)` moves the live rows into the state of
 the smaller batch size when a branch finishes, `end()` hands row 0 back as a dynamic cache for
 the prefix cache. A batch-1 request prefills into `prefill_cache()`, a view of the batch-1 static
-buffers, and `end()` hands back such a view: the prompt's K/V are never held twice. Capture happens on first use of a batch size and is reused by later requests;
+buffers, and `end()` hands back such a view: the prompt's K/V are never held twice.
+Capture happens on first use of a batch size and is reused by later requests;
 where capture fails (or the device is not CUDA) the step runs eagerly, and `describe()` says so.
 Sampling stays outside the graph (eager, on the device, no host read).
 """

@@ -25,7 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from app.engine.int8_attention import attend_int8
-from app.engine.kv_cache import BufferedLayer, GrowableLayer, Int8KVCache, Int8KVLayer, new_cache, quantize_int8
+from app.engine.kv_cache import BufferedLayer, GrowableLayer, Int8KVCache, new_cache, quantize_int8
 
 MIN_WINDOW = 256  # the smallest window a captured step reads
 
