@@ -43,6 +43,31 @@ class BufferedLayer(DynamicLayer):
     def _set_length(self, length: int) -> None:
         raise NotImplementedError  # sets `_length` and the subclass's views of the buffers
 
+    def parts(self) -> tuple[torch.Tensor, ...]:
+        """The filled part of every buffer [B, N, length, *], in buffer order."""
+        return tuple(buffer[..., : self._length, :] for buffer in self._buffers)
+
+    def append_parts(self, parts: tuple[torch.Tensor, ...]) -> None:
+        """Append tensors shaped like this layer's buffers [B, N, T, *] as they are (int8 codes and
+        scales are not re-quantized); an empty layer takes its shapes and dtypes from them."""
+        if not self.is_initialized:
+            self._initialize_like(parts)
+        self._write(parts)
+
+    def adopt(self, buffers: tuple[torch.Tensor, ...], length: int) -> None:
+        """Use `buffers` (shaped like this layer's own) as storage, their first `length` positions
+        filled; later writes go into them in place (a view of someone else's memory)."""
+        self._initialize_like(buffers)
+        self._buffers = tuple(buffers)
+        self._set_length(length)
+
+    def _initialize_like(self, parts: tuple[torch.Tensor, ...]) -> None:
+        """lazy_initialization from buffer-shaped tensors: the last one carries the float dtype
+        (16-bit values, or int8 scales), the first two the key and value shapes."""
+        float_like = parts[-1]
+        keys, values = (float_like.new_empty(*part.shape[:2], 0, part.shape[-1]) for part in parts[:2])
+        self.lazy_initialization(keys, values)
+
     def _write(self, new: tuple[torch.Tensor, ...]) -> None:
         """Append one tensor [B, N, T, *] per buffer at positions [_length, _length + T)."""
         start, end = self._length, self._length + new[0].shape[-2]

@@ -64,7 +64,7 @@ class SharedPrefixCache:
     def __init__(self, prompt: DynamicCache) -> None:
         self.int8 = isinstance(prompt, Int8KVCache)
         # each layer: (keys, values) [1, Nkv, P, D]; int8: (key codes, value codes, key scales, value scales)
-        self.prefix: list[tuple[torch.Tensor, ...]] = [_parts(layer) for layer in prompt.layers]
+        self.prefix: list[tuple[torch.Tensor, ...]] = [layer.parts() for layer in prompt.layers]
         self.prefix_length = prompt.get_seq_length()
         self.suffix: list[GrowableLayer | Int8KVLayer] = [
             Int8KVLayer() if self.int8 else GrowableLayer() for _ in self.prefix]
@@ -103,7 +103,7 @@ class SharedPrefixCache:
         out_p = out_p.reshape(1, heads, rows, dim).transpose(0, 2)  # [N, Nq, 1, D]
         lse_p = lse_p.reshape(1, heads, rows).transpose(0, 2)  # [N, Nq, 1]
         # each row's own tokens
-        out_s, lse_s = self._attend(_grouped(query, kv_heads), _parts(suffix))  # [N, Nkv, g, D]
+        out_s, lse_s = self._attend(_grouped(query, kv_heads), suffix.parts())  # [N, Nkv, g, D]
         out_s, lse_s = out_s.reshape(rows, heads, 1, dim), lse_s.reshape(rows, heads, 1)
         share = torch.sigmoid(lse_p - lse_s)[..., None]  # [N, Nq, 1, 1]: the prompt's part of the softmax
         return torch.lerp(out_s.float(), out_p.float(), share).to(query.dtype)
@@ -121,26 +121,9 @@ class SharedPrefixCache:
         cache.layers = []
         for prompt_parts, suffix in zip(self.prefix, self.suffix):
             layer = Int8KVLayer() if self.int8 else GrowableLayer()
-            _append_parts(layer, prompt_parts)
+            layer.append_parts(prompt_parts)
             if suffix.get_seq_length():
-                _append_parts(layer, tuple(part[row : row + 1] for part in _parts(suffix)))
+                layer.append_parts(tuple(part[row : row + 1] for part in suffix.parts()))
             cache.layers.append(layer)
         return cache
 
-
-def _parts(layer: GrowableLayer | Int8KVLayer) -> tuple[torch.Tensor, ...]:
-    """A layer's filled views: (keys, values), or int8 (key codes, value codes, key scales, value scales)."""
-    if isinstance(layer, Int8KVLayer):
-        return layer.keys, layer.values, layer.key_scales, layer.value_scales
-    return layer.keys, layer.values
-
-
-def _append_parts(layer: GrowableLayer | Int8KVLayer, parts: tuple[torch.Tensor, ...]) -> None:
-    """Append `_parts`-shaped tensors [1, Nkv, T, *] to a layer of the same kind, as they are."""
-    if isinstance(layer, Int8KVLayer):
-        if not layer.is_initialized:
-            layer.lazy_initialization(parts[2].new_empty(1, parts[0].shape[1], 0, parts[0].shape[-1]),
-                                      parts[2].new_empty(1, parts[1].shape[1], 0, parts[1].shape[-1]))
-        layer._write(parts)
-    else:
-        layer.update(parts[0], parts[1])

@@ -124,11 +124,7 @@ class StaticKVCache:
             return None
         for index, buffers in enumerate(self.buffers):
             layer = cache.layer(index) if isinstance(cache, Int8KVCache) else cache.layers[index]
-            like = buffers[-1]  # the 16-bit values, or the int8 scales: the layer's float dtype
-            empty = like.new_empty(1, buffers[0].shape[1], 0, buffers[0].shape[-1])
-            layer.lazy_initialization(empty, empty)
-            layer._buffers = buffers
-            layer._set_length(length)
+            layer.adopt(buffers, length)
         return cache
 
     def aliases(self, cache: Any) -> bool:
@@ -154,13 +150,9 @@ class StaticKVCache:
         cache = new_cache(config, self.bits)
         length = self.host_length
         for index, buffers in enumerate(self.buffers):
-            if self.bits == 16:
-                cache.update(buffers[0][row : row + 1, :, :length], buffers[1][row : row + 1, :, :length], index)
-            else:  # the codes and scales themselves, not a re-quantization
-                assert isinstance(cache, Int8KVCache)
-                parts = tuple(buffer[row : row + 1, :, :length] for buffer in buffers)
-                layer = cache.layer(index)
-                layer.lazy_initialization(parts[2].new_empty(1, parts[0].shape[1], 0, parts[0].shape[-1]),
-                                          parts[2].new_empty(1, parts[1].shape[1], 0, parts[1].shape[-1]))
-                layer._write(parts)
+            parts = tuple(buffer[row : row + 1, :, :length] for buffer in buffers)
+            if isinstance(cache, Int8KVCache):  # the codes and scales themselves, not a re-quantization
+                cache.layer(index).append_parts(parts)
+            else:
+                cache.update(parts[0], parts[1], index)
         return cache
