@@ -33,8 +33,10 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
+from messages import Message
+
 from .lorebooks import (CARD_BOOK, InterchangeError, read_bool, read_dict, read_str, read_strings, check_size, entry_to_lore,
-                        load_json, lore_to_entry)
+                        load_json, lore_to_entry, shown)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 64_000_000
@@ -68,9 +70,8 @@ def parse_card(filename: str, data: bytes) -> ParsedCard:
     parsed = parse_card_object(filename, _card_from_png(filename, bytes(data)))
     portrait = strip_card_chunks(bytes(data))
     if len(portrait) > MAX_PORTRAIT_BYTES:
-        raise InterchangeError(f"{filename}: the portrait is {len(portrait) / 1e6:.1f} MB; the limit is "
-                               f"{MAX_PORTRAIT_BYTES // (1024 * 1024)} MB", "card.portrait_too_large",
-                               filename=filename, limit_mb=MAX_PORTRAIT_BYTES // (1024 * 1024))
+        raise InterchangeError("card.portrait_too_large", filename=filename, size_mb=round(len(portrait) / 1e6, 1),
+                               limit_mb=MAX_PORTRAIT_BYTES // (1024 * 1024))
     parsed.character["card_data"][CARD_META]["portrait"] = base64.b64encode(portrait).decode("ascii")
     return parsed
 
@@ -103,12 +104,12 @@ def _card_from_png(filename: str, data: bytes) -> Any:
         if key in chunks:
             break
     else:
-        raise InterchangeError(f"{filename}: PNG holds no character card (no 'ccv3' or 'chara' text chunk)")
+        raise InterchangeError("card.no_card_chunk", filename=filename)
     try:
         raw = base64.b64decode(chunks[key].strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise InterchangeError(f"{filename}: the PNG's {key!r} chunk is not valid base64") from None
-    return load_json(f"{filename} ({key!r} chunk)", raw)
+        raise InterchangeError("card.bad_base64", filename=filename, chunk=key) from None
+    return load_json(Message("card.where_chunk", filename=filename, chunk=key), raw)
 
 
 def _png_text_chunks(filename: str, data: bytes) -> dict[str, str]:
@@ -116,7 +117,7 @@ def _png_text_chunks(filename: str, data: bytes) -> dict[str, str]:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise InterchangeError(f"{filename}: image is {width}×{height}; too large for a card")
+                raise InterchangeError("card.image_too_large", filename=filename, width=width, height=height)
             image.load()  # text chunks after the image data are read only now
             text = getattr(image, "text", {})  # PngImageFile.text: tEXt/zTXt/iTXt chunks
             return {k: v for k, v in text.items() if isinstance(v, str)}
@@ -124,8 +125,7 @@ def _png_text_chunks(filename: str, data: bytes) -> dict[str, str]:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError,
             MemoryError):  # the exception text may hold object reprs (<_io.BytesIO …>): never shown
-        raise InterchangeError(f"{filename}: not a readable PNG image (the file is damaged or truncated)",
-                               "card.png_unreadable", filename=filename) from None
+        raise InterchangeError("card.png_unreadable", filename=filename) from None
 
 
 # ---- PNG chunks (a chunk: 4-byte length, 4-byte type, data, 4-byte CRC over type + data) -----------
@@ -166,20 +166,20 @@ def _with_text_chunks(png: bytes, texts: list[tuple[str, str]]) -> bytes:
 def parse_card_object(filename: str, card: Any) -> ParsedCard:
     """An already-decoded card object → column dicts (see parse_card)."""
     if not isinstance(card, dict):
-        raise InterchangeError(f"{filename}: a character card must be a JSON object")
+        raise InterchangeError("card.not_object", filename=filename)
     spec = card.get("spec")
     if spec in (V2, V3):
         data = card.get("data")
         if not isinstance(data, dict):
-            raise InterchangeError(f"{filename}: {spec} card has no 'data' object")
+            raise InterchangeError("card.no_data", filename=filename, spec=spec)
         top = {k: copy.deepcopy(v) for k, v in card.items() if k not in ("spec", "spec_version", "data")}
     elif spec is None and "name" in card:
         spec, data, top = "chara_card_v1", card, {}
     else:
-        raise InterchangeError(f"{filename}: unknown card spec {spec!r}; expected {V2!r} or {V3!r}")
-    where = f"{filename}: card"
+        raise InterchangeError("card.unknown_spec", filename=filename, spec=shown(spec), expected=f"{V2!r}, {V3!r}")
+    where = Message("card.where_card", filename=filename)
     character = _columns(data, where)
-    lore = _book_entries(data, where)
+    lore = _book_entries(data, filename)
     card_data = _card_data(data, where)
     card_data[CARD_META] = {"spec": spec, "spec_version": card.get("spec_version"), "top_level": top}
     character["card_data"] = card_data
@@ -189,13 +189,13 @@ def parse_card_object(filename: str, card: Any) -> ParsedCard:
 def _columns(data: dict, where: str) -> dict[str, Any]:
     name = read_str(data, "name", where, default=None).strip()
     if not name:
-        raise InterchangeError(f"{where}: 'name' is empty")
+        raise InterchangeError("card.empty_name", where=where)
     columns: dict[str, Any] = {column: read_str(data, field, where) for field, column in COLUMN_BY_FIELD.items()}
     columns["name"] = name
     extensions = copy.deepcopy(read_dict(data, "extensions", where))
     own = extensions.pop(OWN_EXTENSION, None) or {}
     if not isinstance(own, dict):
-        raise InterchangeError(f"{where}: extensions.{OWN_EXTENSION} must be an object")
+        raise InterchangeError("interchange.not_object", where=where, key=f"extensions.{OWN_EXTENSION}")
     columns.update(
         aliases=read_strings(own, "aliases", where), appearance=read_str(own, "appearance", where),
         background=read_str(own, "background", where), speech_style=read_str(own, "speech_style", where),
@@ -203,13 +203,14 @@ def _columns(data: dict, where: str) -> dict[str, Any]:
     return columns
 
 
-def _book_entries(data: dict, where: str) -> list[dict[str, Any]]:
+def _book_entries(data: dict, filename: str) -> list[dict[str, Any]]:
     book = data.get("character_book")
     if book is None:
         return []
     if not isinstance(book, dict) or not isinstance(book.get("entries", []), list):
-        raise InterchangeError(f"{where}: 'character_book' must be an object with an 'entries' list")
-    return [entry_to_lore(CARD_BOOK, e, f"{where} book entry {i + 1}") for i, e in enumerate(book.get("entries", []))]
+        raise InterchangeError("card.bad_book", where=Message("card.where_card", filename=filename))
+    return [entry_to_lore(CARD_BOOK, e, Message("card.where_book_entry", filename=filename, number=i + 1))
+            for i, e in enumerate(book.get("entries", []))]
 
 
 def _card_data(data: dict, where: str) -> dict[str, Any]:
@@ -303,8 +304,7 @@ def _avatar(character: Any, image: bytes | None) -> Image.Image:
             with Image.open(io.BytesIO(image)) as opened:
                 return opened.convert("RGBA")
         except (OSError, ValueError, Image.DecompressionBombError):
-            raise InterchangeError("avatar image cannot be read (damaged, or not a PNG/JPEG image)",
-                                   "card.avatar_unreadable") from None
+            raise InterchangeError("card.avatar_unreadable") from None
     name = character["name"] if isinstance(character, dict) else character.name
     shade = hashlib.sha256(name.encode("utf-8")).digest()[:3]  # a stable colour per name
     return Image.new("RGB", (256, 384), tuple(shade))

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from messages import CodedError, Message
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # real cards nest < 10 deep; deeper input is refused before parsing
 CARD_BOOK, WORLD_INFO, NOVELAI = "card_book", "st_world_info", "novelai"
@@ -32,41 +34,57 @@ POSITION_BY_NUMBER = {0: "before_char", 1: "after_char", 4: "at_depth"}  # ST's 
 NUMBER_BY_POSITION = {v: k for k, v in POSITION_BY_NUMBER.items()}
 
 
-class InterchangeError(ValueError):
-    """A card or lorebook file cannot be imported; the message names the file and the problem.
+class InterchangeError(CodedError, ValueError):
+    """A card or lorebook file cannot be imported: a catalogue code (`interchange.*`, `card.*`) whose
+    values name the file (or the place in it, `where`) and the problem; `str()` is the English text."""
 
-    `code` names the problem for translation (e.g. "interchange.json_too_deep"); `values` fill it."""
+    def __init__(self, code: str, /, **values: Any) -> None:
+        super().__init__(code, **values)
 
-    def __init__(self, message: str, code: str = "interchange.invalid", **values: Any):
-        super().__init__(message)
-        self.code = code
-        self.values = values
+
+def where_entry(filename: str, number: int) -> Message:
+    """The place "entry `number` (1-based) of `filename`", rendered in the writer's language."""
+    return Message("interchange.where_entry", filename=filename, number=number)
+
+
+def shown(value: Any) -> str:
+    """A foreign value as it is quoted in a refusal: its repr, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def json_kind(value: Any) -> Message:
+    """What kind of JSON value `value` is (text, number, list, ...), in the writer's language."""
+    kinds = ((bool, "boolean"), (str, "text"), ((int, float), "number"), (list, "list"), (dict, "object"))
+    kind = next((name for types, name in kinds if isinstance(value, types)), "null")
+    return Message(f"interchange.kind_{kind}")
 
 
 def check_size(filename: str, data: bytes) -> None:
     if not isinstance(data, (bytes, bytearray)):
-        raise InterchangeError(f"{filename}: expected file bytes, got {type(data).__name__}")
+        raise InterchangeError("interchange.not_bytes", filename=filename, got=type(data).__name__)
     if len(data) > MAX_FILE_BYTES:
-        raise InterchangeError(
-            f"{filename}: file is {len(data) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise InterchangeError("interchange.too_large", filename=filename, size_mb=round(len(data) / 1e6, 1),
+                               limit_mb=MAX_FILE_BYTES // (1024 * 1024))
     if not data:
-        raise InterchangeError(f"{filename}: file is empty")
+        raise InterchangeError("interchange.empty", filename=filename)
 
 
 def load_json(filename: str, data: bytes) -> Any:
     try:
         text = bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InterchangeError(f"{filename}: not valid UTF-8 text (byte {exc.start})") from None
+        raise InterchangeError("interchange.not_utf8", filename=filename, byte=exc.start) from None
     depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
-        raise InterchangeError(f"{filename}: JSON is nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}",
-                               "interchange.json_too_deep", filename=filename, depth=depth, limit=MAX_JSON_DEPTH)
+        raise InterchangeError("interchange.json_too_deep", filename=filename, depth=depth, limit=MAX_JSON_DEPTH)
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InterchangeError(f"{filename}: not valid JSON ({exc})", "interchange.bad_json",
-                               filename=filename, detail=str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise InterchangeError("interchange.bad_json", filename=filename, detail=exc.msg, line=exc.lineno,
+                               column=exc.colno) from None
+    except RecursionError:
+        raise InterchangeError("interchange.json_too_complex", filename=filename) from None
 
 
 def json_depth(text: str) -> int:
@@ -88,14 +106,14 @@ def json_depth(text: str) -> int:
 _JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
-# ---- typed readers: each raises InterchangeError(where: what) ------------------------------------
+# ---- typed readers: each raises InterchangeError(code, where=..., key=...) ------------------------
 
 def read_str(obj: Mapping, key: str, where: str, default: str | None = "") -> str:
     value = obj.get(key, default)
     if value is None and default is not None:
         return default
     if not isinstance(value, str):
-        raise InterchangeError(f"{where}: {key!r} must be text, got {type(value).__name__}")
+        raise InterchangeError("interchange.not_text", where=where, key=key, got=json_kind(value))
     return value
 
 
@@ -104,7 +122,7 @@ def read_bool(obj: Mapping, key: str, where: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise InterchangeError(f"{where}: {key!r} must be true or false, got {value!r}")
+        raise InterchangeError("interchange.not_boolean", where=where, key=key, got=shown(value))
     return value
 
 
@@ -113,7 +131,7 @@ def read_int(obj: Mapping, key: str, where: str, default: int | None) -> int | N
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e9:
-        raise InterchangeError(f"{where}: {key!r} must be a number, got {value!r}")
+        raise InterchangeError("interchange.not_number", where=where, key=key, got=shown(value))
     return int(value)
 
 
@@ -122,7 +140,7 @@ def read_strings(obj: Mapping, key: str, where: str, required: bool = False) -> 
         return []
     value = obj.get(key)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InterchangeError(f"{where}: {key!r} must be a list of text keys")
+        raise InterchangeError("interchange.not_key_list", where=where, key=key)
     return list(value)
 
 
@@ -131,7 +149,7 @@ def read_dict(obj: Mapping, key: str, where: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InterchangeError(f"{where}: {key!r} must be an object")
+        raise InterchangeError("interchange.not_object", where=where, key=key)
     return value
 
 
@@ -139,7 +157,7 @@ def _percent(value: int | None, where: str) -> int:
     if value is None:
         return 100
     if not 0 <= value <= 100:
-        raise InterchangeError(f"{where}: probability must be between 0 and 100, got {value}")
+        raise InterchangeError("interchange.bad_probability", where=where, value=value)
     return value
 
 
@@ -273,7 +291,7 @@ COLUMN_DEFAULTS = _read_card_entry({"keys": [], "content": ""}, "defaults")
 def entry_to_lore(fmt: str, entry: Any, where: str) -> dict[str, Any]:
     """One foreign entry → LoreEntry column values (+ the original kept in extensions["source"])."""
     if not isinstance(entry, dict):
-        raise InterchangeError(f"{where}: must be an object")
+        raise InterchangeError("interchange.entry_not_object", where=where)
     columns = dict(COLUMN_DEFAULTS, **FORMATS[fmt].read(entry, where))
     columns["extensions"] = {"source": {"format": fmt, "entry": copy.deepcopy(entry)}}
     return columns
@@ -302,20 +320,20 @@ def parse_lorebook(filename: str, data: bytes) -> list[dict[str, Any]]:
     check_size(filename, data)
     book = load_json(filename, data)
     if not isinstance(book, dict):
-        raise InterchangeError(f"{filename}: expected a lorebook object at the top level")
+        raise InterchangeError("interchange.top_not_object", filename=filename)
     if "lorebookVersion" in book:
         entries, fmt = book.get("entries"), NOVELAI
         if not isinstance(entries, list):
-            raise InterchangeError(f"{filename}: NovelAI lorebook 'entries' must be a list")
+            raise InterchangeError("interchange.novelai_entries", filename=filename)
     elif "entries" in book:
         entries, fmt = book["entries"], WORLD_INFO
         if isinstance(entries, dict):
             entries = list(entries.values())
         elif not isinstance(entries, list):
-            raise InterchangeError(f"{filename}: World Info 'entries' must be an object or a list")
+            raise InterchangeError("interchange.world_info_entries", filename=filename)
     else:
-        raise InterchangeError(f"{filename}: no 'entries' found; expected SillyTavern World Info or NovelAI")
-    return [entry_to_lore(fmt, entry, f"{filename}: entry {i + 1}") for i, entry in enumerate(entries)]
+        raise InterchangeError("interchange.no_entries", filename=filename)
+    return [entry_to_lore(fmt, entry, where_entry(filename, i + 1)) for i, entry in enumerate(entries)]
 
 
 def world_info_json(lore_entries: list[Any], name: str = "") -> bytes:

@@ -203,3 +203,28 @@ def test_linking_lore_to_another_books_character_is_refused_and_nothing_changes(
     with pytest.raises(InvalidInput):
         studio.library.create_lore_entry(project.id, linked_characters=[stranger.id], title="x", keys=["x"])
     assert len(studio.library.list_lore(project.id)) == 1
+
+
+BAD_IMPORTS = [
+    ("card", "角色.json", b"", "文件是空的"),
+    ("card", "角色.json", b'{"spec": "chara_card_v2", "data": {"name": 5}}', "“name”应为文本，实际是数字"),
+    ("card", "角色.png", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "无法读取这张 PNG 图片"),
+    ("card", "角色.json", '{"spec": "chara_card_v2", "data": {"name": "甲", "character_book": {"entries": [3]}}}'.encode(),
+     "角色卡自带设定第 1 条：应为对象"),
+    ("lorebook", "设定.json", b'{"entries": [{"key": [], "content": "", "order": "high"}]}', "第 1 条：“order”应为数字"),
+    ("lorebook", "设定.json", b'{"entries": ', "不是有效的 JSON（第 1 行第 13 列"),
+    ("lorebook", "设定.json", b'{"name": "x"}', "找不到“entries”"),
+]
+
+
+@pytest.mark.parametrize("kind, name, data, in_chinese", BAD_IMPORTS, ids=[
+    "empty-card", "name-a-number", "damaged-png", "book-entry-not-object", "order-not-number", "bad-json", "no-entries"])
+def test_bad_cards_and_lorebooks_are_refused_in_the_writers_language(studio: Studio, kind, name, data, in_chinese):
+    project = new_project(studio)
+    importer = studio.exchange.import_character_card if kind == "card" else studio.exchange.import_lorebook
+    with pytest.raises(InvalidInput) as refused:
+        importer(project.id, name, data)
+    shown = refused.value.render("zh")
+    assert name in shown and in_chinese in shown, shown
+    assert not re.search(r"must be|expected|not valid|entry \d", shown)  # no English left in the Chinese text
+    assert studio.library.list_characters(project.id) == [] and studio.library.list_lore(project.id) == []
