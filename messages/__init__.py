@@ -119,6 +119,13 @@ def as_message(text: str | Message, /, **values: Any) -> Message | str:
     return text
 
 
+def noun_message(noun: str, /) -> Message | str:
+    """The writer-facing name of a kind of record ("chapter", "lore entry"): the catalogue's
+    `store.noun.<noun>`, or the noun itself where there is none."""
+    key = f"store.noun.{noun.replace(' ', '_')}"
+    return Message(key) if noun and known(key) else noun
+
+
 def enum_message(kind: str, value: str, /) -> Message | str:
     """The writer-facing name of an enumerated value (`enum.<kind>.<value>`), or the value itself."""
     key = f"enum.{kind}.{value}"

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, String
 
-from messages import Message, enum_message, known
+from messages import Message, enum_message, known, noun_message
 from story_store.errors import NotFoundError, ValidationError
 from story_store.records import CHAPTER_STATUSES
 
@@ -127,9 +127,9 @@ def check_value(model: type, name: str, annotation: Any, value: Any) -> None:
         raise ValidationError("store.not_writable", where=where, code="field.read_only", field=where)
 
 
-def noun(table: str) -> Message:
+def noun(table: str) -> Message | str:
     """The entity a table holds, as the writer calls it ("chapter", "章节")."""
-    return Message(f"store.noun.{NOUNS[table].replace(' ', '_')}")
+    return noun_message(NOUNS[table])
 
 
 def not_found(table: str, row_id: Any) -> NotFoundError:
@@ -193,10 +193,10 @@ def check_id(noun: str, value: Any) -> int:
     0, -1 and 10**20 (id.out_of_range), before any SQL runs."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"a {noun} id must be a whole number, got {_shown(value)}",
-                              code="id.not_whole_number", entity=noun, value=_shown(value))
+                              code="id.not_whole_number", entity=noun_message(noun), value=_shown(value))
     if not 1 <= value <= MAX_INT64:
         raise ValidationError(f"a {noun} id must be between 1 and {MAX_INT64}, got {value}",
-                              code="id.out_of_range", entity=noun, value=_shown(value),
+                              code="id.out_of_range", entity=noun_message(noun), value=_shown(value),
                               low=1, high=MAX_INT64)
     return value
 

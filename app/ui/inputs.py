@@ -12,6 +12,8 @@ from typing import Any
 
 import gradio as gr
 
+from messages import noun_message
+
 from app.ui.safe_text import toast_text
 from app.ui.strings import STRINGS
 from app.ui.translator import current_translator, writer_error
@@ -61,10 +63,10 @@ def as_id(value: Any, what: str = "item") -> int | None:
     shown = repr(value)[:60]
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadInput(f"Not a valid {what} id: {shown} (ids are whole numbers).", "id.not_whole_number",
-                       entity=what, value=shown)
+                       entity=noun_message(what), value=shown)
     if not 1 <= value <= MAX_ID:
         raise BadInput(f"Not a valid {what} id: {shown} (ids are between 1 and {MAX_ID}).", "id.out_of_range",
-                       entity=what, value=shown, high=MAX_ID)
+                       entity=noun_message(what), value=shown, high=MAX_ID)
     return value
 
 

@@ -51,6 +51,16 @@ def test_bad_ids_are_refused_with_a_code_before_any_sql(store: Store, book: dict
     assert _state(store, book) == before
 
 
+def test_a_bad_id_is_explained_with_the_record_kind_in_the_writers_language(store: Store) -> None:
+    for call, zh_kind, en_kind in ((lambda: store.get_chapter(0), "章节编号", "chapter"),
+                                   (lambda: store.delete_lore_entry(1.5), "设定条目编号", "lore entry")):
+        with pytest.raises(ValidationError) as caught:
+            call()
+        shown = caught.value.render("zh")
+        assert shown.startswith(zh_kind) and en_kind not in shown, shown
+        assert caught.value.values["entity"] == en_kind and en_kind in str(caught.value)
+
+
 def test_bad_reference_ids_in_fields_are_refused(store: Store, book: dict[str, int]) -> None:
     for bad, code in BAD_IDS[:2] + BAD_IDS[5:]:
         with pytest.raises(ValidationError) as caught:
