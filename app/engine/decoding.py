@@ -68,7 +68,7 @@ class BranchDecode:
         self._max_new_tokens, self._chunk = max_new_tokens, prefill_chunk_tokens
         self._kv_bits, self._stats = kv_cache_bits, stats if stats is not None else DecodeStats()
         self._cache_keyword = cache_keyword(model)
-        fits = static is not None and static.fits(len(prompt_ids) + max_new_tokens, request.n)
+        fits = static is not None and static.fits(len(prompt_ids), max_new_tokens, request.n)
         self._static = static if fits else None  # decode steps on the static cache (graph replays)
         self._on_static = False
         self._branches = [_Branch(i, tokenizer, request.stop) for i in range(request.n)]
@@ -102,8 +102,8 @@ class BranchDecode:
     def _prefill(self) -> torch.Tensor | None:
         """Prefill what the prefix cache does not cover; None when cancelled (the partial cache is kept)."""
         self._cache, start = self._prefix.take(self._prompt_ids)
-        if self._cache is None and self._static is not None and self._request.n == 1:
-            self._cache = self._static.prefill_cache()  # the static buffers themselves: no copy at begin
+        if self._cache is None and self._static is not None:
+            self._cache = self._static.prefill_cache()  # the batch-1 static buffers: no copy at begin
         if self._cache is None:
             self._cache = new_cache(self._model.config, self._kv_bits)
         device = self._model.device

@@ -46,12 +46,13 @@ def attend_int8(
 
 
 def attend_int8_with_lse(query: torch.Tensor, codes: tuple[torch.Tensor, torch.Tensor],
-                         scales: tuple[torch.Tensor, torch.Tensor],
-                         block: int = BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
-    """attend_int8 with every key visible and no GQA (the shared-prefix cache's parts): query
-    [B, N, T, D], codes/scales [B, N, S, *] -> (out [B, N, T, D] in query's dtype, log-sum-exp of the
-    scaled scores [B, N, T] fp32)."""
-    out, lse = _attend(query, codes, scales, None, block, want_lse=True)
+                         scales: tuple[torch.Tensor, torch.Tensor], block: int = BLOCK,
+                         mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """attend_int8 without GQA (the shared-prefix caches' parts): query [B, N, T, D], codes/scales
+    [B, N, S, *], mask bool broadcastable to [B, N, T, S] or None (every key visible; otherwise at
+    least one visible per query) -> (out [B, N, T, D] in query's dtype, log-sum-exp of the scaled
+    scores [B, N, T] fp32)."""
+    out, lse = _attend(query, codes, scales, mask, block, want_lse=True)
     assert lse is not None
     return out, lse.squeeze(-1)
 

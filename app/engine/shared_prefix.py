@@ -21,6 +21,8 @@ P prompt tokens, T suffix tokens, D head width.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from transformers.cache_utils import DynamicCache
 
@@ -30,25 +32,59 @@ from app.engine.int8_attention import attend_int8_with_lse
 _CPU_FLASH = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
 
 
-def attention_with_lse(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """query [B, H, Tq, D], keys/values [B, H, S, D] (every key visible to every query) ->
+def attention_with_lse(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                       mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """query [B, H, Tq, D], keys/values [B, H, S, D], mask bool broadcastable to [B, H, Tq, S]
+    (True = visible; None: every key visible; at least one key visible per query) ->
     (out [B, H, Tq, D] in query's dtype, log-sum-exp of the scaled scores [B, H, Tq] fp32).
 
     On CPU this is torch's own flash kernel (it returns the log-sum-exp); elsewhere the plain math in
     fp32 (`reference_attention_with_lse`)."""
     if query.device.type == "cpu" and _CPU_FLASH is not None:
-        out, lse = _CPU_FLASH(query, keys, values)
+        bias = None if mask is None else torch.zeros(mask.shape, dtype=query.dtype).masked_fill(~mask, float("-inf"))
+        out, lse = _CPU_FLASH(query, keys, values, attn_mask=bias)
         return out, lse.to(torch.float32)
-    return reference_attention_with_lse(query, keys, values)
+    return reference_attention_with_lse(query, keys, values, mask)
 
 
-def reference_attention_with_lse(query: torch.Tensor, keys: torch.Tensor,
-                                 values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def reference_attention_with_lse(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """attention_with_lse written out in fp32 (the reference the fast path is tested against)."""
     scores = query.float() @ keys.float().transpose(-1, -2) * query.shape[-1] ** -0.5  # [B, H, Tq, S]
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
     lse = torch.logsumexp(scores, dim=-1)
     out = torch.exp(scores - lse[..., None]) @ values.float()
     return out.to(query.dtype), lse
+
+
+Part = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # grouped query -> (out, lse)
+
+
+def attend_prompt_and_own(query: torch.Tensor, kv_heads: int, prompt: Part, own: Part) -> torch.Tensor:
+    """One decode step of N branch rows over a prompt held once plus each row's own tokens.
+
+    query [N, Nq, 1, D]. `prompt` gets all rows' queries as query positions of one batch row,
+    [1, Nkv, g * N, D]; `own` gets each row's queries, [N, Nkv, g, D]; each returns (out shaped like
+    its query, lse [.., Nkv, g * N or g] fp32). The two softmaxes merge exactly by their lses:
+    out = out_own + sigmoid(lse_prompt - lse_own) * (out_prompt - out_own) -> [N, Nq, 1, D]."""
+    rows, heads, _, dim = query.shape
+    out_p, lse_p = prompt(_grouped(query.transpose(0, 2), kv_heads))  # [1, Nkv, g * N, D]
+    out_p = out_p.reshape(1, heads, rows, dim).transpose(0, 2)  # [N, Nq, 1, D]
+    lse_p = lse_p.reshape(1, heads, rows).transpose(0, 2)  # [N, Nq, 1]
+    out_s, lse_s = own(_grouped(query, kv_heads))  # [N, Nkv, g, D]
+    out_s, lse_s = out_s.reshape(rows, heads, 1, dim), lse_s.reshape(rows, heads, 1)
+    share = torch.sigmoid(lse_p - lse_s)[..., None]  # [N, Nq, 1, 1]: the prompt's part of the softmax
+    return torch.lerp(out_s.float(), out_p.float(), share).to(query.dtype)
+
+
+def attend_part(query: torch.Tensor, parts: tuple[torch.Tensor, ...],
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """query [B, Nkv, Tq, D] over one part's buffers (16-bit (keys, values) or int8 (key codes,
+    value codes, key scales, value scales), [B, Nkv, S, *]) -> (out, lse [B, Nkv, Tq])."""
+    if len(parts) == 4:
+        return attend_int8_with_lse(query, (parts[0], parts[1]), (parts[2], parts[3]), mask=mask)
+    return attention_with_lse(query, parts[0], parts[1], mask)
 
 
 def _grouped(query: torch.Tensor, kv_heads: int) -> torch.Tensor:
@@ -88,31 +124,16 @@ class SharedPrefixCache:
     def attend(self, layer_idx: int, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """One decode step of layer `layer_idx`: query [N, Nq, 1, D], this step's key/value
         [N, Nkv, 1, D] (appended to the row's suffix) -> attention output [N, Nq, 1, D]."""
-        rows, heads, length, dim = query.shape
-        if length != 1:
+        if query.shape[2] != 1:
             raise ValueError("a shared-prefix cache runs decode steps (one query per row) only")
         suffix = self.suffix[layer_idx]
         if isinstance(suffix, Int8KVLayer):
             suffix.append(key, value)
         else:
             suffix.update(key, value)
-        kv_heads = key.shape[1]
-        # the prompt: all N rows' queries at once, as N query positions of one batch row
-        stacked = _grouped(query.transpose(0, 2), kv_heads)  # [1, Nkv, g * N, D]
-        out_p, lse_p = self._attend(stacked, self.prefix[layer_idx])
-        out_p = out_p.reshape(1, heads, rows, dim).transpose(0, 2)  # [N, Nq, 1, D]
-        lse_p = lse_p.reshape(1, heads, rows).transpose(0, 2)  # [N, Nq, 1]
-        # each row's own tokens
-        out_s, lse_s = self._attend(_grouped(query, kv_heads), suffix.parts())  # [N, Nkv, g, D]
-        out_s, lse_s = out_s.reshape(rows, heads, 1, dim), lse_s.reshape(rows, heads, 1)
-        share = torch.sigmoid(lse_p - lse_s)[..., None]  # [N, Nq, 1, 1]: the prompt's part of the softmax
-        return torch.lerp(out_s.float(), out_p.float(), share).to(query.dtype)
-
-    def _attend(self, query: torch.Tensor, parts: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        """query [B, Nkv, Tq, D] over one part (prompt or suffix) -> (out, lse [B, Nkv, Tq])."""
-        if self.int8:
-            return attend_int8_with_lse(query, (parts[0], parts[1]), (parts[2], parts[3]))
-        return attention_with_lse(query, parts[0], parts[1])
+        prefix = self.prefix[layer_idx]
+        return attend_prompt_and_own(query, key.shape[1], lambda stacked: attend_part(stacked, prefix),
+                                     lambda grouped: attend_part(grouped, suffix.parts()))
 
     def to_dynamic(self, row: int) -> DynamicCache:
         """Row `row` (prompt + its own tokens) as an ordinary one-row cache of the prompt's layer kind

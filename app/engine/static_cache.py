@@ -19,6 +19,7 @@ on the device instead of a dynamic one next to a static one).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import torch
@@ -30,21 +31,27 @@ from app.engine.kv_cache import BufferedLayer, GrowableLayer, Int8KVCache, new_c
 MIN_WINDOW = 256  # the smallest window a captured step reads
 
 
+def new_static_buffers(layers: int, shape: tuple[int, int, int, int], *, dtype: torch.dtype, device: torch.device,
+                       bits: int) -> list[tuple[torch.Tensor, ...]]:
+    """Zeroed buffers per layer for `shape` [B, N, capacity, D]: 16-bit (keys, values), or int8
+    (key codes, value codes, key scales [B, N, capacity, 1], value scales)."""
+    if bits == 16:
+        return [(torch.zeros(shape, dtype=dtype, device=device), torch.zeros(shape, dtype=dtype, device=device))
+                for _ in range(layers)]
+    scale_shape = (*shape[:3], 1)
+    return [(torch.zeros(shape, dtype=torch.int8, device=device), torch.zeros(shape, dtype=torch.int8, device=device),
+             torch.zeros(scale_shape, dtype=dtype, device=device), torch.zeros(scale_shape, dtype=dtype, device=device))
+            for _ in range(layers)]
+
+
 class StaticKVCache:
     def __init__(self, layers: int, batch: int, heads: int, head_dim: int, capacity: int, *,
-                 dtype: torch.dtype, device: torch.device, bits: int = 16) -> None:
+                 dtype: torch.dtype, device: torch.device, bits: int = 16,
+                 buffers: list[tuple[torch.Tensor, ...]] | None = None) -> None:
+        """`buffers`: storage to use instead of fresh zeros (per layer, as new_static_buffers makes it)."""
         self.bits, self.capacity, self.batch = bits, capacity, batch
-        shape = (batch, heads, capacity, head_dim)
-        self.buffers: list[tuple[torch.Tensor, ...]]
-        if bits == 16:
-            self.buffers = [(torch.zeros(shape, dtype=dtype, device=device),
-                             torch.zeros(shape, dtype=dtype, device=device)) for _ in range(layers)]
-        else:
-            scale_shape = (batch, heads, capacity, 1)
-            self.buffers = [(torch.zeros(shape, dtype=torch.int8, device=device),
-                             torch.zeros(shape, dtype=torch.int8, device=device),
-                             torch.zeros(scale_shape, dtype=dtype, device=device),
-                             torch.zeros(scale_shape, dtype=dtype, device=device)) for _ in range(layers)]
+        self.buffers = buffers if buffers is not None else new_static_buffers(
+            layers, (batch, heads, capacity, head_dim), dtype=dtype, device=device, bits=bits)
         self.length = torch.zeros((), dtype=torch.long, device=device)
         self.host_length = 0
         self.positions = torch.arange(capacity, device=device)
@@ -62,6 +69,14 @@ class StaticKVCache:
             window *= 2
         return min(window, self.capacity)
 
+    def choose_windows(self, graphed: bool) -> Hashable:
+        """Set the window of the next step: a captured step's fixed window (graph_window), else the
+        exact length; returns what identifies that step's graph."""
+        tokens = self.host_length + 1
+        window = self.graph_window(tokens) if graphed else tokens
+        self.set_window(window)
+        return window
+
     def set_window(self, window: int) -> None:
         if not self.host_length < window <= self.capacity:
             raise ValueError(f"a window of {window} does not cover position {self.host_length}")
@@ -76,7 +91,10 @@ class StaticKVCache:
 
     def write(self, layer_idx: int, key: torch.Tensor, value: torch.Tensor) -> None:
         """key/value [B, N, 1, D] into position `length` (index_copy_: no host read)."""
-        index = self.length.view(1)
+        self._write_at(layer_idx, self.length.view(1), key, value)
+
+    def _write_at(self, layer_idx: int, index: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
+        """key/value [B, N, 1, D] into position `index` ([1] long on the device) of every row."""
         buffers = self.buffers[layer_idx]
         if self.bits == 16:
             buffers[0].index_copy_(2, index, key.to(buffers[0].dtype))
