@@ -21,6 +21,7 @@ from app.engine.fusion import fuse_projections
 from app.engine.loading import load_model, read_config, resolve_checkpoint, resolved_quantization
 from app.engine.memory_estimate import GIB, estimate_memory
 from app.engine.runtime_report import RuntimeReport
+from app.engine.triton_attention import int8_reader
 
 FIT_MARGIN = 0.9  # use at most this share of free memory for weights + a 16-bit KV cache
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def load_for_engine(path: str, *, context_length: int | None = None, quantizatio
     context_note = enable_dynamic_ntk(model, context)
     if fuse:
         fuse_projections(model)
-    report = RuntimeReport(moe_path=moe.describe(), kv_cache=f"{kv_cache_bits}-bit ({kv_note})",
+    reader = f"; read in place by {int8_reader(model)}" if kv_cache_bits == 8 else ""
+    report = RuntimeReport(moe_path=moe.describe(), kv_cache=f"{kv_cache_bits}-bit ({kv_note}{reader})",
                            decode_step="eager", context_note=context_note,
                            rope_extended=context_note.startswith("dynamic NTK"))
     for line in report.lines():

@@ -6,7 +6,9 @@ scale is constant over D, it factors out of both products:
     out[b,n,t]      = sum_s (probs[b,n,t,s] * scale_v[b,n,s]) * codes_v[b,n,s]
 so no dequantized K/V tensor (codes x scales) is ever formed. The codes are widened block by block
 (`block` keys at a time, online softmax across blocks), so the temporary is one block, never the
-whole cache, and no step writes a dequantized copy of the cache.
+whole cache, and no step writes a dequantized copy of the cache. Where Triton runs (CUDA) a decode
+step whose key mask is the same for every query goes to app.engine.triton_attention instead, which
+reads the codes into registers without widening them in memory; this module stays the reference.
 
 Used for decode-sized queries (T <= MAX_QUERY); a long prefill chunk dequantizes its K/V once per
 chunk and runs SDPA instead (compute-bound there; a [T, S] score matrix would not be).
@@ -16,6 +18,8 @@ Shapes: B batch, N heads (query heads; GQA repeats KV heads), T queries, S keys,
 from __future__ import annotations
 
 import torch
+
+from app.engine import triton_attention
 
 MAX_QUERY = 16  # longest query block read through the in-place path
 BLOCK = 4096  # keys widened at a time
@@ -32,9 +36,13 @@ def attend_int8(
     mask bool [B or 1, 1, T, S] (True = may attend) or None (every key visible, i.e. T == 1
     or the queries are the last T positions with causal order applied) -> [B, N, T, D] in query's dtype.
     """
+    groups = query.shape[1] // codes[0].shape[1]
+    if query.shape[2] == 1 and _same_for_every_query(mask) and triton_attention.usable(query, groups):
+        grouped = _grouped_decode(query, codes[0].shape[1])  # [B, Nkv, g, D]: one pass over the codes
+        out, _ = triton_attention.attend_int8_triton(grouped, codes, scales, mask)
+        return out.reshape(query.shape)
     key_codes, value_codes = codes
     key_scales, value_scales = scales
-    groups = query.shape[1] // key_codes.shape[1]
     if groups > 1:  # GQA: each KV head serves `groups` query heads (views until the matmul)
         key_codes, value_codes = (c.repeat_interleave(groups, dim=1) for c in (key_codes, value_codes))
         key_scales, value_scales = (s.repeat_interleave(groups, dim=1) for s in (key_scales, value_scales))
@@ -52,9 +60,22 @@ def attend_int8_with_lse(query: torch.Tensor, codes: tuple[torch.Tensor, torch.T
     [B, N, S, *], mask bool broadcastable to [B, N, T, S] or None (every key visible; otherwise at
     least one visible per query) -> (out [B, N, T, D] in query's dtype, log-sum-exp of the scaled
     scores [B, N, T] fp32)."""
+    if _same_for_every_query(mask) and triton_attention.usable(query):
+        return triton_attention.attend_int8_triton(query, codes, scales, mask)
     out, lse = _attend(query, codes, scales, mask, block, want_lse=True)
     assert lse is not None
     return out, lse.squeeze(-1)
+
+
+def _same_for_every_query(mask: torch.Tensor | None) -> bool:
+    """Whether `mask` is one key mask [1, 1, 1, S] for every row and query (or None): the Triton kernel's case."""
+    return mask is None or all(size == 1 for size in mask.shape[:-1])
+
+
+def _grouped_decode(query: torch.Tensor, kv_heads: int) -> torch.Tensor:
+    """[B, Nq, 1, D] -> [B, Nkv, g, D]: each KV head's g query heads as its queries (a view)."""
+    batch, heads, _, dim = query.shape
+    return query.reshape(batch, kv_heads, heads // kv_heads, dim)
 
 
 def _attend(query, codes, scales, mask, block: int, want_lse: bool) -> tuple[torch.Tensor, torch.Tensor | None]:

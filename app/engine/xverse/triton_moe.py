@@ -20,33 +20,9 @@ from typing import Any
 import torch
 
 from app.engine.op_census import one_launch
-
-try:  # triton is optional: absent on CPU-only installs
-    import triton
-    import triton.language as tl
-
-    _IMPORT_ERROR = ""
-except ImportError as error:  # pragma: no cover - depends on the install
-    triton = None
-    tl = None
-    _IMPORT_ERROR = str(error)
+from app.engine.triton_support import available, interpreted, tl, triton, unavailable_reason  # noqa: F401 (re-exported)
 
 GROUP = 64
-
-
-def available() -> bool:
-    return triton is not None
-
-
-def interpreted() -> bool:
-    """Triton runs its CPU interpreter (TRITON_INTERPRET=1 when triton was imported): its kernels
-    then take CPU tensors (slowly), for tests and the launch-count benchmark."""
-    knobs = getattr(triton, "knobs", None)
-    return bool(getattr(getattr(knobs, "runtime", None), "interpret", False))
-
-
-def unavailable_reason() -> str:
-    return _IMPORT_ERROR or "available"
 
 
 if triton is not None:
@@ -125,7 +101,7 @@ def triton_moe(stacked: Any, flat: torch.Tensor, weights: torch.Tensor, expert_i
                shared: torch.Tensor | None = None) -> torch.Tensor:
     """flat [N, H], weights [N, K], expert_ids [N, K] -> [N, H] (+ shared), two kernel launches."""
     if triton is None:
-        raise RuntimeError(f"triton is not installed ({_IMPORT_ERROR})")
+        raise RuntimeError(f"triton is not installed ({unavailable_reason()})")
     tokens, top_k = expert_ids.shape
     hidden, width = flat.shape[1], stacked.width
     nf4 = stacked.format == "nf4"
