@@ -26,6 +26,7 @@ from collections.abc import Callable
 import torch
 from transformers.cache_utils import DynamicCache
 
+from app.engine import triton_attention
 from app.engine.kv_cache import GrowableLayer, Int8KVCache, Int8KVLayer
 from app.engine.int8_attention import attend_int8_with_lse
 
@@ -38,8 +39,12 @@ def attention_with_lse(query: torch.Tensor, keys: torch.Tensor, values: torch.Te
     (True = visible; None: every key visible; at least one key visible per query) ->
     (out [B, H, Tq, D] in query's dtype, log-sum-exp of the scaled scores [B, H, Tq] fp32).
 
-    On CPU this is torch's own flash kernel (it returns the log-sum-exp); elsewhere the plain math in
-    fp32 (`reference_attention_with_lse`)."""
+    On CUDA the Triton kernel (app.engine.triton_attention) where it applies; on CPU torch's own
+    flash kernel (it returns the log-sum-exp); elsewhere the plain math in fp32
+    (`reference_attention_with_lse`)."""
+    if (mask is None or all(size == 1 for size in mask.shape[:-1])) and triton_attention.usable(query) \
+            and query.device.type != "cpu":  # CUDA: one pass over the 16-bit K/V, no fp32 copy
+        return triton_attention.attend_16bit_triton(query, keys, values, mask)
     if query.device.type == "cpu" and _CPU_FLASH is not None:
         bias = None if mask is None else torch.zeros(mask.shape, dtype=query.dtype).masked_fill(~mask, float("-inf"))
         out, lse = _CPU_FLASH(query, keys, values, attn_mask=bias)

@@ -1,8 +1,10 @@
-"""A Triton decode-attention kernel over the int8 KV cache: codes and scales read in place, once.
+"""A Triton decode-attention kernel over the KV cache: int8 codes and scales (or 16-bit K/V) read once.
 
 The pure-torch reader (app.engine.int8_attention) widens each block of codes to fp32 in memory
 before its matmuls, so on a GPU every cached byte costs a 4-byte write and two 4-byte reads. This
 kernel loads the int8 codes and their scales straight into registers: one pass over the cache.
+The same kernel without scales reads a 16-bit cache for the shared-prompt parts, which need the
+log-sum-exp that SDPA does not return (their torch fallback makes fp32 copies of the K/V).
 
   split kernel  grid (B * Nkv, SPLITS): program (bh, split) reads keys [split * CHUNK, ...) of one
                 KV head and leaves, for its Q queries, the running max m, sum l and output o (fp32)
@@ -54,7 +56,7 @@ if triton is not None:
     def _split_kernel(q_ptr, kc_ptr, vc_ptr, ks_ptr, vs_ptr, mask_ptr, m_ptr, l_ptr, o_ptr,
                       heads, keys, queries, scale,
                       q_b, q_h, q_q, k_b, k_h, k_s, v_b, v_h, v_s, ks_b, ks_h, ks_s, vs_b, vs_h, vs_s,
-                      HAS_MASK: tl.constexpr, D: tl.constexpr, BLOCK_Q: tl.constexpr,
+                      HAS_MASK: tl.constexpr, SCALED: tl.constexpr, D: tl.constexpr, BLOCK_Q: tl.constexpr,
                       BLOCK_S: tl.constexpr, CHUNK: tl.constexpr):
         bh, split = tl.program_id(0), tl.program_id(1)
         b, h = bh // heads, bh % heads
@@ -71,8 +73,10 @@ if triton is not None:
                 seen = seen & (tl.load(mask_ptr + pos, mask=pos < keys, other=0) != 0)
             k = tl.load(kc_ptr + b * k_b + h * k_h + pos[:, None] * k_s + dims[None, :],
                         mask=seen[:, None], other=0).to(tl.float32)  # [BLOCK_S, D]
-            k_scale = tl.load(ks_ptr + b * ks_b + h * ks_h + pos * ks_s, mask=seen, other=0.0).to(tl.float32)
-            scores = tl.dot(q, tl.trans(k), input_precision="ieee") * k_scale[None, :]  # [BLOCK_Q, BLOCK_S]
+            scores = tl.dot(q, tl.trans(k), input_precision="ieee")  # [BLOCK_Q, BLOCK_S]
+            if SCALED:
+                k_scale = tl.load(ks_ptr + b * ks_b + h * ks_h + pos * ks_s, mask=seen, other=0.0).to(tl.float32)
+                scores = scores * k_scale[None, :]
             scores = tl.where(seen[None, :], scores, float("-inf"))
             new_m = tl.maximum(m, tl.max(scores, axis=1))
             safe_m = tl.where(new_m == float("-inf"), 0.0, new_m)
@@ -80,8 +84,11 @@ if triton is not None:
             keep = tl.exp(m - safe_m)
             v = tl.load(vc_ptr + b * v_b + h * v_h + pos[:, None] * v_s + dims[None, :],
                         mask=seen[:, None], other=0).to(tl.float32)
-            v_scale = tl.load(vs_ptr + b * vs_b + h * vs_h + pos * vs_s, mask=seen, other=0.0).to(tl.float32)
-            acc = acc * keep[:, None] + tl.dot(p * v_scale[None, :], v, input_precision="ieee")
+            weighted = p
+            if SCALED:
+                v_scale = tl.load(vs_ptr + b * vs_b + h * vs_h + pos * vs_s, mask=seen, other=0.0).to(tl.float32)
+                weighted = p * v_scale[None, :]
+            acc = acc * keep[:, None] + tl.dot(weighted, v, input_precision="ieee")
             l = l * keep + tl.sum(p, axis=1)
             m = new_m
         out = (bh * tl.num_programs(1) + split) * BLOCK_Q + q_rows
@@ -95,8 +102,19 @@ def attend_int8_triton(query: torch.Tensor, codes: tuple[torch.Tensor, torch.Ten
                        mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """query [B, Nkv, Q, D]; codes/scales [B, Nkv, S, *] (views are fine: strides are passed);
     mask bool [S] or None -> (out [B, Nkv, Q, D] in query's dtype, lse [B, Nkv, Q] fp32)."""
+    return _launch(query, codes, scales, mask)
+
+
+def attend_16bit_triton(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                        mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same over a 16-bit cache, keys/values [B, Nkv, S, D] read as they are (no fp32 copy)."""
+    return _launch(query, (keys, values), None, mask)
+
+
+def _launch(query: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor],
+            scales: tuple[torch.Tensor, torch.Tensor] | None, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     batch, heads, queries, dim = query.shape
-    keys = codes[0].shape[2]
+    keys = kv[0].shape[2]
     splits = triton.cdiv(keys, CHUNK)
     block_q = max(16, triton.next_power_of_2(queries))
     shape = (batch * heads, splits, block_q)
@@ -104,15 +122,17 @@ def attend_int8_triton(query: torch.Tensor, codes: tuple[torch.Tensor, torch.Ten
     l = torch.empty_like(m)
     o = torch.empty((*shape, dim), dtype=torch.float32, device=query.device)
     query = query.contiguous() if query.stride(3) != 1 else query
-    (kc, vc), (ks, vs) = codes, scales
+    (kc, vc), (ks, vs) = kv, scales if scales is not None else (m, m)  # m: a stand-in, never read unscaled
+    scale_strides = (ks.stride(0), ks.stride(1), ks.stride(2), vs.stride(0), vs.stride(1), vs.stride(2)) \
+        if scales is not None else (0,) * 6
     flags = mask.reshape(-1).view(torch.uint8) if mask is not None else m  # [S] 0/1 (unread without a mask)
-    with one_launch("triton_attention.int8_split"):
+    with one_launch("triton_attention.split"):
         _split_kernel[(batch * heads, splits)](
             query, kc, vc, ks, vs, flags, m, l, o, heads, keys, queries, dim ** -0.5,
             query.stride(0), query.stride(1), query.stride(2), kc.stride(0), kc.stride(1), kc.stride(2),
-            vc.stride(0), vc.stride(1), vc.stride(2), ks.stride(0), ks.stride(1), ks.stride(2),
-            vs.stride(0), vs.stride(1), vs.stride(2),
-            HAS_MASK=mask is not None, D=dim, BLOCK_Q=block_q, BLOCK_S=BLOCK_S, CHUNK=CHUNK)
+            vc.stride(0), vc.stride(1), vc.stride(2), *scale_strides,
+            HAS_MASK=mask is not None, SCALED=scales is not None, D=dim, BLOCK_Q=block_q, BLOCK_S=BLOCK_S,
+            CHUNK=CHUNK)
     return _combine(m, l, o, batch, heads, queries, query.dtype)
 
 

@@ -35,6 +35,16 @@ KERNEL = textwrap.dedent("""
         want, want_lse = _attend(q, (kc, vc), (ks, vs), mask, 4096, want_lse=True)
         worst = max(worst, float((got - want).abs().max() / want.abs().max()),
                     float((got_lse - want_lse.squeeze(-1)).abs().max()))
+    from app.engine.shared_prefix import reference_attention_with_lse
+    from app.engine.triton_attention import attend_16bit_triton
+    for dtype in (torch.float32, torch.bfloat16):  # the 16-bit cache, read as it is
+        q, k, v = (torch.randn(2, 2, n, 64, dtype=dtype) for n in (4, 900, 900))
+        mask = (torch.arange(900) < 611)[None, None, None, :]
+        got, got_lse = attend_16bit_triton(q, k, v, mask)
+        want, want_lse = reference_attention_with_lse(q, k, v, mask)
+        error = max(float((got.float() - want.float()).abs().max() / want.float().abs().max()),
+                    float((got_lse - want_lse).abs().max()))
+        print("BF16" if dtype == torch.bfloat16 else "FP32", error)
     q = torch.randn(2, 8, 1, 32)  # grouped-query decode through attend_int8: 8 query heads on 2 KV heads
     (kc, ks), (vc, vs) = (quantize_int8(torch.randn(2, 2, 90, 32)) for _ in range(2))
     got = attend_int8(q, (kc, vc), (ks, vs), None)
@@ -70,7 +80,7 @@ MODEL = textwrap.dedent("""
         prompt.choose_windows(graphed=True)
         single = model(torch.tensor([[344]]), cache=prompt).logits
         free = model(torch.tensor([[345]]), past_key_values=dynamic).logits
-    launches = census.kernels["triton_attention.int8_split"] / layers
+    launches = census.kernels["triton_attention.split"] / layers
     torch.save({"branches": branches, "single": single, "dynamic": free, "launches": launches}, out)
 """)
 
@@ -84,7 +94,9 @@ def _interpreted(script: str, *args: str) -> subprocess.CompletedProcess:
 def test_the_int8_kernel_matches_the_torch_reader_under_the_interpreter() -> None:
     done = _interpreted(KERNEL)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert float(done.stdout.split("WORST")[-1]) < 1e-5
+    figures = dict(line.split() for line in done.stdout.splitlines() if line.split()[:1] in (["WORST"], ["FP32"], ["BF16"]))
+    assert float(figures["WORST"]) < 1e-5 and float(figures["FP32"]) < 1e-5
+    assert float(figures["BF16"]) < 1e-2  # both round their fp32 result to bf16 once
 
 
 def test_int8_decode_steps_give_the_same_logits_with_the_kernel(tiny_model_dir, tmp_path) -> None:
