@@ -63,3 +63,18 @@ def engine(tiny_parts):
 
     model, tokenizer = tiny_parts
     return TransformersEngine(model, tokenizer, model_id="tiny-xverse", context_length=2048)
+
+
+@pytest.fixture(scope="module")
+def fused_model(tiny_parts):
+    """The tiny XVERSE-MoE as the engine runs it: stacked experts for the fused MoE, q/k/v and gate/up
+    fused (a copy per test module, so no module sees another's changes)."""
+    import copy
+
+    from app.engine.fused_moe import install_fused_moe
+    from app.engine.fusion import fuse_projections
+
+    model = copy.deepcopy(tiny_parts[0])
+    install_fused_moe(model)
+    fuse_projections(model)
+    return model

@@ -5,14 +5,10 @@ to one row; and the request ends with prompt + row 0 in the batch-1 buffers, kep
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 
 from app.engine import GenerationRequest, SamplingParams, generate
-from app.engine.fused_moe import install_fused_moe
-from app.engine.fusion import fuse_projections
 from app.engine.kv_cache import new_cache
 from app.engine.op_census import OpCensus
 from app.engine.static_branches import SharedPromptStaticCache
@@ -21,14 +17,6 @@ from app.engine.transformers_engine import TransformersEngine
 
 SAMPLED = SamplingParams(temperature=0.9, top_p=0.95, top_k=0, repetition_penalty=1.1)
 PROMPT = "夜色渐深，山门外的石阶上落满了松针，少年提着灯笼慢慢往上走。The lantern swung over the harbour"
-
-
-@pytest.fixture(scope="module")
-def fused_model(tiny_parts):
-    model = copy.deepcopy(tiny_parts[0])
-    install_fused_moe(model)
-    fuse_projections(model)
-    return model
 
 
 def _static(config, rows: int, capacity: int, bits: int) -> StaticKVCache:

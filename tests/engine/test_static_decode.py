@@ -4,14 +4,10 @@ compaction, prefix reuse across calls, 16-bit and int8; and the step reads no ho
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 
 from app.engine import GenerationRequest, SamplingParams, generate
-from app.engine.fused_moe import install_fused_moe
-from app.engine.fusion import fuse_projections
 from app.engine.kv_cache import new_cache
 from app.engine.op_census import OpCensus
 from app.engine.static_cache import StaticKVCache
@@ -20,14 +16,6 @@ from app.engine.transformers_engine import TransformersEngine
 GREEDY = SamplingParams(temperature=0, repetition_penalty=1.0)
 SAMPLED = SamplingParams(temperature=0.9, top_p=0.95, top_k=0, repetition_penalty=1.1)
 PROMPT = "夜色渐深，山门外的石阶上落满了松针，少年提着灯笼慢慢往上走。The lantern swung over the harbour"
-
-
-@pytest.fixture(scope="module")
-def fused_model(tiny_parts):
-    model = copy.deepcopy(tiny_parts[0])
-    install_fused_moe(model)
-    fuse_projections(model)
-    return model
 
 
 def outputs(engine, request) -> list[tuple[str, str, int]]:
