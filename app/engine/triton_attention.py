@@ -91,10 +91,10 @@ if triton is not None:
             acc = acc * keep[:, None] + tl.dot(weighted, v, input_precision="ieee")
             l = l * keep + tl.sum(p, axis=1)
             m = new_m
-        out = (bh * tl.num_programs(1) + split) * BLOCK_Q + q_rows
-        tl.store(m_ptr + out, m)
-        tl.store(l_ptr + out, l)
-        tl.store(o_ptr + out[:, None] * D + dims[None, :], acc)
+        out, real = (bh * tl.num_programs(1) + split) * queries + q_rows, q_rows < queries  # only real queries
+        tl.store(m_ptr + out, m, mask=real)
+        tl.store(l_ptr + out, l, mask=real)
+        tl.store(o_ptr + out[:, None] * D + dims[None, :], acc, mask=real[:, None])
 
 
 def attend_int8_triton(query: torch.Tensor, codes: tuple[torch.Tensor, torch.Tensor],
@@ -117,7 +117,7 @@ def _launch(query: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor],
     keys = kv[0].shape[2]
     splits = triton.cdiv(keys, CHUNK)
     block_q = max(16, triton.next_power_of_2(queries))
-    shape = (batch * heads, splits, block_q)
+    shape = (batch * heads, splits, queries)
     m = torch.empty(shape, dtype=torch.float32, device=query.device)
     l = torch.empty_like(m)
     o = torch.empty((*shape, dim), dtype=torch.float32, device=query.device)
@@ -137,11 +137,9 @@ def _launch(query: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor],
 
 
 def _combine(m, l, o, batch: int, heads: int, queries: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-split (m, l, o) [B*Nkv, SPLITS, BLOCK_Q(, D)] -> (out [B, Nkv, Q, D], lse [B, Nkv, Q])."""
+    """Per-split (m, l, o) [B*Nkv, SPLITS, Q(, D)] -> (out [B, Nkv, Q, D], lse [B, Nkv, Q])."""
     part_lse = m + torch.log(l)  # -inf where a split saw no key
-    lse = torch.logsumexp(part_lse, dim=1)  # [B*Nkv, BLOCK_Q]
-    weight = torch.exp(part_lse - lse[:, None]) / l.clamp(min=1e-30)  # [B*Nkv, SPLITS, BLOCK_Q]
-    out = (weight[..., None] * o).sum(dim=1)  # [B*Nkv, BLOCK_Q, D]
-    dim = o.shape[-1]
-    return (out[:, :queries].reshape(batch, heads, queries, dim).to(dtype),
-            lse[:, :queries].reshape(batch, heads, queries))
+    lse = torch.logsumexp(part_lse, dim=1)  # [B*Nkv, Q]
+    weight = torch.exp(part_lse - lse[:, None]) / l.clamp(min=1e-30)  # [B*Nkv, SPLITS, Q]
+    out = (weight[..., None] * o).sum(dim=1)  # [B*Nkv, Q, D]
+    return out.reshape(batch, heads, queries, o.shape[-1]).to(dtype), lse.reshape(batch, heads, queries)
