@@ -11,7 +11,7 @@ from app.ui.common import Shell, dropdown_update, guarded
 from app.ui.inputs import as_id, require_id
 from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
-from app.ui.safe_text import md_text
+from app.ui.safe_text import md_text, toast_text
 from app.ui.views import character_choices
 
 TEXT_FIELDS = ("description", "personality", "appearance", "background", "speech_style", "greeting",
@@ -51,7 +51,8 @@ def build(shell: Shell) -> None:
         panel = history_panel(shell, "character", "sheet", "character")
         mentions = gr.Markdown()
         with gr.Row():
-            card_in = tr.make(gr.File, "import_card", file_types=[".png", ".json"], type="filepath")
+            card_in = tr.make(gr.File, "import_card", file_types=[".png", ".json"], type="filepath",
+                              elem_id="card-import")
             card_fmt = tr.make(gr.Radio, "card_format", choices=["png", "json"], value="json")
             export = tr.button("export_card")
             card_out = tr.make(gr.File, "card_file", interactive=False)
@@ -138,6 +139,7 @@ def _wire_cards(shell: Shell, picker, card_in, card_fmt, export, card_out) -> No
             raise writer_error(shell.tr("choose_file"))
         data = Path(path).read_bytes()
         character = studio.exchange.import_character_card(require_id(project_id, "project"), Path(path).name, data)
+        gr.Info(toast_text(shell.tr("card_imported", name=character.name, file=Path(path).name)))
         return dropdown_update(character_choices(shell, project_id), character.id)
 
     @guarded

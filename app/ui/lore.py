@@ -10,6 +10,7 @@ import gradio as gr
 
 from app.ui.common import Shell, choices, dropdown_update, guarded
 from app.ui.inputs import as_id, as_whole, require_id
+from app.ui.safe_text import toast_text
 from app.ui.translator import writer_error
 from app.ui.history import FieldHistory, as_version, coded, history_panel, loaded, wire_restore
 
@@ -91,7 +92,8 @@ def build(shell: Shell) -> None:
         saved = gr.Markdown(elem_id="lore-status")
         panel = history_panel(shell, "lore", "entry", "lore")
         with gr.Row():
-            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json", ".lorebook"], type="filepath")
+            book_in = tr.make(gr.File, "import_lorebook", file_types=[".json", ".lorebook"], type="filepath",
+                              elem_id="lorebook-import")
             export = tr.button("export_lorebook")
             book_out = tr.make(gr.File, "lorebook_file", interactive=False)
     form = [*texts, logic, position, *flags, *numbers]
@@ -167,6 +169,7 @@ def _wire_lorebook(shell: Shell, picker, book_in, export, book_out) -> None:
         if not path:
             raise writer_error(shell.tr("choose_file"))
         entries = studio.exchange.import_lorebook(require_id(project_id, "project"), Path(path).name, Path(path).read_bytes())
+        gr.Info(toast_text(shell.tr("lorebook_imported", count=len(entries), file=Path(path).name)))
         return dropdown_update(lore_choices(shell, project_id), entries[0].id if entries else None)
 
     @guarded
