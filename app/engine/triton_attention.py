@@ -27,7 +27,8 @@ import torch
 from app.engine.op_census import one_launch
 from app.engine.triton_support import available, interpreted, tl, triton
 
-MAX_QUERIES = 16  # grouped queries per KV head the kernel takes (tl.dot needs >= 16 rows: padded)
+MAX_QUERIES = 16  # grouped queries per KV head the kernel takes (16 run as a tl.dot, fewer in registers)
+MAX_HEAD_DIM = 256  # any width up to this (padded to a power of two inside the kernel)
 BLOCK_S = 64  # keys per inner block
 CHUNK = 512  # keys per program (a split)
 
@@ -36,7 +37,7 @@ def usable(query: torch.Tensor, queries: int | None = None) -> bool:
     """Whether the kernel can run for `query` [B, Nkv, Q, D] (or `queries` grouped queries per KV
     head) here: CUDA, or the interpreter on CPU."""
     queries = query.shape[2] if queries is None else queries
-    if not available() or queries > MAX_QUERIES or query.shape[3] not in (16, 32, 64, 128, 256):
+    if not available() or queries > MAX_QUERIES or query.shape[3] > MAX_HEAD_DIM:
         return False
     return query.is_cuda or interpreted()
 
@@ -45,7 +46,10 @@ def int8_reader(model: Any) -> str:
     """What reads the int8 cache in `model`'s decode steps, for the runtime report."""
     output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     on_cuda = output is not None and output.weight.device.type == "cuda"
-    if on_cuda and available():
+    config = getattr(model, "config", None)
+    heads, kv_heads = getattr(config, "num_attention_heads", 1), getattr(config, "num_key_value_heads", 1) or 1
+    fits = getattr(config, "head_dim", 0) <= MAX_HEAD_DIM and heads // kv_heads <= MAX_QUERIES  # as `usable`
+    if on_cuda and available() and fits:
         return "the Triton int8 attention kernel"
     return "the pure-torch int8 reader" + ("" if on_cuda or not available() else " (Triton kernels need CUDA)")
 
@@ -53,27 +57,48 @@ def int8_reader(model: Any) -> str:
 if triton is not None:
 
     @triton.jit
+    def _scores(q, k, USE_DOT: tl.constexpr):
+        """q [BLOCK_Q, BLOCK_D] . k [BLOCK_S, BLOCK_D] -> [BLOCK_Q, BLOCK_S] (fp32). One or a few
+        queries (XVERSE has no GQA: one per KV head at batch 1) multiply in registers; a padded
+        16-row dot would spend 16x the arithmetic on nothing."""
+        if USE_DOT:
+            out = tl.dot(q, tl.trans(k), input_precision="ieee")
+        else:
+            out = tl.sum(q[:, None, :] * k[None, :, :], axis=2)
+        return out
+
+    @triton.jit
+    def _weighted(w, v, USE_DOT: tl.constexpr):
+        """w [BLOCK_Q, BLOCK_S] @ v [BLOCK_S, BLOCK_D] -> [BLOCK_Q, BLOCK_D] (fp32)."""
+        if USE_DOT:
+            out = tl.dot(w, v, input_precision="ieee")
+        else:
+            out = tl.sum(w[:, :, None] * v[None, :, :], axis=1)
+        return out
+
+    @triton.jit
     def _split_kernel(q_ptr, kc_ptr, vc_ptr, ks_ptr, vs_ptr, mask_ptr, m_ptr, l_ptr, o_ptr,
                       heads, keys, queries, scale,
                       q_b, q_h, q_q, k_b, k_h, k_s, v_b, v_h, v_s, ks_b, ks_h, ks_s, vs_b, vs_h, vs_s,
-                      HAS_MASK: tl.constexpr, SCALED: tl.constexpr, D: tl.constexpr, BLOCK_Q: tl.constexpr,
-                      BLOCK_S: tl.constexpr, CHUNK: tl.constexpr):
+                      HAS_MASK: tl.constexpr, SCALED: tl.constexpr, D: tl.constexpr, BLOCK_D: tl.constexpr,
+                      BLOCK_Q: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK: tl.constexpr, USE_DOT: tl.constexpr):
         bh, split = tl.program_id(0), tl.program_id(1)
         b, h = bh // heads, bh % heads
-        q_rows, dims = tl.arange(0, BLOCK_Q), tl.arange(0, D)
+        q_rows, dims = tl.arange(0, BLOCK_Q), tl.arange(0, BLOCK_D)
+        in_dim = dims < D  # head widths that are not a power of two (A4.2B: 80) are padded
         q = tl.load(q_ptr + b * q_b + h * q_h + q_rows[:, None] * q_q + dims[None, :],
-                    mask=(q_rows < queries)[:, None], other=0.0).to(tl.float32) * scale  # [BLOCK_Q, D]
+                    mask=(q_rows < queries)[:, None] & in_dim[None, :], other=0.0).to(tl.float32) * scale
         m = tl.full((BLOCK_Q,), float("-inf"), tl.float32)
         l = tl.zeros((BLOCK_Q,), tl.float32)
-        acc = tl.zeros((BLOCK_Q, D), tl.float32)
+        acc = tl.zeros((BLOCK_Q, BLOCK_D), tl.float32)
         for start in range(split * CHUNK, split * CHUNK + CHUNK, BLOCK_S):
             pos = start + tl.arange(0, BLOCK_S)
             seen = pos < keys
             if HAS_MASK:
                 seen = seen & (tl.load(mask_ptr + pos, mask=pos < keys, other=0) != 0)
             k = tl.load(kc_ptr + b * k_b + h * k_h + pos[:, None] * k_s + dims[None, :],
-                        mask=seen[:, None], other=0).to(tl.float32)  # [BLOCK_S, D]
-            scores = tl.dot(q, tl.trans(k), input_precision="ieee")  # [BLOCK_Q, BLOCK_S]
+                        mask=seen[:, None] & in_dim[None, :], other=0).to(tl.float32)  # [BLOCK_S, BLOCK_D]
+            scores = _scores(q, k, USE_DOT)  # [BLOCK_Q, BLOCK_S]
             if SCALED:
                 k_scale = tl.load(ks_ptr + b * ks_b + h * ks_h + pos * ks_s, mask=seen, other=0.0).to(tl.float32)
                 scores = scores * k_scale[None, :]
@@ -83,18 +108,18 @@ if triton is not None:
             p = tl.exp(scores - safe_m[:, None])  # masked keys: exp(-inf) = 0
             keep = tl.exp(m - safe_m)
             v = tl.load(vc_ptr + b * v_b + h * v_h + pos[:, None] * v_s + dims[None, :],
-                        mask=seen[:, None], other=0).to(tl.float32)
+                        mask=seen[:, None] & in_dim[None, :], other=0).to(tl.float32)
             weighted = p
             if SCALED:
                 v_scale = tl.load(vs_ptr + b * vs_b + h * vs_h + pos * vs_s, mask=seen, other=0.0).to(tl.float32)
                 weighted = p * v_scale[None, :]
-            acc = acc * keep[:, None] + tl.dot(weighted, v, input_precision="ieee")
+            acc = acc * keep[:, None] + _weighted(weighted, v, USE_DOT)
             l = l * keep + tl.sum(p, axis=1)
             m = new_m
         out, real = (bh * tl.num_programs(1) + split) * queries + q_rows, q_rows < queries  # only real queries
         tl.store(m_ptr + out, m, mask=real)
         tl.store(l_ptr + out, l, mask=real)
-        tl.store(o_ptr + out[:, None] * D + dims[None, :], acc, mask=real[:, None])
+        tl.store(o_ptr + out[:, None] * D + dims[None, :], acc, mask=real[:, None] & in_dim[None, :])
 
 
 def attend_int8_triton(query: torch.Tensor, codes: tuple[torch.Tensor, torch.Tensor],
@@ -116,12 +141,14 @@ def _launch(query: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor],
     batch, heads, queries, dim = query.shape
     keys = kv[0].shape[2]
     splits = triton.cdiv(keys, CHUNK)
-    block_q = max(16, triton.next_power_of_2(queries))
+    block_q = triton.next_power_of_2(queries)
+    use_dot = block_q >= 16  # else the products run in registers, on as many keys as fit them
+    block_s = BLOCK_S if use_dot else max(16, BLOCK_S // block_q)
     shape = (batch * heads, splits, queries)
     m = torch.empty(shape, dtype=torch.float32, device=query.device)
     l = torch.empty_like(m)
     o = torch.empty((*shape, dim), dtype=torch.float32, device=query.device)
-    query = query.contiguous() if query.stride(3) != 1 else query
+    query, kv = _unit_last(query), (_unit_last(kv[0]), _unit_last(kv[1]))  # the kernel steps 1 along D
     (kc, vc), (ks, vs) = kv, scales if scales is not None else (m, m)  # m: a stand-in, never read unscaled
     scale_strides = (ks.stride(0), ks.stride(1), ks.stride(2), vs.stride(0), vs.stride(1), vs.stride(2)) \
         if scales is not None else (0,) * 6
@@ -131,9 +158,14 @@ def _launch(query: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor],
             query, kc, vc, ks, vs, flags, m, l, o, heads, keys, queries, dim ** -0.5,
             query.stride(0), query.stride(1), query.stride(2), kc.stride(0), kc.stride(1), kc.stride(2),
             vc.stride(0), vc.stride(1), vc.stride(2), *scale_strides,
-            HAS_MASK=mask is not None, SCALED=scales is not None, D=dim, BLOCK_Q=block_q, BLOCK_S=BLOCK_S,
-            CHUNK=CHUNK)
+            HAS_MASK=mask is not None, SCALED=scales is not None, D=dim, BLOCK_D=max(16, triton.next_power_of_2(dim)),
+            BLOCK_Q=block_q, BLOCK_S=block_s, CHUNK=CHUNK, USE_DOT=use_dot)
     return _combine(m, l, o, batch, heads, queries, query.dtype)
+
+
+def _unit_last(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` itself when its last dimension is contiguous (window views are), else a copy."""
+    return tensor if tensor.stride(-1) == 1 else tensor.contiguous()
 
 
 def _combine(m, l, o, batch: int, heads: int, queries: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,7 +24,8 @@ KERNEL = textwrap.dedent("""
     torch.manual_seed(0)
     worst = 0.0
     cases = ((1, 4, 1, 64, 300, 300, None), (3, 2, 4, 32, 1100, 1024, 700), (1, 3, 16, 128, 40, 40, 17),
-             (2, 2, 1, 16, 2000, 1600, 1))
+             (2, 2, 1, 16, 2000, 1600, 1), (1, 4, 1, 80, 700, 600, 599), (2, 2, 3, 96, 90, 90, None))
+    # head widths 80 and 96: XVERSE-Ent-A4.2B's and A5.7B's (not powers of two)
     for batch, heads, queries, dim, capacity, window, visible in cases:
         q = torch.randn(batch, heads, queries, dim)
         (kc, ks), (vc, vs) = (quantize_int8(torch.randn(batch, heads, capacity, dim)) for _ in range(2))
@@ -38,7 +39,7 @@ KERNEL = textwrap.dedent("""
     from app.engine.shared_prefix import reference_attention_with_lse
     from app.engine.triton_attention import attend_16bit_triton
     for dtype in (torch.float32, torch.bfloat16):  # the 16-bit cache, read as it is
-        q, k, v = (torch.randn(2, 2, n, 64, dtype=dtype) for n in (4, 900, 900))
+        q, k, v = (torch.randn(2, 2, n, 80, dtype=dtype) for n in (4, 900, 900))
         mask = (torch.arange(900) < 611)[None, None, None, :]
         got, got_lse = attend_16bit_triton(q, k, v, mask)
         want, want_lse = reference_attention_with_lse(q, k, v, mask)
@@ -50,6 +51,14 @@ KERNEL = textwrap.dedent("""
     got = attend_int8(q, (kc, vc), (ks, vs), None)
     want, _ = _attend(q, (kc.repeat_interleave(4, 1), vc.repeat_interleave(4, 1)),
                       (ks.repeat_interleave(4, 1), vs.repeat_interleave(4, 1)), None, 4096, want_lse=False)
+    worst = max(worst, float((got - want).abs().max() / want.abs().max()))
+    wide = torch.randn(1, 2, 50, 2 * 32)[..., ::2]  # a last dimension that is not contiguous
+    (kc, ks), (vc, vs) = quantize_int8(wide.contiguous()), quantize_int8(torch.randn(1, 2, 50, 32))
+    codes = torch.zeros(1, 2, 50, 64, dtype=torch.int8)
+    codes[..., ::2] = kc
+    q = torch.randn(1, 2, 1, 32)
+    got, _ = attend_int8_triton(q, (codes[..., ::2], vc), (ks, vs), None)
+    want, _ = _attend(q, (kc, vc), (ks, vs), None, 4096, want_lse=False)
     worst = max(worst, float((got - want).abs().max() / want.abs().max()))
     print("WORST", worst)
 """)
