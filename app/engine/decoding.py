@@ -156,7 +156,7 @@ class BranchDecode:
                 keep = torch.tensor(live, dtype=torch.long, device=tokens.device)
                 ahead, seen = ahead[keep], seen[keep]
                 if self._static is not None and self._on_static:
-                    self._static.compact(keep)
+                    self._static.compact(keep, live)
                 else:
                     self._cache.batch_select_indices(keep)
                 self._cache_rows = len(live)

@@ -12,7 +12,9 @@ buffers, never copied into B rows. `step(ids)` runs one token per row (graph rep
 forward eagerly); `compact(keep)` moves the live rows into the smaller batch size when a branch
 finishes (the last row goes back into the batch-1 buffers, after the prompt); `end()` hands row 0
 back for the prefix cache as a view of the batch-1 buffers: the prompt's K/V are never held twice.
-Capture happens on first use of a batch size and windows, and is reused by later requests;
+Capture happens on first use of a batch size and windows, and is reused by later requests (at 8K
+at most 6 windows at batch 1 and 6 x 4 (prompt x own) per branch size: each costs two warm-up
+steps and a capture, once; `drop_graphs()` forgets them when the model's modules change);
 where capture fails (or the device is not CUDA) the step runs eagerly, and `describe()` says so.
 Sampling stays outside the graph (eager, on the device, no host read).
 """
@@ -91,12 +93,16 @@ class StaticDecoder:
     def prefill_cache(self) -> Any:
         """An empty dynamic cache that writes into the batch-1 static buffers (None where the model's
         cache cannot be viewed so): prefilling into it, a request copies nothing at begin."""
-        return self._state(1).cache.as_dynamic(self.model.config)
+        prompt = self._state(1).cache
+        prompt.claim()  # a new prompt goes in: views kept before hold other contents from now on
+        return prompt.as_dynamic(self.model.config)
 
     def begin(self, cache: Any, rows: int) -> None:
         """Decode `rows` rows from the prefilled one-row `cache`: it goes into the batch-1 buffers
         (nothing is copied when it is their prefill_cache view); branches read it there."""
         prompt = self._state(1).cache
+        if not prompt.aliases(cache):
+            prompt.claim()  # copied in over whatever an older view showed
         prompt.load(cache, 1)
         if rows > 1:
             branches = self._state(rows).cache
@@ -122,15 +128,18 @@ class StaticDecoder:
         cache.host_length += 1
         return logits.float().clone()
 
-    def compact(self, keep: torch.Tensor) -> None:
-        """Keep the rows `keep` (finished branches leave); one row left continues as batch 1."""
-        rows = int(keep.numel())
+    def compact(self, keep: torch.Tensor, kept_rows: list[int]) -> None:
+        """Keep the rows `keep` (finished branches leave; `kept_rows` the same on the host); one row
+        left continues as batch 1."""
+        rows = len(kept_rows)
         source = self.states[self.active].cache
         assert isinstance(source, SharedPromptStaticCache)
         if rows == 1:
-            source.hand_row_to_prompt(int(keep[0]))
+            source.hand_row_to_prompt(kept_rows[0])
         else:
-            self._state(rows).cache.copy_rows_from(source, keep)
+            smaller = self._state(rows).cache
+            assert isinstance(smaller, SharedPromptStaticCache)
+            smaller.copy_rows_from(source, keep)
         self.active = rows
 
     def end(self) -> Any:
@@ -146,6 +155,14 @@ class StaticDecoder:
 
     def abandon(self) -> None:
         self.active = 0
+
+    def drop_graphs(self) -> None:
+        """Forget every captured graph (the model's modules changed, e.g. a LoRA adapter was
+        switched): the next steps capture again from the model as it is now."""
+        for state in self.states.values():
+            state.graphs.clear()
+            state.logits.clear()
+            state.failed = ""
 
     def _state(self, rows: int) -> _BatchState:
         if rows not in self.states:

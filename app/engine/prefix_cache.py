@@ -8,7 +8,9 @@ transformers 5 semantics: `cache.crop(-n)` drops the last n tokens.
 
 Only caches whose every layer is croppable and not sliding-window are held: a sliding layer past
 its window has already dropped tokens the prefix needs, so cropping it cannot give back a valid
-prefix. If a crop still fails, `take` returns no cache and the caller prefills from cold.
+prefix. If a crop still fails, `take` returns no cache and the caller prefills from cold. A cache
+that is a view of someone else's buffers says whether it still holds what it did (`still_valid`,
+set by StaticKVCache.as_dynamic); a stale one is refused the same way.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ class PrefixCache:
         """Return (cache cropped to the reusable prefix, its length) or (None, 0); the holder empties."""
         cache, ids = self._cache, self._ids
         self.clear()
-        if cache is None:
-            return None, 0
+        if cache is None or not getattr(cache, "still_valid", lambda: True)():
+            return None, 0  # (a view of static buffers that another request has since rewritten)
         reusable = min(common_prefix_length(ids, prompt_ids), len(prompt_ids) - 1)
         if reusable <= 0:
             return None, 0

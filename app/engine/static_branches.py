@@ -86,9 +86,9 @@ class SharedPromptStaticCache(StaticKVCache):
         return attend_prompt_and_own(query, kv_heads, lambda stacked: attend_part(stacked, prompt, self.prompt_mask),
                                      lambda grouped: attend_part(grouped, own, self.mask))
 
-    def copy_rows_from(self, other: StaticKVCache, keep: torch.Tensor) -> None:
+    def copy_rows_from(self, other: SharedPromptStaticCache, keep: torch.Tensor) -> None:
         """Rows `keep` of `other` (a shared cache with more rows, possibly the same storage)."""
-        assert isinstance(other, SharedPromptStaticCache) and other.prompt is self.prompt
+        assert other.prompt is self.prompt
         own = other.own_length
         for mine, theirs in zip(self.buffers, other.buffers):
             for buffer, source in zip(mine, theirs):

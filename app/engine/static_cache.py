@@ -57,6 +57,7 @@ class StaticKVCache:
         self.positions = torch.arange(capacity, device=device)
         self.window = capacity  # key positions the next steps read (set_window)
         self.mask: torch.Tensor | None = None  # [1, 1, 1, window], set by begin_step
+        self.generation = 0  # bumped by claim(): views handed out before then are stale
 
     def get_seq_length(self) -> int:
         return self.host_length
@@ -132,6 +133,11 @@ class StaticKVCache:
         self.length.fill_(length)
         self.host_length = length
 
+    def claim(self) -> None:
+        """The buffers are about to get new contents: every view handed out so far goes stale (a
+        prefix cache kept aside, e.g. for another LoRA adapter, must not reuse it)."""
+        self.generation += 1
+
     def as_dynamic(self, config: Any, length: int = 0) -> Any:
         """Row 0 of a batch-1 cache as a dynamic cache of `length` tokens that writes into these
         buffers; None where the config's cache is not made of our growable layers."""
@@ -143,6 +149,8 @@ class StaticKVCache:
         for index, buffers in enumerate(self.buffers):
             layer = cache.layer(index) if isinstance(cache, Int8KVCache) else cache.layers[index]
             layer.adopt(buffers, length)
+        generation = self.generation
+        setattr(cache, "still_valid", lambda: self.generation == generation)  # read by PrefixCache.take
         return cache
 
     def aliases(self, cache: Any) -> bool:
@@ -153,15 +161,6 @@ class StaticKVCache:
         return all(isinstance(layer, BufferedLayer) and len(layer._buffers) == len(buffers)
                    and all(mine is theirs for mine, theirs in zip(buffers, layer._buffers))
                    for layer, buffers in zip(layers, self.buffers))
-
-    def copy_rows_from(self, other: StaticKVCache, keep: torch.Tensor) -> None:
-        """Rows `keep` of `other` (a larger batch) into this cache, up to other's length."""
-        length = other.host_length
-        for mine, theirs in zip(self.buffers, other.buffers):
-            for buffer, source in zip(mine, theirs):
-                buffer[:, :, :length] = source[keep.to(source.device), :, :length]
-        self.length.copy_(other.length)
-        self.host_length = length
 
     def to_dynamic(self, config: Any, row: int = 0) -> Any:
         """Row `row` as a growable (or int8) dynamic cache, for the prefix cache."""

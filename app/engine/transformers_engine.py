@@ -136,6 +136,8 @@ class TransformersEngine:
             slots = getattr(self, "_adapter_slots", None) or AdapterSlots(self._model, self._prefix)
             self._adapter_slots = slots
             self._prefix = slots.activate(name, path)
+            if self._static is not None:  # peft changed the modules a captured graph replays
+                self._static.drop_graphs()
 
     @property
     def active_adapter(self) -> str | None:

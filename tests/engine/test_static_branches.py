@@ -101,3 +101,25 @@ def test_a_branch_request_too_long_for_the_branch_buffers_decodes_on_the_dynamic
     assert decoder is not None and decoder.branch_capacity == 2048
     assert decoder.fits(100, 2047, 4) and not decoder.fits(100, 2048, 4) and decoder.fits(100, 4000, 1)
     assert not decoder.fits(100, 8092, 1) and not decoder.fits(10, 10, 5)
+
+
+def test_a_view_kept_aside_is_not_reused_once_another_request_rewrote_the_buffers(fused_model, tiny_parts):
+    """What an adapter switch does (app.engine.adapters keeps one prefix cache per adapter): the first
+    adapter's kept view points into the batch-1 buffers, which the other adapter's request rewrites;
+    back on the first, that view must be refused, not read as if it still held the first prompt."""
+    from app.engine.prefix_cache import PrefixCache
+
+    greedy = SamplingParams(temperature=0, repetition_penalty=1.0)
+    static = TransformersEngine(fused_model, tiny_parts[1], model_id="s", context_length=512, decode_step="static")
+    dynamic = TransformersEngine(fused_model, tiny_parts[1], model_id="d", context_length=512, decode_step="dynamic")
+    generate(static, GenerationRequest(PROMPT, max_new_tokens=8, sampling=greedy))
+    kept_aside, static._prefix = static._prefix, PrefixCache()
+    view = kept_aside._cache
+    assert view is not None and view.still_valid()
+    generate(static, GenerationRequest("师父说剑意不在剑上，而在心里。" * 3, n=2, max_new_tokens=8, sampling=SAMPLED))
+    assert not view.still_valid()
+    static._prefix = kept_aside
+    again = GenerationRequest(PROMPT + " and the rain", max_new_tokens=12, sampling=greedy)
+    want = [(r.text, r.finish_reason) for r in generate(dynamic, again)]
+    assert [(r.text, r.finish_reason) for r in generate(static, again)] == want
+    assert kept_aside.cached_tokens > 0 and kept_aside._cache.still_valid()  # the new one is current
