@@ -108,17 +108,17 @@ def choose_kernel(backend: str, device: torch.device) -> tuple[str, str]:
         if backend == "triton" and _interpreted_triton():
             return "triton", "Triton's CPU interpreter (slow: for tests and launch counts)"
         return "torch", "" if backend == "auto" else "triton needs CUDA; pure-torch reference used"
-    from app.engine.xverse import triton_moe
+    from app.engine import triton_support
 
-    if triton_moe.available():
+    if triton_support.available():
         return "triton", ""
-    return "torch", f"triton unavailable ({triton_moe.unavailable_reason()}); pure-torch reference used"
+    return "torch", f"triton unavailable ({triton_support.unavailable_reason()}); pure-torch reference used"
 
 
 def _interpreted_triton() -> bool:
-    from app.engine.xverse import triton_moe
+    from app.engine import triton_support
 
-    return triton_moe.available() and triton_moe.interpreted()
+    return triton_support.available() and triton_support.interpreted()
 
 
 def stack_experts(experts: Any, fmt: str) -> StackedExperts:

@@ -37,8 +37,8 @@ def attend_int8(
     or the queries are the last T positions with causal order applied) -> [B, N, T, D] in query's dtype.
     """
     groups = query.shape[1] // codes[0].shape[1]
-    if query.shape[2] == 1 and _same_for_every_query(mask) and triton_attention.usable(query, groups):
-        grouped = _grouped_decode(query, codes[0].shape[1])  # [B, Nkv, g, D]: one pass over the codes
+    if query.shape[2] == 1 and triton_attention.takes_mask(mask) and triton_attention.usable(query, groups):
+        grouped = grouped_queries(query, codes[0].shape[1])  # [B, Nkv, g, D]: one pass over the codes
         out, _ = triton_attention.attend_int8_triton(grouped, codes, scales, mask)
         return out.reshape(query.shape)
     key_codes, value_codes = codes
@@ -60,22 +60,17 @@ def attend_int8_with_lse(query: torch.Tensor, codes: tuple[torch.Tensor, torch.T
     [B, N, S, *], mask bool broadcastable to [B, N, T, S] or None (every key visible; otherwise at
     least one visible per query) -> (out [B, N, T, D] in query's dtype, log-sum-exp of the scaled
     scores [B, N, T] fp32)."""
-    if _same_for_every_query(mask) and triton_attention.usable(query):
+    if triton_attention.takes_mask(mask) and triton_attention.usable(query):
         return triton_attention.attend_int8_triton(query, codes, scales, mask)
     out, lse = _attend(query, codes, scales, mask, block, want_lse=True)
     assert lse is not None
     return out, lse.squeeze(-1)
 
 
-def _same_for_every_query(mask: torch.Tensor | None) -> bool:
-    """Whether `mask` is one key mask [1, 1, 1, S] for every row and query (or None): the Triton kernel's case."""
-    return mask is None or all(size == 1 for size in mask.shape[:-1])
-
-
-def _grouped_decode(query: torch.Tensor, kv_heads: int) -> torch.Tensor:
-    """[B, Nq, 1, D] -> [B, Nkv, g, D]: each KV head's g query heads as its queries (a view)."""
-    batch, heads, _, dim = query.shape
-    return query.reshape(batch, kv_heads, heads // kv_heads, dim)
+def grouped_queries(query: torch.Tensor, kv_heads: int) -> torch.Tensor:
+    """[B, Nq, Tq, D] -> [B, Nkv, g * Tq, D]: each KV head's g query heads stacked on the query axis."""
+    batch, heads, length, dim = query.shape
+    return query.reshape(batch, kv_heads, (heads // kv_heads) * length, dim)
 
 
 def _attend(query, codes, scales, mask, block: int, want_lse: bool) -> tuple[torch.Tensor, torch.Tensor | None]:

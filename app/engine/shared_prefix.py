@@ -28,7 +28,7 @@ from transformers.cache_utils import DynamicCache
 
 from app.engine import triton_attention
 from app.engine.kv_cache import GrowableLayer, Int8KVCache, Int8KVLayer
-from app.engine.int8_attention import attend_int8_with_lse
+from app.engine.int8_attention import attend_int8_with_lse, grouped_queries
 
 _CPU_FLASH = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
 
@@ -42,8 +42,7 @@ def attention_with_lse(query: torch.Tensor, keys: torch.Tensor, values: torch.Te
     On CUDA the Triton kernel (app.engine.triton_attention) where it applies; on CPU torch's own
     flash kernel (it returns the log-sum-exp); elsewhere the plain math in fp32
     (`reference_attention_with_lse`)."""
-    if (mask is None or all(size == 1 for size in mask.shape[:-1])) and triton_attention.usable(query) \
-            and query.device.type != "cpu":  # CUDA: one pass over the 16-bit K/V, no fp32 copy
+    if triton_attention.takes_mask(mask) and triton_attention.usable(query) and query.device.type != "cpu":  # CUDA: one pass over the 16-bit K/V, no fp32 copy
         return triton_attention.attend_16bit_triton(query, keys, values, mask)
     if query.device.type == "cpu" and _CPU_FLASH is not None:
         bias = None if mask is None else torch.zeros(mask.shape, dtype=query.dtype).masked_fill(~mask, float("-inf"))
@@ -74,10 +73,10 @@ def attend_prompt_and_own(query: torch.Tensor, kv_heads: int, prompt: Part, own:
     its query, lse [.., Nkv, g * N or g] fp32). The two softmaxes merge exactly by their lses:
     out = out_own + sigmoid(lse_prompt - lse_own) * (out_prompt - out_own) -> [N, Nq, 1, D]."""
     rows, heads, _, dim = query.shape
-    out_p, lse_p = prompt(_grouped(query.transpose(0, 2), kv_heads))  # [1, Nkv, g * N, D]
+    out_p, lse_p = prompt(grouped_queries(query.transpose(0, 2), kv_heads))  # [1, Nkv, g * N, D]
     out_p = out_p.reshape(1, heads, rows, dim).transpose(0, 2)  # [N, Nq, 1, D]
     lse_p = lse_p.reshape(1, heads, rows).transpose(0, 2)  # [N, Nq, 1]
-    out_s, lse_s = own(_grouped(query, kv_heads))  # [N, Nkv, g, D]
+    out_s, lse_s = own(grouped_queries(query, kv_heads))  # [N, Nkv, g, D]
     out_s, lse_s = out_s.reshape(rows, heads, 1, dim), lse_s.reshape(rows, heads, 1)
     share = torch.sigmoid(lse_p - lse_s)[..., None]  # [N, Nq, 1, 1]: the prompt's part of the softmax
     return torch.lerp(out_s.float(), out_p.float(), share).to(query.dtype)
@@ -90,12 +89,6 @@ def attend_part(query: torch.Tensor, parts: tuple[torch.Tensor, ...],
     if len(parts) == 4:
         return attend_int8_with_lse(query, (parts[0], parts[1]), (parts[2], parts[3]), mask=mask)
     return attention_with_lse(query, parts[0], parts[1], mask)
-
-
-def _grouped(query: torch.Tensor, kv_heads: int) -> torch.Tensor:
-    """[B, Nq, Tq, D] -> [B, Nkv, g * Tq, D]: each KV head's g query heads stacked on the query axis."""
-    batch, heads, length, dim = query.shape
-    return query.reshape(batch, kv_heads, (heads // kv_heads) * length, dim)
 
 
 class SharedPrefixCache:

@@ -42,6 +42,11 @@ def usable(query: torch.Tensor, queries: int | None = None) -> bool:
     return query.is_cuda or interpreted()
 
 
+def takes_mask(mask: torch.Tensor | None) -> bool:
+    """Whether `mask` is the kernel's kind: one key mask [1, 1, 1, S] for every row and query, or None."""
+    return mask is None or all(size == 1 for size in mask.shape[:-1])
+
+
 def int8_reader(model: Any) -> str:
     """What reads the int8 cache in `model`'s decode steps, for the runtime report."""
     output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None

@@ -34,7 +34,7 @@ def triton_runs_on(tensor: torch.Tensor) -> bool:
     """The Triton kernels run on CUDA tensors, and on CPU ones under Triton's interpreter."""
     if tensor.is_cuda:
         return True
-    from app.engine.xverse.triton_moe import interpreted
+    from app.engine.triton_support import interpreted
 
     return interpreted()
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from app.engine.op_census import one_launch
-from app.engine.triton_support import available, interpreted, tl, triton, unavailable_reason  # noqa: F401 (re-exported)
+from app.engine.triton_support import tl, triton, unavailable_reason
 
 GROUP = 64
 
